@@ -1,0 +1,213 @@
+//! The signed envelope: the only place that touches cookie bytes.
+//!
+//! A cookie value is `base64url(raw)` with no padding, where `raw` is
+//!
+//! ```text
+//! offset  size  field
+//!      0     1  format version (1)
+//!      1     1  flags (bit 0: permanent)
+//!      2     4  key id: the first 4 bytes of HMAC-SHA256(signing key, "key-id")
+//!      6     2  name tag: the first 2 bytes of SHA-256(cookie name), for diagnostics only
+//!      8     4  schema version, big-endian
+//!     12     8  issued-at, seconds since the Unix epoch, big-endian
+//!     20     8  created-at, seconds since the Unix epoch, big-endian
+//!     28     n  payload: serde_json
+//!   28+n    32  tag: HMAC-SHA256 over the length-prefixed name, the header and the
+//!               length-prefixed payload
+//! ```
+//!
+//! The signing key is derived from the master secret for the purpose `cookie-signing`; the MAC
+//! input is `u32(len(name)) || name || raw[0..28] || u32(n) || payload`. Every field but the name
+//! has a fixed width and both variable parts carry their length, so no two inputs share an
+//! encoding. The tag is checked, in constant time, before any field after the key id is read.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use hmac::Mac;
+use sha2::{Digest, Sha256};
+
+use crate::key::{HmacSha256, Key, Keyring};
+use crate::Rejection;
+
+/// The envelope format this version writes.
+pub const FORMAT_VERSION: u8 = 1;
+pub(crate) const HEADER_LEN: usize = 28;
+pub(crate) const TAG_LEN: usize = 32;
+const FLAG_PERMANENT: u8 = 1;
+
+/// The signed metadata of a cookie, next to its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) permanent: bool,
+    pub(crate) issued_at: u64,
+    pub(crate) created_at: u64,
+}
+
+/// A verified envelope: the decoded bytes and where the payload sits in them.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    pub(crate) raw: Vec<u8>,
+    pub(crate) stamp: Stamp,
+    pub(crate) schema: u32,
+    /// True when a fallback key, not the current one, verified the tag.
+    pub(crate) by_fallback: bool,
+}
+
+impl Opened {
+    pub(crate) fn payload(&self) -> &[u8] {
+        &self.raw[HEADER_LEN..self.raw.len() - TAG_LEN]
+    }
+}
+
+#[derive(Clone)]
+struct Signer {
+    id: [u8; 4],
+    /// Keyed with the derived signing key, already fed the length-prefixed cookie name.
+    mac: HmacSha256,
+}
+
+/// Signs and verifies envelopes for one cookie name and schema version.
+#[derive(Clone)]
+pub(crate) struct Codec {
+    name_tag: [u8; 2],
+    schema: u32,
+    /// The current key first, then the fallbacks.
+    signers: Vec<Signer>,
+}
+
+impl std::fmt::Debug for Codec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Codec")
+            .field("schema", &self.schema)
+            .field("keys", &self.signers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Codec {
+    pub(crate) fn new(keys: &Keyring, name: &str, schema: u32) -> Self {
+        let signer = |key: &Key| {
+            let subkey = key.derive(b"cookie-signing");
+            let mut id_mac = HmacSha256::new_from_slice(&subkey).expect("any key length");
+            id_mac.update(b"key-id");
+            let id_bytes = id_mac.finalize().into_bytes();
+            let mut mac = HmacSha256::new_from_slice(&subkey).expect("any key length");
+            mac.update(&len_prefix(name.len()));
+            mac.update(name.as_bytes());
+            Signer {
+                id: [id_bytes[0], id_bytes[1], id_bytes[2], id_bytes[3]],
+                mac,
+            }
+        };
+        let digest = Sha256::digest(name.as_bytes());
+        Self {
+            name_tag: [digest[0], digest[1]],
+            schema,
+            signers: std::iter::once(keys.current())
+                .chain(keys.fallbacks())
+                .map(signer)
+                .collect(),
+        }
+    }
+
+    /// Starts an envelope: returns a buffer holding the header, ready for the payload.
+    pub(crate) fn begin(&self, stamp: Stamp, payload_hint: usize) -> Vec<u8> {
+        let mut raw = Vec::with_capacity(HEADER_LEN + payload_hint + TAG_LEN);
+        raw.push(FORMAT_VERSION);
+        raw.push(if stamp.permanent { FLAG_PERMANENT } else { 0 });
+        raw.extend_from_slice(&self.signers[0].id);
+        raw.extend_from_slice(&self.name_tag);
+        raw.extend_from_slice(&self.schema.to_be_bytes());
+        raw.extend_from_slice(&stamp.issued_at.to_be_bytes());
+        raw.extend_from_slice(&stamp.created_at.to_be_bytes());
+        raw
+    }
+
+    /// Finishes an envelope started by [`Codec::begin`] whose payload has been appended: signs
+    /// it with the current key and appends the base64url text to `out`.
+    pub(crate) fn seal(&self, mut raw: Vec<u8>, out: &mut String) {
+        let tag = tag(&self.signers[0].mac, &raw);
+        raw.extend_from_slice(&tag);
+        URL_SAFE_NO_PAD.encode_string(&raw, out);
+    }
+
+    /// Decodes and verifies a cookie value. `max_len` bounds the text before any decoding.
+    pub(crate) fn open(&self, value: &str, max_len: usize) -> Result<Opened, Rejection> {
+        if value.len() > max_len {
+            return Err(Rejection::TooLarge {
+                bytes: value.len(),
+                limit: max_len,
+            });
+        }
+        let raw = URL_SAFE_NO_PAD
+            .decode(value)
+            .map_err(|_| Rejection::Malformed)?;
+        if raw.len() < HEADER_LEN + TAG_LEN {
+            return Err(Rejection::Malformed);
+        }
+        if raw[0] != FORMAT_VERSION {
+            return Err(Rejection::UnsupportedVersion(raw[0]));
+        }
+        let body_len = raw.len() - TAG_LEN;
+        let (body, given) = raw.split_at(body_len);
+        let wrong_name = body[6..8] != self.name_tag;
+        let position = self.signers.iter().position(|s| s.id == body[2..6]);
+        let Some(position) = position else {
+            return Err(if wrong_name {
+                Rejection::WrongCookieName
+            } else {
+                Rejection::UnknownKey
+            });
+        };
+        let mut mac = self.signers[position].mac.clone();
+        feed(&mut mac, body);
+        if mac.verify_slice(given).is_err() {
+            return Err(if wrong_name {
+                Rejection::WrongCookieName
+            } else {
+                Rejection::BadSignature
+            });
+        }
+        Ok(Opened {
+            stamp: parse_stamp(body)?,
+            schema: u32::from_be_bytes(field(body, 8)),
+            by_fallback: position != 0,
+            raw,
+        })
+    }
+}
+
+fn parse_stamp(body: &[u8]) -> Result<Stamp, Rejection> {
+    if body[1] & !FLAG_PERMANENT != 0 {
+        return Err(Rejection::Malformed);
+    }
+    Ok(Stamp {
+        permanent: body[1] & FLAG_PERMANENT != 0,
+        issued_at: u64::from_be_bytes(field(body, 12)),
+        created_at: u64::from_be_bytes(field(body, 20)),
+    })
+}
+
+fn field<const N: usize>(body: &[u8], at: usize) -> [u8; N] {
+    body[at..at + N]
+        .try_into()
+        .expect("header has a fixed size")
+}
+
+fn len_prefix(len: usize) -> [u8; 4] {
+    u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes()
+}
+
+/// Feeds the header and the length-prefixed payload of `body` to `mac`.
+fn feed(mac: &mut HmacSha256, body: &[u8]) {
+    let (header, payload) = body.split_at(HEADER_LEN);
+    mac.update(header);
+    mac.update(&len_prefix(payload.len()));
+    mac.update(payload);
+}
+
+fn tag(keyed: &HmacSha256, body: &[u8]) -> [u8; TAG_LEN] {
+    let mut mac = keyed.clone();
+    feed(&mut mac, body);
+    mac.finalize().into_bytes().into()
+}

@@ -1,0 +1,209 @@
+//! Why a cookie was rejected, why a session could not be stored, why a configuration is invalid.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::key::KeyError;
+
+/// Why an incoming session cookie was not used. The request goes on with a fresh session; the
+/// reason is there for logging and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// Not base64url, too short, or with an invalid structure.
+    Malformed,
+    /// An envelope format this version does not read.
+    UnsupportedVersion(u8),
+    /// Signed by a key that is neither the current key nor a fallback (for example one removed
+    /// after a rotation).
+    UnknownKey,
+    /// The tag does not match: the cookie was altered or forged.
+    BadSignature,
+    /// A cookie minted under another cookie name.
+    WrongCookieName,
+    /// Older than the absolute lifetime.
+    Expired {
+        /// How long ago the session was created.
+        age: Duration,
+        /// The absolute lifetime.
+        limit: Duration,
+    },
+    /// Unused for longer than the idle timeout.
+    IdleTimeout {
+        /// How long ago the cookie was last issued.
+        idle: Duration,
+        /// The idle timeout.
+        limit: Duration,
+    },
+    /// Issued later than now, beyond the allowed clock skew.
+    IssuedInFuture {
+        /// How far in the future.
+        by: Duration,
+    },
+    /// Written by another schema version of the session struct.
+    SchemaMismatch {
+        /// The version in the cookie.
+        found: u32,
+        /// The version this app expects.
+        expected: u32,
+    },
+    /// Correctly signed, but the payload does not deserialize into the session type.
+    Payload(String),
+    /// The cookie value is longer than the configured limit; it was not decoded.
+    TooLarge {
+        /// The length of the value.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The app's validation hook refused the session (for example a logged-out-everywhere user).
+    Revoked,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed => f.write_str("malformed session cookie"),
+            Self::UnsupportedVersion(v) => write!(f, "unsupported session envelope version {v}"),
+            Self::UnknownKey => f.write_str("session cookie signed by an unknown key"),
+            Self::BadSignature => f.write_str("session cookie has a bad signature"),
+            Self::WrongCookieName => f.write_str("session cookie was minted for another name"),
+            Self::Expired { age, limit } => write!(
+                f,
+                "session expired: created {}s ago, lifetime {}s",
+                age.as_secs(),
+                limit.as_secs()
+            ),
+            Self::IdleTimeout { idle, limit } => write!(
+                f,
+                "session idle for {}s, idle timeout {}s",
+                idle.as_secs(),
+                limit.as_secs()
+            ),
+            Self::IssuedInFuture { by } => {
+                write!(f, "session cookie issued {}s in the future", by.as_secs())
+            }
+            Self::SchemaMismatch { found, expected } => write!(
+                f,
+                "session schema version {found} does not match the expected {expected}"
+            ),
+            Self::Payload(reason) => write!(f, "session payload does not fit the type: {reason}"),
+            Self::TooLarge { bytes, limit } => {
+                write!(
+                    f,
+                    "session cookie of {bytes} bytes exceeds the {limit}-byte limit"
+                )
+            }
+            Self::Revoked => f.write_str("session revoked by the validation hook"),
+        }
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// Why a session could not be stored.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The whole `Set-Cookie` value would exceed the limit, and browsers drop such cookies
+    /// silently. Store less in the session, or move the data to a server-side store.
+    TooLarge {
+        /// The length of the `Set-Cookie` value that would have been sent.
+        bytes: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The session data failed to serialize (for example a map with non-string keys).
+    Serialize(serde_json::Error),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge { bytes, limit } => write!(
+                f,
+                "session cookie would be {bytes} bytes, over the {limit}-byte limit: store less \
+                 in the session"
+            ),
+            Self::Serialize(e) => write!(f, "session data failed to serialize: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Serialize(e) => Some(e),
+            Self::TooLarge { .. } => None,
+        }
+    }
+}
+
+/// Why a [`SessionConfig`](crate::SessionConfig) could not be built.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No key was given.
+    MissingKey,
+    /// A secret was refused.
+    Key(KeyError),
+    /// The cookie name is not a token.
+    InvalidCookieName(String),
+    /// A `Path` or `Domain` value holds a character that cannot appear in `Set-Cookie`.
+    InvalidAttribute {
+        /// `Path` or `Domain`.
+        attribute: &'static str,
+        /// The value given.
+        value: String,
+    },
+    /// A cookie-name prefix rule is broken: `__Host-` requires `Secure`, `Path=/` and no
+    /// `Domain`; `__Secure-` requires `Secure`.
+    Prefix(&'static str),
+    /// `SameSite=None` requires `Secure`.
+    SameSiteNoneWithoutSecure,
+    /// A lifetime or idle timeout of zero.
+    ZeroLifetime,
+    /// A refresh fraction outside `0.0..=1.0`.
+    InvalidRefreshFraction(f64),
+    /// A size limit too small for any cookie.
+    CookieLimitTooSmall(usize),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingKey => f.write_str(
+                "no secret key configured: call `.key(Key::from_env(\"SESSION_SECRET\")?)`",
+            ),
+            Self::Key(e) => e.fmt(f),
+            Self::InvalidCookieName(name) => write!(
+                f,
+                "cookie name {name:?} is not a token: use letters, digits and `-_.!#$%&'*+^`|~`"
+            ),
+            Self::InvalidAttribute { attribute, value } => write!(
+                f,
+                "{attribute} {value:?} holds a character not allowed in Set-Cookie: use printable \
+                 ASCII without `;` or spaces"
+            ),
+            Self::Prefix(why) => f.write_str(why),
+            Self::SameSiteNoneWithoutSecure => f.write_str(
+                "SameSite=None requires Secure: keep `.secure(true)` or choose SameSite::Lax",
+            ),
+            Self::ZeroLifetime => f.write_str("session lifetime and idle timeout must be above 0s"),
+            Self::InvalidRefreshFraction(x) => {
+                write!(f, "refresh fraction {x} must be between 0.0 and 1.0")
+            }
+            Self::CookieLimitTooSmall(n) => {
+                write!(f, "max_cookie_bytes {n} is too small: use at least 256")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl From<KeyError> for ConfigError {
+    fn from(e: KeyError) -> Self {
+        Self::Key(e)
+    }
+}

@@ -1,0 +1,40 @@
+//! The framework-agnostic runtime of [sessionkit](https://docs.rs/sessionkit): secret keys, the
+//! signed cookie envelope, the tracked [`Session`] wrapper and the [`SessionConfig::load`] /
+//! [`SessionConfig::store`] pair that every framework adapter calls.
+//!
+//! Most apps use this crate through the `sessionkit` facade and `#[derive(Session)]`.
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use session_core::{CookieCommand, Key, SessionConfig, SessionSchema};
+//!
+//! #[derive(Default, serde::Serialize, serde::Deserialize)]
+//! struct App { visits: u32 }
+//! impl SessionSchema for App { const FIELDS: &'static [&'static str] = &["visits"]; }
+//!
+//! let config = SessionConfig::<App>::builder().key(Key::generate()?).build()?;
+//! let now = SystemTime::now();
+//! let mut loaded = config.load("theme=dark", now);   // the request's Cookie header
+//! loaded.session.visits += 1;
+//! let command = config.store(&loaded.session, now)?;
+//! assert!(matches!(command, CookieCommand::Set(ref h) if h.starts_with("session=")));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod codec;
+mod config;
+mod cookie;
+mod error;
+mod key;
+mod schema;
+mod session;
+
+pub use codec::FORMAT_VERSION;
+pub use config::{
+    CookieCommand, Loaded, Refresh, SessionConfig, SessionConfigBuilder, HOST_PREFIX,
+};
+pub use cookie::{SameSite, MAX_CANDIDATES};
+pub use error::{ConfigError, Rejection, StoreError};
+pub use key::{Key, KeyError, Keyring, MIN_KEY_BYTES};
+pub use schema::{SessionSchema, DEFAULT_MAX_AGE};
+pub use session::Session;

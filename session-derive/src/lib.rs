@@ -1,0 +1,1 @@
+//! The `#[derive(Session)]` macro.

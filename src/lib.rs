@@ -1,0 +1,10 @@
+//! sessionkit: typed, signed web sessions.
+#![doc(html_root_url = "https://docs.rs/sessionkit/0.1.0")]
+
+pub use session_core::*;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+    pub use session_core;
+}
