@@ -1,0 +1,165 @@
+//! Cookie attributes: secure defaults, prefixes, impossible mixes refused at build time.
+
+mod common;
+
+use common::*;
+use sessionkit::{ConfigError, CookieCommand, KeyError, SameSite, Session, SessionConfig};
+
+#[test]
+fn defaults_are_http_only_secure_lax_root_path_and_no_domain() {
+    let header = set_header(config().store(&Session::new(alice()), at(T0)).unwrap());
+    assert!(
+        header.ends_with("; Max-Age=2678400; Path=/; HttpOnly; Secure; SameSite=Lax"),
+        "{header}"
+    );
+    assert!(!header.contains("Domain"));
+}
+
+#[test]
+fn every_attribute_can_be_set() {
+    let config = builder::<App>()
+        .cookie_name("sid")
+        .path("/app")
+        .domain("example.com")
+        .same_site(SameSite::Strict)
+        .http_only(false)
+        .build()
+        .unwrap();
+    let header = set_header(config.store(&Session::new(alice()), at(T0)).unwrap());
+    assert!(header.starts_with("sid="));
+    assert!(
+        header.ends_with("; Path=/app; Domain=example.com; Secure; SameSite=Strict"),
+        "{header}"
+    );
+}
+
+#[test]
+fn the_removal_cookie_repeats_the_attributes() {
+    let config = builder::<App>()
+        .path("/app")
+        .domain("example.com")
+        .build()
+        .unwrap();
+    let cookie = mint(&config, alice(), T0);
+    let mut loaded = config.load(&cookie, at(T0));
+    loaded.session.clear();
+    assert_eq!(
+        config.store(&loaded.session, at(T0)).unwrap(),
+        CookieCommand::Remove(
+            "session=; Max-Age=0; Path=/app; Domain=example.com; HttpOnly; Secure; SameSite=Lax"
+                .into()
+        )
+    );
+}
+
+#[test]
+fn host_prefix_names_the_cookie_and_refuses_domain_path_and_insecure() {
+    let config = builder::<App>().host_prefix(true).build().unwrap();
+    assert_eq!(config.cookie_name(), "__Host-session");
+    let errors = [
+        builder::<App>()
+            .host_prefix(true)
+            .domain("example.com")
+            .build()
+            .unwrap_err(),
+        builder::<App>()
+            .host_prefix(true)
+            .path("/app")
+            .build()
+            .unwrap_err(),
+        builder::<App>()
+            .host_prefix(true)
+            .secure(false)
+            .build()
+            .unwrap_err(),
+        builder::<App>()
+            .cookie_name("__Host-x")
+            .secure(false)
+            .build()
+            .unwrap_err(),
+    ];
+    for error in errors {
+        assert!(matches!(error, ConfigError::Prefix(_)), "{error:?}");
+        assert!(error.to_string().contains("remove `."), "{error}");
+    }
+}
+
+#[test]
+fn same_site_none_requires_secure() {
+    let error = builder::<App>()
+        .same_site(SameSite::None)
+        .secure(false)
+        .build()
+        .unwrap_err();
+    assert_eq!(error, ConfigError::SameSiteNoneWithoutSecure);
+    assert!(builder::<App>().same_site(SameSite::None).build().is_ok());
+}
+
+#[test]
+fn invalid_names_and_attribute_values_are_refused() {
+    assert_eq!(
+        builder::<App>()
+            .cookie_name("my session")
+            .build()
+            .unwrap_err(),
+        ConfigError::InvalidCookieName("my session".into())
+    );
+    assert_eq!(
+        builder::<App>().path("/a;b").build().unwrap_err(),
+        ConfigError::InvalidAttribute {
+            attribute: "Path",
+            value: "/a;b".into()
+        }
+    );
+    assert_eq!(
+        builder::<App>()
+            .domain("evil\r\nSet-Cookie: x=y")
+            .build()
+            .unwrap_err(),
+        ConfigError::InvalidAttribute {
+            attribute: "Domain",
+            value: "evil\r\nSet-Cookie: x=y".into()
+        }
+    );
+}
+
+#[test]
+fn a_weak_or_missing_key_fails_at_build_time_with_a_fix() {
+    let missing = SessionConfig::<App>::builder().build().unwrap_err();
+    assert_eq!(missing, ConfigError::MissingKey);
+    let weak = SessionConfig::<App>::builder()
+        .secret("keyboard cat")
+        .build()
+        .unwrap_err();
+    assert_eq!(weak, ConfigError::Key(KeyError::WellKnown));
+    assert!(weak.to_string().contains("openssl rand -hex 32"), "{weak}");
+}
+
+#[test]
+fn zero_lifetimes_and_bad_fractions_are_refused() {
+    use std::time::Duration;
+    assert_eq!(
+        builder::<App>()
+            .lifetime(Duration::ZERO)
+            .build()
+            .unwrap_err(),
+        ConfigError::ZeroLifetime
+    );
+    assert_eq!(
+        builder::<App>()
+            .refresh(sessionkit::Refresh::AfterFraction(1.5))
+            .build()
+            .unwrap_err(),
+        ConfigError::InvalidRefreshFraction(1.5)
+    );
+    assert_eq!(
+        builder::<App>().max_cookie_bytes(100).build().unwrap_err(),
+        ConfigError::CookieLimitTooSmall(100)
+    );
+}
+
+#[test]
+fn debug_output_never_shows_the_key() {
+    let text = format!("{:?}", config());
+    assert!(!text.contains("8f3c9a"), "{text}");
+}

@@ -1,0 +1,132 @@
+//! Change tracking: Set-Cookie only on a real change.
+
+mod common;
+
+use common::*;
+use sessionkit::{CookieCommand, Session};
+
+#[test]
+fn an_untouched_new_session_sends_nothing() {
+    let config = config();
+    let loaded = config.load("", at(T0));
+    assert_eq!(
+        config.store(&loaded.session, at(T0)).unwrap(),
+        CookieCommand::Unchanged
+    );
+}
+
+#[test]
+fn a_read_does_not_mark_the_session_and_sends_nothing() {
+    let config = config();
+    let loaded = config.load(&mint(&config, alice(), T0), at(T0 + 1));
+    assert_eq!(loaded.session.user.as_deref(), Some("alice"));
+    assert!(!loaded.session.is_modified());
+    assert_eq!(
+        config.store(&loaded.session, at(T0 + 1)).unwrap(),
+        CookieCommand::Unchanged
+    );
+}
+
+#[test]
+fn a_mutable_borrow_without_a_change_sends_nothing() {
+    let config = config();
+    let mut loaded = config.load(&mint(&config, alice(), T0), at(T0 + 1));
+    loaded.session.cart.sort_unstable();
+    assert!(loaded.session.is_modified());
+    assert_eq!(
+        config.store(&loaded.session, at(T0 + 1)).unwrap(),
+        CookieCommand::Unchanged
+    );
+}
+
+#[test]
+fn a_nested_change_is_persisted_without_a_modified_flag() {
+    let config = config();
+    let mut loaded = config.load(&mint(&config, alice(), T0), at(T0 + 1));
+    loaded.session.cart.retain(|&item| item != 2);
+    let header = set_header(config.store(&loaded.session, at(T0 + 1)).unwrap());
+    let again = config.load(&pair(&header), at(T0 + 2));
+    assert_eq!(again.session.cart, [1, 3]);
+}
+
+#[test]
+fn clearing_a_stored_session_removes_the_cookie() {
+    let config = config();
+    let mut loaded = config.load(&mint(&config, alice(), T0), at(T0 + 1));
+    loaded.session.clear();
+    assert!(matches!(
+        config.store(&loaded.session, at(T0 + 1)).unwrap(),
+        CookieCommand::Remove(_)
+    ));
+}
+
+#[test]
+fn clearing_a_new_session_sends_nothing() {
+    let config = config();
+    let mut session = Session::<App>::default();
+    session.clear();
+    assert_eq!(
+        config.store(&session, at(T0)).unwrap(),
+        CookieCommand::Unchanged
+    );
+}
+
+#[test]
+fn clear_then_set_starts_a_new_session() {
+    let config = config();
+    let mut loaded = config.load(&mint(&config, alice(), T0), at(T0 + 50));
+    loaded.session.clear();
+    loaded.session.user = Some("bob".into());
+    assert_eq!(loaded.session.created_at(), None);
+    let header = set_header(config.store(&loaded.session, at(T0 + 50)).unwrap());
+    let again = config.load(&pair(&header), at(T0 + 60));
+    assert_eq!(
+        *again.session,
+        App {
+            user: Some("bob".into()),
+            cart: vec![]
+        }
+    );
+    assert_eq!(again.session.created_at(), Some(at(T0 + 50)));
+}
+
+#[test]
+fn emptying_every_field_removes_the_cookie_as_flask_does() {
+    let config = config();
+    let mut loaded = config.load(&mint(&config, alice(), T0), at(T0 + 1));
+    loaded.session.user = None;
+    loaded.session.cart.clear();
+    assert!(matches!(
+        config.store(&loaded.session, at(T0 + 1)).unwrap(),
+        CookieCommand::Remove(_)
+    ));
+}
+
+#[test]
+fn switching_to_a_browser_session_cookie_re_signs() {
+    let config = config();
+    let mut loaded = config.load(&mint(&config, alice(), T0), at(T0 + 1));
+    loaded.session.set_permanent(false);
+    let header = set_header(config.store(&loaded.session, at(T0 + 1)).unwrap());
+    assert!(!header.contains("Max-Age"));
+    assert!(!config
+        .load(&pair(&header), at(T0 + 2))
+        .session
+        .is_permanent());
+}
+
+#[test]
+fn a_revoked_session_is_rejected_by_the_validation_hook() {
+    let config = builder::<App>()
+        .validate(|s: &App| s.user.as_deref() != Some("mallory"))
+        .build()
+        .unwrap();
+    let good = config.load(&mint(&config, alice(), T0), at(T0));
+    assert_eq!(good.rejected, None);
+    let bad = App {
+        user: Some("mallory".into()),
+        cart: vec![],
+    };
+    let loaded = config.load(&mint(&config, bad, T0), at(T0));
+    assert_eq!(rejected(&loaded), Some(sessionkit::Rejection::Revoked));
+}
