@@ -21,8 +21,8 @@ fn an_oversized_session_is_too_large_with_the_exact_byte_count() {
         panic!("expected TooLarge");
     };
     assert_eq!(limit, 4096);
-    // 2000 one-digit items, 1999 commas: {"user":null,"cart":[...]} is 3999 + 22 bytes of JSON.
-    let json = 3999 + 22;
+    // {"user":null,"cart":[...]}: 23 bytes of frame, 2000 one-digit items, 1999 commas.
+    let json = 23 + 2000 + 1999;
     // Unpadded base64url of the 28-byte header, the JSON and the 32-byte tag.
     let value = (4 * (28 + json + 32_usize)).div_ceil(3);
     let attributes = "; Max-Age=2678400; Path=/; HttpOnly; Secure; SameSite=Lax".len();
