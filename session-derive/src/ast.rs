@@ -1,0 +1,175 @@
+//! A borrowed view of the input struct with its attributes parsed.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, PathArguments, Type};
+
+use crate::attr::{ContainerAttrs, Ctxt, FieldAttrs};
+
+pub(crate) struct Container<'a> {
+    pub(crate) input: &'a DeriveInput,
+    pub(crate) attrs: ContainerAttrs,
+    pub(crate) fields: Vec<Field<'a>>,
+}
+
+pub(crate) struct Field<'a> {
+    pub(crate) ident: &'a Ident,
+    pub(crate) ty: &'a Type,
+    pub(crate) attrs: FieldAttrs,
+    /// The field name without `r#`, the stem of every accessor name.
+    pub(crate) name: String,
+    /// The key in the serialized session.
+    pub(crate) key: String,
+    pub(crate) shape: Shape<'a>,
+}
+
+pub(crate) enum Shape<'a> {
+    /// `Option<V>`: accessors take and give `V`.
+    Optional(&'a Type),
+    /// A `#[session(flash)]` field `Vec<M>`.
+    Flash(&'a Type),
+    /// Any other type.
+    Plain,
+}
+
+impl<'a> Container<'a> {
+    /// Returns `None` (with an error recorded) when the input is not a struct with named fields.
+    pub(crate) fn from_ast(cx: &Ctxt, input: &'a DeriveInput) -> Option<Self> {
+        let named = match &input.data {
+            Data::Struct(data) => match &data.fields {
+                Fields::Named(named) => named,
+                Fields::Unnamed(_) => {
+                    cx.error(input.ident.span(), "`Session` cannot be derived for a tuple struct: session keys come from field names, use a struct with named fields");
+                    return None;
+                }
+                Fields::Unit => {
+                    cx.error(input.ident.span(), "`Session` cannot be derived for a unit struct: add the named fields the session holds");
+                    return None;
+                }
+            },
+            Data::Enum(data) => {
+                cx.error(data.enum_token.span(), "`Session` cannot be derived for an enum: use a struct with named fields, and put the enum in a field");
+                return None;
+            }
+            Data::Union(data) => {
+                cx.error(
+                    data.union_token.span(),
+                    "`Session` cannot be derived for a union: use a struct with named fields",
+                );
+                return None;
+            }
+        };
+        let attrs = ContainerAttrs::parse(cx, &input.attrs);
+        let fields = named.named.iter().map(|f| Field::from_ast(cx, f)).collect();
+        Some(Self {
+            input,
+            attrs,
+            fields,
+        })
+    }
+
+    pub(crate) fn krate(&self) -> syn::Path {
+        self.attrs
+            .krate
+            .get()
+            .cloned()
+            .unwrap_or_else(|| syn::parse_quote!(::sessionkit))
+    }
+}
+
+impl<'a> Field<'a> {
+    fn from_ast(cx: &Ctxt, field: &'a syn::Field) -> Self {
+        let ident = field.ident.as_ref().expect("named field");
+        let attrs = FieldAttrs::parse(cx, &field.attrs);
+        let name = unraw(ident);
+        let key = attrs
+            .serde_rename
+            .as_ref()
+            .map(|(_, k)| k.clone())
+            .or_else(|| attrs.rename.get().cloned())
+            .unwrap_or_else(|| name.clone());
+        let shape = if attrs.flash.get().is_some() {
+            generic_argument(&field.ty, "Vec").map_or(Shape::Plain, Shape::Flash)
+        } else {
+            option_argument(&field.ty).map_or(Shape::Plain, Shape::Optional)
+        };
+        Self {
+            ident,
+            ty: &field.ty,
+            attrs,
+            name,
+            key,
+            shape,
+        }
+    }
+
+    pub(crate) fn span(&self) -> Span {
+        self.ident.span()
+    }
+
+    pub(crate) fn is_skipped(&self) -> bool {
+        self.attrs.skip.get().is_some()
+    }
+}
+
+fn unraw(ident: &Ident) -> String {
+    let text = ident.to_string();
+    text.strip_prefix("r#")
+        .map_or_else(|| text.clone(), str::to_owned)
+}
+
+/// `V` when `ty` is `Option<V>`, `std::option::Option<V>` or `core::option::Option<V>`.
+///
+/// A path with other leading segments (`my::Option<V>`) is not `Option`. A bare `Option<V>` is
+/// taken for the prelude's: if the user shadowed it with their own generic `Option`, the
+/// generated code fails to type-check at the field rather than misbehave.
+pub(crate) fn option_argument(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    if path.qself.is_some() {
+        return None;
+    }
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let is_option = match segments.as_slice() {
+        [last] => last == "Option" && path.path.leading_colon.is_none(),
+        [root, module, last] => {
+            (root == "std" || root == "core") && module == "option" && last == "Option"
+        }
+        _ => false,
+    };
+    if !is_option {
+        return None;
+    }
+    single_argument(path.path.segments.last()?)
+}
+
+/// `M` when `ty` is `Vec<M>` (or `std::vec::Vec<M>`, `alloc::vec::Vec<M>`).
+fn generic_argument<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    let prefix_ok = path.path.segments.len() == 1
+        || path
+            .path
+            .segments
+            .iter()
+            .next()
+            .is_some_and(|s| s.ident == "std" || s.ident == "alloc");
+    if last.ident != name || !prefix_ok || path.qself.is_some() {
+        return None;
+    }
+    single_argument(last)
+}
+
+fn single_argument(segment: &syn::PathSegment) -> Option<&Type> {
+    let PathArguments::AngleBracketed(args) = &segment.arguments else {
+        return None;
+    };
+    match args.args.iter().collect::<Vec<_>>().as_slice() {
+        [GenericArgument::Type(inner)] => Some(inner),
+        _ => None,
+    }
+}

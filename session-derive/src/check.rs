@@ -1,0 +1,154 @@
+//! Rules that span more than one attribute or field, one function each.
+
+use std::collections::BTreeMap;
+
+use syn::spanned::Spanned;
+use syn::GenericParam;
+
+use crate::ast::{Container, Field, Shape};
+use crate::attr::Ctxt;
+
+/// Methods of `sessionkit::Session<T>`: an accessor with one of these names would be shadowed
+/// by the wrapper's own method when called on a session.
+const WRAPPER_METHODS: &[&str] = &[
+    "clear",
+    "created_at",
+    "deref",
+    "deref_mut",
+    "into_inner",
+    "is_modified",
+    "is_new",
+    "is_permanent",
+    "set_permanent",
+];
+
+pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
+    check_no_lifetimes(cx, container);
+    check_flash_is_a_vec(cx, container);
+    check_single_flash(cx, container);
+    check_skip_excludes_others(cx, container);
+    check_rename_agrees_with_serde(cx, container);
+    check_unique_keys(cx, container);
+    check_unique_accessors(cx, container);
+}
+
+/// A session is deserialized into owned data, so borrowed fields cannot work.
+fn check_no_lifetimes(cx: &Ctxt, container: &Container<'_>) {
+    for param in &container.input.generics.params {
+        if let GenericParam::Lifetime(lifetime) = param {
+            cx.error(lifetime.span(), "`Session` cannot be derived for a struct with lifetime parameters: sessions are deserialized into owned data, use owned types such as `String`");
+        }
+    }
+}
+
+/// `flash` needs a `Vec<M>` to push to and take from.
+fn check_flash_is_a_vec(cx: &Ctxt, container: &Container<'_>) {
+    for field in &container.fields {
+        if field.attrs.flash.get().is_some() && matches!(field.shape, Shape::Plain) {
+            cx.error(
+                field.ty.span(),
+                "`flash` requires a field of type `Vec<M>`, where `M` is the message type",
+            );
+        }
+    }
+}
+
+/// The flash helpers `flash` and `take_flashes` exist once per struct.
+fn check_single_flash(cx: &Ctxt, container: &Container<'_>) {
+    let flashes: Vec<&Field<'_>> = container
+        .fields
+        .iter()
+        .filter(|f| f.attrs.flash.get().is_some())
+        .collect();
+    for extra in flashes.iter().skip(1) {
+        let span = extra.attrs.flash.span().unwrap_or_else(|| extra.span());
+        cx.error(
+            span,
+            format!(
+                "only one field can be `flash`, and `{}` is already",
+                flashes[0].name
+            ),
+        );
+    }
+}
+
+/// A skipped field has no accessors, so `flash` or `rename` on it would do nothing.
+fn check_skip_excludes_others(cx: &Ctxt, container: &Container<'_>) {
+    for field in container.fields.iter().filter(|f| f.is_skipped()) {
+        if let Some(span) = field.attrs.flash.span() {
+            cx.error(span, "`flash` cannot be combined with `skip`");
+        }
+        if let Some(span) = field.attrs.rename.span() {
+            cx.error(span, "`rename` cannot be combined with `skip`");
+        }
+    }
+}
+
+/// serde writes the cookie, so a session key renamed for sessionkit must be renamed for serde
+/// too, to the same name.
+fn check_rename_agrees_with_serde(cx: &Ctxt, container: &Container<'_>) {
+    for field in &container.fields {
+        let (Some(ours), Some(span)) = (field.attrs.rename.get(), field.attrs.rename.span()) else {
+            continue;
+        };
+        match &field.attrs.serde_rename {
+            Some((_, theirs)) if theirs == ours => {}
+            Some((serde_span, theirs)) => cx.error(*serde_span, format!("`#[serde(rename = {theirs:?})]` disagrees with `#[session(rename = {ours:?})]`: the session key is the serialized name, keep one of them")),
+            None => cx.error(span, format!("`rename` needs `#[serde(rename = {ours:?})]` on the same field: serde writes the cookie, so the key must be renamed for serde too")),
+        }
+    }
+}
+
+/// Two fields may not serialize under the same key.
+fn check_unique_keys(cx: &Ctxt, container: &Container<'_>) {
+    let mut seen: BTreeMap<&str, &Field<'_>> = BTreeMap::new();
+    for field in &container.fields {
+        if let Some(first) = seen.insert(&field.key, field) {
+            cx.error(
+                field.span(),
+                format!(
+                    "duplicate session key `{}`: fields `{}` and `{}` both use it",
+                    field.key, first.name, field.name
+                ),
+            );
+        }
+    }
+}
+
+/// No two generated methods may share a name, and none may be shadowed by `Session<T>`.
+fn check_unique_accessors(cx: &Ctxt, container: &Container<'_>) {
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for field in &container.fields {
+        for method in accessor_names(field) {
+            if WRAPPER_METHODS.contains(&method.as_str()) {
+                cx.error(field.span(), format!("accessor `{method}` of field `{}` would be shadowed by `Session::{method}`, rename the field", field.name));
+            } else if let Some(owner) = seen.get(&method) {
+                cx.error(field.span(), format!("accessor `{method}` of field `{}` collides with an accessor of field `{owner}`, rename one of the fields", field.name));
+            } else {
+                seen.insert(method, &field.name);
+            }
+        }
+    }
+}
+
+/// The names of the methods generated for `field`.
+pub(crate) fn accessor_names(field: &Field<'_>) -> Vec<String> {
+    let n = &field.name;
+    match field.shape {
+        _ if field.is_skipped() => Vec::new(),
+        Shape::Flash(_) => vec!["flash".into(), "take_flashes".into()],
+        Shape::Optional(_) => vec![
+            n.clone(),
+            format!("set_{n}"),
+            format!("pop_{n}"),
+            format!("{n}_mut"),
+            format!("has_{n}"),
+        ],
+        Shape::Plain => vec![
+            n.clone(),
+            format!("set_{n}"),
+            format!("pop_{n}"),
+            format!("{n}_mut"),
+        ],
+    }
+}

@@ -1,0 +1,239 @@
+//! Code generation: the `SessionSchema` impl and the typed accessors.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{DeriveInput, GenericParam};
+
+use crate::ast::{Container, Field, Shape};
+use crate::attr::Ctxt;
+use crate::check;
+
+/// Seconds in 31 days, the default lifetime.
+const DEFAULT_MAX_AGE: u64 = 31 * 86_400;
+
+pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::default();
+    let Some(container) = Container::from_ast(&cx, input) else {
+        return compile_errors(cx);
+    };
+    check::check(&cx, &container);
+    // With errors, the impls are still emitted (minus what cannot compile), so code that uses
+    // the accessors sees the attribute error alone, not a cascade of missing methods.
+    let schema = schema_impl(&container);
+    let accessors = accessors_impl(&container);
+    let errors = compile_errors(cx);
+    quote! {
+        #errors
+        #[allow(non_upper_case_globals, unused_attributes, unused_qualifications, clippy::all, clippy::pedantic)]
+        const _: () = {
+            #schema
+            #accessors
+        };
+    }
+}
+
+fn compile_errors(cx: Ctxt) -> TokenStream {
+    let errors = cx.into_errors().into_iter().map(|e| e.to_compile_error());
+    quote!(#(#errors)*)
+}
+
+fn schema_impl(container: &Container<'_>) -> TokenStream {
+    let generics = &container.input.generics;
+    if generics
+        .params
+        .iter()
+        .any(|p| matches!(p, GenericParam::Lifetime(_)))
+    {
+        return TokenStream::new();
+    }
+    let krate = container.krate();
+    let ident = &container.input.ident;
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let mut predicates: Vec<TokenStream> = where_clause
+        .map(|w| w.predicates.iter().map(|p| quote!(#p)).collect())
+        .unwrap_or_default();
+    if !generics.params.is_empty() {
+        predicates.push(quote! {
+            Self: #krate::__private::serde::Serialize
+                + #krate::__private::serde::de::DeserializeOwned
+                + ::core::default::Default
+        });
+    }
+    let cookie = container
+        .attrs
+        .cookie
+        .get()
+        .map_or("session", String::as_str);
+    let max_age = container
+        .attrs
+        .max_age
+        .get()
+        .copied()
+        .unwrap_or(DEFAULT_MAX_AGE);
+    let version = container.attrs.version.get().copied().unwrap_or(0);
+    let keys = container.fields.iter().map(|f| &f.key);
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::__private::SessionSchema for #ident #ty_generics where #(#predicates),* {
+            const COOKIE_NAME: &'static ::core::primitive::str = #cookie;
+            const MAX_AGE: ::core::time::Duration = ::core::time::Duration::from_secs(#max_age);
+            const VERSION: ::core::primitive::u32 = #version;
+            const FIELDS: &'static [&'static ::core::primitive::str] = &[#(#keys),*];
+        }
+    }
+}
+
+fn accessors_impl(container: &Container<'_>) -> TokenStream {
+    let ident = &container.input.ident;
+    let vis = &container.input.vis;
+    let (impl_generics, ty_generics, where_clause) = container.input.generics.split_for_impl();
+    let mut emitted = BTreeSet::new();
+    let methods = container.fields.iter().filter_map(|field| {
+        let names = check::accessor_names(field);
+        let fresh = names.iter().all(|n| !emitted.contains(n));
+        emitted.extend(names);
+        // A colliding field was reported by `check`; leaving it out keeps the error alone.
+        fresh.then(|| field_methods(field, vis))
+    });
+    let methods: Vec<TokenStream> = methods.collect();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #ident #ty_generics #where_clause {
+            #(#methods)*
+        }
+    }
+}
+
+fn field_methods(field: &Field<'_>, vis: &syn::Visibility) -> TokenStream {
+    match field.shape {
+        _ if field.is_skipped() => TokenStream::new(),
+        Shape::Flash(message) => flash_methods(field, message, vis),
+        Shape::Optional(inner) => optional_methods(field, inner, vis),
+        Shape::Plain => plain_methods(field, vis),
+    }
+}
+
+struct Names {
+    get: syn::Ident,
+    set: syn::Ident,
+    pop: syn::Ident,
+    get_mut: syn::Ident,
+    has: syn::Ident,
+}
+
+fn names(field: &Field<'_>) -> Names {
+    let n = &field.name;
+    Names {
+        get: field.ident.clone(),
+        set: format_ident!("set_{}", n),
+        pop: format_ident!("pop_{}", n),
+        get_mut: format_ident!("{}_mut", n),
+        has: format_ident!("has_{}", n),
+    }
+}
+
+fn optional_methods(field: &Field<'_>, inner: &syn::Type, vis: &syn::Visibility) -> TokenStream {
+    let Names {
+        get,
+        set,
+        pop,
+        get_mut,
+        has,
+    } = names(field);
+    let (f, ty, key) = (field.ident, field.ty, &field.key);
+    let doc_get =
+        format!("The `{key}` value, or `None` if it is not set (Flask: `session.get(\"{key}\")`).");
+    let doc_set = format!("Sets `{key}` (Flask: `session[\"{key}\"] = value`).");
+    let doc_pop = format!("Removes `{key}` and returns it (Flask: `session.pop(\"{key}\", None)`). Popping an absent key changes nothing, so no cookie is sent.");
+    let doc_has = format!("Whether `{key}` is set (Flask: `\"{key}\" in session`).");
+    let doc_mut = format!("`{key}` for changing in place; a change made through it is saved with no `modified = True`.");
+    let into = quote_spanned!(inner.span()=> impl ::core::convert::Into<#inner>);
+    quote! {
+        #[doc = #doc_get]
+        #[inline]
+        #vis fn #get(&self) -> ::core::option::Option<&#inner> {
+            ::core::option::Option::as_ref(&self.#f)
+        }
+        #[doc = #doc_set]
+        #[inline]
+        #vis fn #set(&mut self, value: #into) {
+            self.#f = ::core::option::Option::Some(::core::convert::Into::into(value));
+        }
+        #[doc = #doc_pop]
+        #[inline]
+        #vis fn #pop(&mut self) -> ::core::option::Option<#inner> {
+            ::core::option::Option::take(&mut self.#f)
+        }
+        #[doc = #doc_has]
+        #[inline]
+        #vis fn #has(&self) -> ::core::primitive::bool {
+            ::core::option::Option::is_some(&self.#f)
+        }
+        #[doc = #doc_mut]
+        #[inline]
+        #vis fn #get_mut(&mut self) -> &mut #ty {
+            &mut self.#f
+        }
+    }
+}
+
+fn plain_methods(field: &Field<'_>, vis: &syn::Visibility) -> TokenStream {
+    let Names {
+        get,
+        set,
+        pop,
+        get_mut,
+        ..
+    } = names(field);
+    let (f, ty, key) = (field.ident, field.ty, &field.key);
+    let doc_get = format!(
+        "The `{key}` value (Flask: `session.get(\"{key}\")`, with the type's default when unset)."
+    );
+    let doc_set = format!("Sets `{key}` (Flask: `session[\"{key}\"] = value`).");
+    let doc_pop =
+        format!("Returns `{key}` and resets it to its default (Flask: `session.pop(\"{key}\")`).");
+    let doc_mut = format!("`{key}` for changing in place; a change made through it is saved with no `modified = True`.");
+    let take = quote_spanned!(ty.span()=> ::core::mem::take(&mut self.#f));
+    quote! {
+        #[doc = #doc_get]
+        #[inline]
+        #vis fn #get(&self) -> &#ty {
+            &self.#f
+        }
+        #[doc = #doc_set]
+        #[inline]
+        #vis fn #set(&mut self, value: impl ::core::convert::Into<#ty>) {
+            self.#f = ::core::convert::Into::into(value);
+        }
+        #[doc = #doc_pop]
+        #[inline]
+        #vis fn #pop(&mut self) -> #ty {
+            #take
+        }
+        #[doc = #doc_mut]
+        #[inline]
+        #vis fn #get_mut(&mut self) -> &mut #ty {
+            &mut self.#f
+        }
+    }
+}
+
+fn flash_methods(field: &Field<'_>, message: &syn::Type, vis: &syn::Visibility) -> TokenStream {
+    let f = field.ident;
+    quote! {
+        /// Queues a one-shot message for the next page (Flask: `flash(message)`).
+        #[inline]
+        #vis fn flash(&mut self, message: impl ::core::convert::Into<#message>) {
+            ::std::vec::Vec::push(&mut self.#f, ::core::convert::Into::into(message));
+        }
+        /// Returns the queued messages and empties the queue, so each is shown exactly once
+        /// (Flask: `get_flashed_messages()`).
+        #[inline]
+        #vis fn take_flashes(&mut self) -> ::std::vec::Vec<#message> {
+            ::core::mem::take(&mut self.#f)
+        }
+    }
+}

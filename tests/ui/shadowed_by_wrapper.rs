@@ -1,0 +1,9 @@
+use serde::{Deserialize, Serialize};
+use sessionkit::Session;
+
+#[derive(Session, Serialize, Deserialize, Default)]
+struct S {
+    permanent: bool,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use serde::{Deserialize, Serialize};
+use sessionkit::Session;
+
+#[derive(Session, Serialize, Deserialize, Default)]
+struct S(Option<String>);
+
+fn main() {}

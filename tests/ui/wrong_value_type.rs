@@ -1,0 +1,12 @@
+use serde::{Deserialize, Serialize};
+use sessionkit::Session;
+
+#[derive(Session, Serialize, Deserialize, Default)]
+struct S {
+    user: Option<String>,
+}
+
+fn main() {
+    let mut session = sessionkit::Session::<S>::default();
+    session.set_user(42);
+}
