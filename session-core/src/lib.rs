@@ -21,6 +21,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
 mod codec;
 mod config;
 mod cookie;
@@ -28,6 +36,7 @@ mod error;
 mod key;
 mod schema;
 mod session;
+mod slot;
 
 pub use codec::FORMAT_VERSION;
 pub use config::{

@@ -1,0 +1,256 @@
+//! The actix-web adapter: [`SessionMiddleware`] and the [`Session`] extractor.
+//!
+//! ```
+//! use actix_web::{web, App};
+//! use sessionkit::actix::{Session, SessionMiddleware};
+//! use sessionkit::{Key, SessionConfig};
+//!
+//! #[derive(sessionkit::Session, serde::Serialize, serde::Deserialize, Default)]
+//! struct Visits { visits: u32 }
+//!
+//! async fn count(mut session: Session<Visits>) -> String {
+//!     *session.visits_mut() += 1;          // saved when the handler returns
+//!     format!("visit {}", session.visits())
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = SessionConfig::<Visits>::builder().key(Key::generate()?).build()?;
+//! let middleware = SessionMiddleware::new(config);     // build once, clone per worker
+//! let app = move || App::new().wrap(middleware.clone()).route("/", web::get().to(count));
+//! # let _ = app;
+//! # Ok(()) }
+//! ```
+//!
+//! Behaviour matches the axum adapter: exactly the `Set-Cookie` the core decides, `Vary: Cookie`
+//! when the handler took the session, nothing saved on a 5xx, and a 500 naming the fix when the
+//! middleware is missing.
+
+use std::future::{ready, Future, Ready};
+use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::{HeaderValue, COOKIE, SET_COOKIE, VARY};
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+
+use crate::slot::{Slot, MISSING_LAYER, TAKEN_TWICE};
+use crate::{Rejection, SessionConfig, SessionSchema};
+
+/// Middleware that gives handlers a [`Session<T>`]. Build it once, clone it into each worker.
+pub struct SessionMiddleware<T> {
+    config: Arc<SessionConfig<T>>,
+}
+
+impl<T> SessionMiddleware<T> {
+    /// Middleware over `config`; a weak key already failed when `config` was built.
+    #[must_use]
+    pub fn new(config: SessionConfig<T>) -> Self {
+        Self {
+            config: Arc::new(config),
+        }
+    }
+}
+
+impl<T> Clone for SessionMiddleware<T> {
+    fn clone(&self) -> Self {
+        Self {
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for SessionMiddleware<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionMiddleware")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<S, B, T> Transform<S, ServiceRequest> for SessionMiddleware<T>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+    T: SessionSchema + 'static,
+{
+    type Response = ServiceResponse<BoxBody>;
+    type Error = actix_web::Error;
+    type Transform = SessionService<S, T>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, ()>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(SessionService {
+            service,
+            config: Arc::clone(&self.config),
+        }))
+    }
+}
+
+/// The service [`SessionMiddleware`] wraps around the app.
+pub struct SessionService<S, T> {
+    service: S,
+    config: Arc<SessionConfig<T>>,
+}
+
+impl<S, T> std::fmt::Debug for SessionService<S, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionService").finish_non_exhaustive()
+    }
+}
+
+impl<S, B, T> Service<ServiceRequest> for SessionService<S, T>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+    T: SessionSchema + 'static,
+{
+    type Response = ServiceResponse<BoxBody>;
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>>>>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let headers = request.headers().get_all(COOKIE);
+        let loaded = self
+            .config
+            .load_headers(headers.filter_map(|v| v.to_str().ok()), SystemTime::now());
+        if let Some(reason) = &loaded.rejected {
+            tracing::debug!(%reason, "session cookie rejected, starting a fresh session");
+        }
+        let slot = Slot::new(loaded);
+        request.extensions_mut().insert(slot.clone());
+        let config = Arc::clone(&self.config);
+        let response = self.service.call(request);
+        Box::pin(async move {
+            let mut response = response.await?.map_into_boxed_body();
+            let status = response.status();
+            let outcome = slot.finish(&config, status.is_server_error(), SystemTime::now());
+            if outcome.escaped {
+                tracing::error!("sessionkit: the session extractor outlived its request; its changes were not saved");
+            }
+            if let Some(error) = outcome.error {
+                tracing::error!(%error, %status, "sessionkit: the session could not be saved");
+                let failed = HttpResponse::InternalServerError().body("session could not be saved");
+                return Ok(response.into_response(failed));
+            }
+            let headers = response.headers_mut();
+            if outcome.vary_cookie
+                && !headers
+                    .get_all(VARY)
+                    .any(|v| v.as_bytes().eq_ignore_ascii_case(b"cookie"))
+            {
+                headers.append(VARY, HeaderValue::from_static("Cookie"));
+            }
+            if let Some(value) = outcome
+                .set_cookie
+                .and_then(|c| HeaderValue::try_from(c).ok())
+            {
+                headers.append(SET_COOKIE, value);
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// The session of the current request, for a handler to read and change directly.
+///
+/// Changes are saved when the handler returns: the extractor hands the session back to the
+/// middleware when it is dropped.
+pub struct Session<T: SessionSchema> {
+    inner: Option<crate::Session<T>>,
+    rejected: Option<Rejection>,
+    slot: Slot<T>,
+}
+
+impl<T: SessionSchema> Session<T> {
+    /// Why the request's session cookie was refused, if it was (for logging).
+    #[must_use]
+    pub fn rejection(&self) -> Option<&Rejection> {
+        self.rejected.as_ref()
+    }
+}
+
+impl<T: SessionSchema + std::fmt::Debug> std::fmt::Debug for Session<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Session").field(&self.inner).finish()
+    }
+}
+
+impl<T: SessionSchema> Deref for Session<T> {
+    type Target = crate::Session<T>;
+
+    fn deref(&self) -> &Self::Target {
+        self.inner.as_ref().expect("present until drop")
+    }
+}
+
+impl<T: SessionSchema> DerefMut for Session<T> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.inner.as_mut().expect("present until drop")
+    }
+}
+
+impl<T: SessionSchema> Drop for Session<T> {
+    fn drop(&mut self) {
+        if let Some(session) = self.inner.take() {
+            self.slot.put_back(session);
+        }
+    }
+}
+
+/// Why the [`Session`] extractor failed: a setup mistake, answered with a 500.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// No [`SessionMiddleware`] for this session type wraps the route.
+    MissingMiddleware,
+    /// The handler takes the session twice.
+    ExtractedTwice,
+}
+
+impl std::fmt::Display for SessionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::MissingMiddleware => MISSING_LAYER,
+            Self::ExtractedTwice => TAKEN_TWICE,
+        })
+    }
+}
+
+impl ResponseError for SessionError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        tracing::error!("{self}");
+        HttpResponse::InternalServerError().body(self.to_string())
+    }
+}
+
+impl<T: SessionSchema + 'static> FromRequest for Session<T> {
+    type Error = SessionError;
+    type Future = Ready<Result<Self, SessionError>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let slot = request.extensions().get::<Slot<T>>().cloned();
+        ready(
+            slot.ok_or(SessionError::MissingMiddleware)
+                .and_then(|slot| {
+                    let (session, rejected) =
+                        slot.take().map_err(|_| SessionError::ExtractedTwice)?;
+                    Ok(Self {
+                        inner: Some(session),
+                        rejected,
+                        slot,
+                    })
+                }),
+        )
+    }
+}

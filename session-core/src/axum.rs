@@ -1,0 +1,269 @@
+//! The axum/tower adapter: [`SessionLayer`] and the [`Session`] extractor.
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use sessionkit::axum::{Session, SessionLayer};
+//! use sessionkit::{Key, SessionConfig};
+//!
+//! #[derive(sessionkit::Session, serde::Serialize, serde::Deserialize, Default)]
+//! struct App { visits: u32 }
+//!
+//! async fn count(mut session: Session<App>) -> String {
+//!     *session.visits_mut() += 1;          // saved when the handler returns
+//!     format!("visit {}", session.visits())
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = SessionConfig::<App>::builder().key(Key::generate()?).build()?;
+//! let app: Router = Router::new().route("/", get(count)).layer(SessionLayer::new(config));
+//! # Ok(()) }
+//! ```
+//!
+//! The layer loads the session before the handler and, after it, appends exactly the
+//! `Set-Cookie` the core decides (or none), adds `Vary: Cookie` when the handler took the
+//! session, and saves nothing on a 5xx response. An extractor without the layer is a 500 whose
+//! log line names the fix.
+
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use ::axum::extract::{FromRequestParts, Request};
+use ::axum::http::header::{COOKIE, SET_COOKIE, VARY};
+use ::axum::http::{request::Parts, HeaderValue, StatusCode};
+use ::axum::response::{IntoResponse, Response};
+
+use crate::slot::{Outcome, Slot, MISSING_LAYER, TAKEN_TWICE};
+use crate::{Rejection, SessionConfig, SessionSchema};
+
+/// A tower layer that gives handlers a [`Session<T>`]. Build it once, at start-up.
+pub struct SessionLayer<T> {
+    config: Arc<SessionConfig<T>>,
+}
+
+impl<T> SessionLayer<T> {
+    /// A layer over `config`; a weak key already failed when `config` was built.
+    #[must_use]
+    pub fn new(config: SessionConfig<T>) -> Self {
+        Self {
+            config: Arc::new(config),
+        }
+    }
+}
+
+impl<T> Clone for SessionLayer<T> {
+    fn clone(&self) -> Self {
+        Self {
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for SessionLayer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionLayer")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<S, T> tower_layer::Layer<S> for SessionLayer<T> {
+    type Service = SessionService<S, T>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService {
+            inner,
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+/// The service [`SessionLayer`] wraps around the app.
+pub struct SessionService<S, T> {
+    inner: S,
+    config: Arc<SessionConfig<T>>,
+}
+
+impl<S: Clone, T> Clone for SessionService<S, T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+impl<S, T> std::fmt::Debug for SessionService<S, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionService").finish_non_exhaustive()
+    }
+}
+
+type BoxFuture<O> = Pin<Box<dyn Future<Output = O> + Send>>;
+
+impl<S, T> tower_service::Service<Request> for SessionService<S, T>
+where
+    S: tower_service::Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send,
+    T: SessionSchema + Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let headers = request.headers().get_all(COOKIE).iter();
+        let loaded = self
+            .config
+            .load_headers(headers.filter_map(|v| v.to_str().ok()), SystemTime::now());
+        if let Some(reason) = &loaded.rejected {
+            tracing::debug!(%reason, "session cookie rejected, starting a fresh session");
+        }
+        let slot = Slot::new(loaded);
+        request.extensions_mut().insert(slot.clone());
+        // Call the instance that was polled ready; keep a fresh clone for the next call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let config = Arc::clone(&self.config);
+        Box::pin(async move {
+            let mut response = inner.call(request).await?;
+            let server_error = response.status().is_server_error();
+            let outcome = slot.finish(&config, server_error, SystemTime::now());
+            Ok(apply(outcome, response.status(), &mut response).unwrap_or(response))
+        })
+    }
+}
+
+/// Writes the outcome into `response`, or returns the error response that replaces it.
+fn apply(outcome: Outcome, status: StatusCode, response: &mut Response) -> Option<Response> {
+    if outcome.escaped {
+        tracing::error!("sessionkit: the session extractor outlived its request (moved into a spawned task?); its changes were not saved");
+    }
+    if let Some(error) = outcome.error {
+        tracing::error!(%error, %status, "sessionkit: the session could not be saved");
+        return Some(
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "session could not be saved",
+            )
+                .into_response(),
+        );
+    }
+    let headers = response.headers_mut();
+    if outcome.vary_cookie && !varies_by_cookie(headers) {
+        headers.append(VARY, HeaderValue::from_static("Cookie"));
+    }
+    if let Some(cookie) = outcome.set_cookie {
+        // The core only builds headers from validated tokens and base64url, so this holds.
+        if let Ok(value) = HeaderValue::try_from(cookie) {
+            headers.append(SET_COOKIE, value);
+        }
+    }
+    None
+}
+
+fn varies_by_cookie(headers: &::axum::http::HeaderMap) -> bool {
+    headers.get_all(VARY).iter().any(|v| {
+        v.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("cookie") || p.trim() == "*")
+        })
+    })
+}
+
+/// The session of the current request, for a handler to read and change directly.
+///
+/// Changes are saved when the handler returns: the extractor hands the session back to the
+/// [`SessionLayer`] when it is dropped. Do not move it into a task that outlives the request;
+/// such changes are lost (and logged as an error).
+pub struct Session<T: SessionSchema> {
+    inner: Option<crate::Session<T>>,
+    rejected: Option<Rejection>,
+    slot: Slot<T>,
+}
+
+impl<T: SessionSchema> Session<T> {
+    /// Why the request's session cookie was refused, if it was (for logging).
+    #[must_use]
+    pub fn rejection(&self) -> Option<&Rejection> {
+        self.rejected.as_ref()
+    }
+}
+
+impl<T: SessionSchema + std::fmt::Debug> std::fmt::Debug for Session<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Session").field(&self.inner).finish()
+    }
+}
+
+impl<T: SessionSchema> Deref for Session<T> {
+    type Target = crate::Session<T>;
+
+    fn deref(&self) -> &Self::Target {
+        self.inner.as_ref().expect("present until drop")
+    }
+}
+
+impl<T: SessionSchema> DerefMut for Session<T> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.inner.as_mut().expect("present until drop")
+    }
+}
+
+impl<T: SessionSchema> Drop for Session<T> {
+    fn drop(&mut self) {
+        if let Some(session) = self.inner.take() {
+            self.slot.put_back(session);
+        }
+    }
+}
+
+/// Why the [`Session`] extractor failed: a setup mistake, answered with a 500.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionRejection {
+    /// No [`SessionLayer`] for this session type wraps the route.
+    MissingLayer,
+    /// The handler takes the session twice.
+    ExtractedTwice,
+}
+
+impl IntoResponse for SessionRejection {
+    fn into_response(self) -> Response {
+        let message = match self {
+            Self::MissingLayer => MISSING_LAYER,
+            Self::ExtractedTwice => TAKEN_TWICE,
+        };
+        tracing::error!("{message}");
+        (StatusCode::INTERNAL_SERVER_ERROR, message).into_response()
+    }
+}
+
+impl<S, T> FromRequestParts<S> for Session<T>
+where
+    S: Send + Sync,
+    T: SessionSchema + Send + 'static,
+{
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let slot = parts
+            .extensions
+            .get::<Slot<T>>()
+            .cloned()
+            .ok_or(SessionRejection::MissingLayer)?;
+        let (session, rejected) = slot.take().map_err(|_| SessionRejection::ExtractedTwice)?;
+        Ok(Self {
+            inner: Some(session),
+            rejected,
+            slot,
+        })
+    }
+}

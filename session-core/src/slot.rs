@@ -1,0 +1,121 @@
+//! The per-request hand-off between an adapter's middleware and its extractor.
+//!
+//! The middleware loads the session into a [`Slot`] and puts the slot in the request's
+//! extensions. The extractor moves the session out, so handler code owns it outright (plain
+//! `Deref`/`DerefMut`, no lock guard), and moves it back when dropped at the end of the handler.
+//! After the handler, the middleware asks the slot what to send.
+#![cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use crate::{CookieCommand, Loaded, Rejection, Session, SessionConfig, SessionSchema, StoreError};
+
+/// Shared between the middleware and the extractor of one request.
+pub(crate) struct Slot<T> {
+    inner: Arc<Mutex<State<T>>>,
+}
+
+impl<T> Clone for Slot<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+struct State<T> {
+    session: Option<Session<T>>,
+    rejected: Option<Rejection>,
+    extracted: bool,
+}
+
+/// Why an extractor could not take the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TakeError {
+    /// A second extractor in the same request.
+    AlreadyTaken,
+}
+
+/// What the middleware does with the response.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    /// The `Set-Cookie` value to append, if any.
+    pub(crate) set_cookie: Option<String>,
+    /// Whether the handler read the session, so the response varies by cookie.
+    pub(crate) vary_cookie: bool,
+    /// Why the session could not be saved: the response must become an error.
+    pub(crate) error: Option<StoreError>,
+    /// The extractor was moved somewhere that outlived the request; its changes are lost.
+    pub(crate) escaped: bool,
+}
+
+impl<T: SessionSchema> Slot<T> {
+    pub(crate) fn new(loaded: Loaded<T>) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(State {
+                session: Some(loaded.session),
+                rejected: loaded.rejected,
+                extracted: false,
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // The state stays consistent across a panic in user code: take the guard anyway.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Moves the session out for a handler, with the reason an incoming cookie was refused.
+    pub(crate) fn take(&self) -> Result<(Session<T>, Option<Rejection>), TakeError> {
+        let mut state = self.lock();
+        let session = state.session.take().ok_or(TakeError::AlreadyTaken)?;
+        state.extracted = true;
+        Ok((session, state.rejected.clone()))
+    }
+
+    /// Returns the session when the handler's extractor is dropped.
+    pub(crate) fn put_back(&self, session: Session<T>) {
+        self.lock().session = Some(session);
+    }
+
+    /// Decides what to send, once the handler has returned. `server_error` skips saving.
+    pub(crate) fn finish(
+        &self,
+        config: &SessionConfig<T>,
+        server_error: bool,
+        now: SystemTime,
+    ) -> Outcome {
+        let state = self.lock();
+        let mut outcome = Outcome {
+            set_cookie: None,
+            vary_cookie: state.extracted,
+            error: None,
+            escaped: state.extracted && state.session.is_none(),
+        };
+        let Some(session) = state
+            .session
+            .as_ref()
+            .filter(|_| state.extracted && !server_error)
+        else {
+            return outcome;
+        };
+        match config.store(session, now) {
+            Ok(CookieCommand::Set(h) | CookieCommand::Remove(h)) => outcome.set_cookie = Some(h),
+            Ok(CookieCommand::Unchanged) => {}
+            Err(e) => outcome.error = Some(e),
+        }
+        outcome
+    }
+}
+
+/// The message logged and returned when an extractor runs without the middleware.
+pub(crate) const MISSING_LAYER: &str = "sessionkit: the session extractor ran without the session \
+    middleware; add it when building the app (axum: `.layer(sessionkit::axum::SessionLayer::new(config))`, \
+    actix-web: `.wrap(sessionkit::actix::SessionMiddleware::new(config))`) for the same session type";
+
+/// The message logged and returned when two extractors take the same session.
+pub(crate) const TAKEN_TWICE: &str =
+    "sessionkit: the session was extracted twice in one request; take one `Session<T>` per handler";

@@ -1,0 +1,158 @@
+//! The actix-web adapter, driven in-process: what each request sends back.
+
+mod common;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{test, web, App, HttpResponse};
+use serde::{Deserialize, Serialize};
+use sessionkit::actix::{Session, SessionMiddleware};
+
+#[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug)]
+struct Data {
+    user: Option<String>,
+}
+
+async fn set(mut session: Session<Data>) -> &'static str {
+    session.set_user("alice");
+    "set"
+}
+
+async fn read(session: Session<Data>) -> String {
+    session
+        .user()
+        .cloned()
+        .unwrap_or_else(|| "Not logged in".into())
+}
+
+async fn pop(mut session: Session<Data>) -> String {
+    session.pop_user().unwrap_or_default()
+}
+
+async fn clear(mut session: Session<Data>) -> &'static str {
+    session.clear();
+    "cleared"
+}
+
+async fn fail(mut session: Session<Data>) -> HttpResponse {
+    session.set_user("mallory");
+    HttpResponse::InternalServerError().finish()
+}
+
+struct Reply {
+    status: StatusCode,
+    set_cookie: Vec<String>,
+    vary: Vec<String>,
+    body: String,
+}
+
+/// The test app; a macro because actix's service type cannot be named.
+macro_rules! app {
+    () => {{
+        let middleware = SessionMiddleware::new(common::builder::<Data>().build().unwrap());
+        test::init_service(
+            App::new()
+                .wrap(middleware)
+                .route("/set", web::get().to(set))
+                .route("/read", web::get().to(read))
+                .route("/pop", web::get().to(pop))
+                .route("/clear", web::get().to(clear))
+                .route("/fail", web::get().to(fail)),
+        )
+        .await
+    }};
+}
+
+async fn send<S>(app: &S, path: &str, cookie: Option<&str>) -> Reply
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+    >,
+{
+    let mut request = test::TestRequest::get().uri(path);
+    if let Some(cookie) = cookie {
+        request = request.insert_header((header::COOKIE, cookie));
+    }
+    let response = test::call_service(app, request.to_request()).await;
+    let all = |name| {
+        response
+            .headers()
+            .get_all(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let (set_cookie, vary) = (all(header::SET_COOKIE), all(header::VARY));
+    let status = response.status();
+    let body = test::read_body(response).await;
+    Reply {
+        status,
+        set_cookie,
+        vary,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+#[actix_web::test]
+async fn set_read_pop_and_clear() {
+    let app = app!();
+    let set = send(&app, "/set", None).await;
+    assert_eq!(set.set_cookie.len(), 1);
+    let cookie = common::pair(&set.set_cookie[0]);
+
+    let read = send(&app, "/read", Some(&cookie)).await;
+    assert_eq!(read.body, "alice");
+    assert!(
+        read.set_cookie.is_empty(),
+        "unchanged request sent {:?}",
+        read.set_cookie
+    );
+    assert_eq!(read.vary, ["Cookie"]);
+
+    let pop = send(&app, "/pop", Some(&cookie)).await;
+    assert_eq!(pop.body, "alice");
+    assert_eq!(
+        pop.set_cookie,
+        ["session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax"]
+    );
+
+    let clear = send(&app, "/clear", Some(&cookie)).await;
+    assert_eq!(
+        clear.set_cookie,
+        ["session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax"]
+    );
+}
+
+#[actix_web::test]
+async fn a_tampered_cookie_is_a_fresh_session() {
+    let app = app!();
+    let cookie = common::pair(&send(&app, "/set", None).await.set_cookie[0]);
+    // The first character carries the envelope version: 'A' -> 'B' changes it.
+    let tampered = cookie.replacen("session=A", "session=B", 1);
+    assert_ne!(tampered, cookie);
+    let reply = send(&app, "/read", Some(&tampered)).await;
+    assert_eq!(reply.body, "Not logged in");
+    assert!(reply.set_cookie.is_empty());
+}
+
+#[actix_web::test]
+async fn a_server_error_saves_nothing() {
+    let app = app!();
+    let reply = send(&app, "/fail", None).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(reply.set_cookie.is_empty());
+}
+
+#[actix_web::test]
+async fn a_missing_middleware_is_a_500_that_names_the_fix() {
+    let app = test::init_service(App::new().route("/read", web::get().to(read))).await;
+    let reply = send(&app, "/read", None).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        reply
+            .body
+            .contains(".wrap(sessionkit::actix::SessionMiddleware::new(config))"),
+        "{}",
+        reply.body
+    );
+}
