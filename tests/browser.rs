@@ -1,0 +1,311 @@
+//! End to end in a real headless Chromium, driven over WebDriver: the tutorial app as a user
+//! sees it. Needs `chromium` and `chromedriver` (Debian packages `chromium`, `chromium-driver`;
+//! the test set-up installs them). `CHROMIUM` and `CHROMEDRIVER` override their paths.
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/tutorial/main.rs"]
+mod tutorial;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use sessionkit::{Key, SessionConfig};
+
+/// A WebDriver session over plain HTTP/1.1, one connection per command.
+struct Browser {
+    port: u16,
+    session: String,
+    driver: Child,
+}
+
+impl Browser {
+    fn start() -> Self {
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let port = free_port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {chromedriver}: {e}; install Debian's chromium-driver")
+            });
+        wait_for_port(port);
+        let profile = std::env::temp_dir().join(format!("sessionkit-chromium-{port}"));
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ];
+        let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": chromium, "args": args}
+        }}});
+        let mut browser = Self {
+            port,
+            session: String::new(),
+            driver,
+        };
+        let reply = browser.call("POST", "/session", &capabilities);
+        reply["sessionId"]
+            .as_str()
+            .expect("a WebDriver session")
+            .clone_into(&mut browser.session);
+        browser
+    }
+
+    fn call(&self, method: &str, path: &str, body: &Value) -> Value {
+        let body = body.to_string();
+        let mut stream =
+            TcpStream::connect(("127.0.0.1", self.port)).expect("chromedriver listens");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let json = read_response(&mut stream);
+        let value: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        assert!(
+            value["value"].get("error").is_none(),
+            "{method} {path}: {value}"
+        );
+        value["value"].clone()
+    }
+
+    fn session_call(&self, method: &str, path: &str, body: &Value) -> Value {
+        self.call(method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    fn go(&self, url: &str) {
+        self.session_call("POST", "/url", &json!({ "url": url }));
+    }
+
+    fn refresh(&self) {
+        self.session_call("POST", "/refresh", &json!({}));
+    }
+
+    fn find(&self, css: &str) -> Option<String> {
+        let found = self.session_call(
+            "POST",
+            "/elements",
+            &json!({"using": "css selector", "value": css}),
+        );
+        let first = found
+            .as_array()?
+            .first()?
+            .as_object()?
+            .values()
+            .next()?
+            .as_str()?
+            .to_owned();
+        Some(first)
+    }
+
+    fn text(&self, css: &str) -> Option<String> {
+        let element = self.find(css)?;
+        Some(
+            self.session_call("GET", &format!("/element/{element}/text"), &json!({}))
+                .as_str()?
+                .to_owned(),
+        )
+    }
+
+    fn texts(&self, css: &str) -> Vec<String> {
+        let script =
+            format!("return [...document.querySelectorAll('{css}')].map(e => e.textContent)");
+        let value = self.script(&script);
+        value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn click(&self, css: &str) {
+        let element = self.find(css).unwrap_or_else(|| panic!("no element {css}"));
+        self.session_call("POST", &format!("/element/{element}/click"), &json!({}));
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).unwrap_or_else(|| panic!("no element {css}"));
+        self.session_call(
+            "POST",
+            &format!("/element/{element}/value"),
+            &json!({ "text": text }),
+        );
+    }
+
+    fn script(&self, script: &str) -> Value {
+        self.session_call(
+            "POST",
+            "/execute/sync",
+            &json!({"script": script, "args": []}),
+        )
+    }
+
+    fn cookies(&self) -> Vec<Value> {
+        self.session_call("GET", "/cookie", &json!({}))
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = std::panic::catch_unwind(|| {
+                self.call("DELETE", &format!("/session/{}", self.session), &json!({}))
+            });
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Reads one HTTP response body by its `Content-Length` (chromedriver keeps connections open).
+fn read_response(stream: &mut TcpStream) -> String {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut chunk).expect("chromedriver answers");
+        assert!(n > 0, "chromedriver closed the connection early");
+        buffer.extend_from_slice(&chunk[..n]);
+        let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("a Content-Length");
+        if buffer.len() >= end + 4 + length {
+            return String::from_utf8(buffer[end + 4..end + 4 + length].to_vec()).unwrap();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "port {port} never opened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Serves the tutorial app on a free loopback port from a background runtime.
+fn serve_tutorial() -> u16 {
+    let config = SessionConfig::<tutorial::Tutorial>::builder()
+        .key(Key::generate().unwrap())
+        .lifetime(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, tutorial::app(config)).await.unwrap();
+        });
+    });
+    wait_for_port(port);
+    port
+}
+
+#[test]
+fn register_reload_flash_once_http_only_log_out_and_nested_item() {
+    let base = format!("http://127.0.0.1:{}", serve_tutorial());
+    let browser = Browser::start();
+
+    browser.go(&format!("{base}/"));
+    assert_eq!(
+        browser.text("#anonymous").as_deref(),
+        Some("No username registered.")
+    );
+
+    browser.click("#register");
+    browser.type_into("#username", "Ada");
+    browser.click("#submit");
+    assert_eq!(browser.text("#user").as_deref(), Some("Ada"));
+    assert_eq!(
+        browser.texts(".notice"),
+        ["Welcome, Ada! Your username is registered."]
+    );
+
+    // Reload: still logged in, and the flash was shown once only.
+    browser.refresh();
+    assert_eq!(browser.text("#user").as_deref(), Some("Ada"));
+    assert!(browser.texts(".notice").is_empty());
+
+    // The cookie is there, but scripts cannot see it.
+    let cookies = browser.cookies();
+    let session = cookies
+        .iter()
+        .find(|c| c["name"] == "session")
+        .expect("a session cookie");
+    assert_eq!(session["httpOnly"], true);
+    assert_eq!(session["sameSite"], "Lax");
+    assert_eq!(browser.script("return document.cookie"), "");
+
+    browser.click("#logout");
+    assert_eq!(
+        browser.text("#anonymous").as_deref(),
+        Some("No username registered.")
+    );
+    assert_eq!(
+        browser.texts(".notice"),
+        ["Ada was removed from the session."]
+    );
+    browser.refresh();
+    assert!(browser.find("#user").is_none());
+
+    // The nested dict: remove `name`, and the change is kept with no `modified = True`.
+    browser.go(&format!("{base}/item"));
+    browser.click("#store");
+    assert_eq!(
+        browser.texts("#item li"),
+        [
+            "address -> Earth",
+            "email -> soumitra@example.com",
+            "name -> Soumitra"
+        ]
+    );
+    browser.click("#remove-name");
+    browser.refresh();
+    assert_eq!(
+        browser.texts("#item li"),
+        ["address -> Earth", "email -> soumitra@example.com"]
+    );
+}
