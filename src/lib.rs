@@ -1,9 +1,134 @@
-//! sessionkit: typed, signed web sessions.
-#![doc(html_root_url = "https://docs.rs/sessionkit/0.1.0")]
+//! Typed, signed web sessions: Flask's `session`, with types.
+//!
+//! Derive [`Session`](derive@Session) on your own struct, and sessionkit keeps it in an
+//! HMAC-SHA256 signed cookie: verified, expired and rotated on the server, sent back only when it
+//! really changed.
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use serde::{Deserialize, Serialize};
+//! use sessionkit::{CookieCommand, Key, Session, SessionConfig};
+//!
+//! #[derive(Session, Serialize, Deserialize, Default, Debug)]
+//! struct AppSession {
+//!     user: Option<String>,
+//!     cart: Vec<u32>,
+//!     #[session(flash)]
+//!     flashes: Vec<String>,
+//! }
+//!
+//! // Once, at start-up: a weak or missing key is an error here, not at the first request.
+//! let config = SessionConfig::<AppSession>::builder().key(Key::generate()?).build()?;
+//!
+//! // Per request (an adapter does this for you): load, use, store.
+//! let now = SystemTime::now();
+//! let mut loaded = config.load("theme=dark", now);        // the Cookie header
+//! loaded.session.set_user("alice");                       // session['user'] = 'alice'
+//! loaded.session.cart_mut().push(7);                      // nested change, tracked
+//! loaded.session.flash("Registered");
+//! let CookieCommand::Set(set_cookie) = config.store(&loaded.session, now)? else { panic!() };
+//! assert!(set_cookie.ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Typed accessors
+//!
+//! `#[derive(Session)]` generates, for each field, the Flask operations as methods: a misspelt
+//! key or a wrong type is a compile error, not a `KeyError`. See [`derive@Session`].
+//!
+//! | Flask | sessionkit |
+//! |---|---|
+//! | `session.get('user')` | `session.user()` |
+//! | `session['user'] = v` | `session.set_user(v)` |
+//! | `session.pop('user', None)` | `session.pop_user()` |
+//! | `'user' in session` | `session.has_user()` |
+//! | `session['cart'].append(7)` + `session.modified = True` | `session.cart_mut().push(7)` |
+//! | `session.clear()` | `session.clear()` |
+//! | `flash(m)` / `get_flashed_messages()` | `session.flash(m)` / `session.take_flashes()` |
+//!
+//! # Only real changes are sent
+//!
+//! Reading costs nothing; a mutable borrow marks the session touched, and [`SessionConfig::store`]
+//! compares the serialized bytes with what came in. No change, no `Set-Cookie`:
+//!
+//! ```
+//! # use std::time::SystemTime;
+//! # use sessionkit::{CookieCommand, Key, SessionConfig};
+//! # #[derive(sessionkit::Session, serde::Serialize, serde::Deserialize, Default)]
+//! # struct App { user: Option<String> }
+//! # let config = SessionConfig::<App>::builder().key(Key::generate()?).build()?;
+//! # let now = SystemTime::now();
+//! # let mut first = config.load("", now);
+//! # first.session.set_user("alice");
+//! # let set = config.store(&first.session, now)?;
+//! # let cookie = set.header().unwrap().split(';').next().unwrap().to_owned();
+//! let mut loaded = config.load(&cookie, now);
+//! assert!(loaded.session.has_user());                 // a read
+//! let _ = loaded.session.user_mut();                  // touched, but unchanged
+//! assert!(loaded.session.is_modified());
+//! assert_eq!(config.store(&loaded.session, now)?, CookieCommand::Unchanged);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Refused cookies are fresh sessions, with a reason
+//!
+//! A tampered, expired, foreign or oversized cookie never fails the request: the session starts
+//! empty and [`Loaded::rejected`] says why, for your logs.
+//!
+//! ```
+//! # use std::time::SystemTime;
+//! # use sessionkit::{Key, Rejection, SessionConfig};
+//! # #[derive(sessionkit::Session, serde::Serialize, serde::Deserialize, Default)]
+//! # struct App { user: Option<String> }
+//! # let config = SessionConfig::<App>::builder().key(Key::generate()?).build()?;
+//! let loaded = config.load("session=forged", SystemTime::now());
+//! assert_eq!(loaded.rejected, Some(Rejection::Malformed));
+//! assert!(loaded.session.is_new());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Expiry, refresh and rotation
+//!
+//! The absolute lifetime (31 days by default, like Flask's `PERMANENT_SESSION_LIFETIME`) and an
+//! optional idle timeout are checked from timestamps inside the signature, never from the
+//! browser. [`Refresh`] decides when an unchanged session is re-signed; fallback keys verify old
+//! cookies during a key rotation, which are then re-signed with the current key.
+//!
+//! ```
+//! # use std::time::Duration;
+//! # use sessionkit::{Key, Refresh, SessionConfig};
+//! # #[derive(sessionkit::Session, serde::Serialize, serde::Deserialize, Default)]
+//! # struct App { user: Option<String> }
+//! # let (new_key, old_key) = (Key::generate()?, Key::generate()?);
+//! let config = SessionConfig::<App>::builder()
+//!     .key(new_key)
+//!     .fallback_key(old_key)
+//!     .lifetime(Duration::from_secs(8 * 3600))
+//!     .idle_timeout(Duration::from_secs(30 * 60))
+//!     .refresh(Refresh::AfterFraction(0.5))
+//!     .build()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Frameworks
+//!
+//! With the `axum` feature, [`axum::SessionLayer`] and the [`axum::Session`] extractor; with
+//! `actix`, [`actix::SessionMiddleware`] and [`actix::Session`]. Any other framework calls
+//! [`SessionConfig::load_headers`] and [`SessionConfig::store`] itself (see the `hyper_server`
+//! example: about 80 lines).
+//!
+//! # Features
+//!
+//! - `axum`: the axum/tower adapter.
+//! - `actix`: the actix-web adapter.
+//!
+//! All are off by default.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use session_core::*;
 pub use session_derive::Session;
 
+/// What generated code uses. Not public API.
 #[doc(hidden)]
 pub mod __private {
     pub use serde;
