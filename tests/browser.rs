@@ -124,6 +124,34 @@ impl Browser {
         )
     }
 
+    /// Polls `text(css)` until the element exists: a click's navigation is not always awaited.
+    fn wait_text(&self, css: &str) -> Option<String> {
+        self.wait(|| self.text(css))
+    }
+
+    /// Polls `texts(css)` until it equals `expected`, and returns what it saw last.
+    fn wait_texts(&self, css: &str, expected: &[&str]) -> Vec<String> {
+        let mut last = Vec::new();
+        self.wait(|| {
+            last = self.texts(css);
+            (last == expected).then_some(())
+        });
+        last
+    }
+
+    fn wait<R>(&self, mut probe: impl FnMut() -> Option<R>) -> Option<R> {
+        let start = Instant::now();
+        loop {
+            if let Some(found) = probe() {
+                return Some(found);
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn texts(&self, css: &str) -> Vec<String> {
         let script =
             format!("return [...document.querySelectorAll('{css}')].map(e => e.textContent)");
@@ -256,17 +284,18 @@ fn register_reload_flash_once_http_only_log_out_and_nested_item() {
     );
 
     browser.click("#register");
+    assert!(browser.wait(|| browser.find("#username")).is_some());
     browser.type_into("#username", "Ada");
     browser.click("#submit");
-    assert_eq!(browser.text("#user").as_deref(), Some("Ada"));
+    assert_eq!(browser.wait_text("#user").as_deref(), Some("Ada"));
     assert_eq!(
-        browser.texts(".notice"),
+        browser.wait_texts(".notice", &["Welcome, Ada! Your username is registered."]),
         ["Welcome, Ada! Your username is registered."]
     );
 
     // Reload: still logged in, and the flash was shown once only.
     browser.refresh();
-    assert_eq!(browser.text("#user").as_deref(), Some("Ada"));
+    assert_eq!(browser.wait_text("#user").as_deref(), Some("Ada"));
     assert!(browser.texts(".notice").is_empty());
 
     // The cookie is there, but scripts cannot see it.
@@ -281,11 +310,11 @@ fn register_reload_flash_once_http_only_log_out_and_nested_item() {
 
     browser.click("#logout");
     assert_eq!(
-        browser.text("#anonymous").as_deref(),
+        browser.wait_text("#anonymous").as_deref(),
         Some("No username registered.")
     );
     assert_eq!(
-        browser.texts(".notice"),
+        browser.wait_texts(".notice", &["Ada was removed from the session."]),
         ["Ada was removed from the session."]
     );
     browser.refresh();
@@ -294,18 +323,16 @@ fn register_reload_flash_once_http_only_log_out_and_nested_item() {
     // The nested dict: remove `name`, and the change is kept with no `modified = True`.
     browser.go(&format!("{base}/item"));
     browser.click("#store");
-    assert_eq!(
-        browser.texts("#item li"),
-        [
-            "address -> Earth",
-            "email -> soumitra@example.com",
-            "name -> Soumitra"
-        ]
-    );
+    let stored = [
+        "address -> Earth",
+        "email -> soumitra@example.com",
+        "name -> Soumitra",
+    ];
+    assert_eq!(browser.wait_texts("#item li", &stored), stored);
     browser.click("#remove-name");
+    let kept = ["address -> Earth", "email -> soumitra@example.com"];
+    assert_eq!(browser.wait_texts("#item li", &kept), kept);
+    // Reloading reads the cookie again: the nested change was saved.
     browser.refresh();
-    assert_eq!(
-        browser.texts("#item li"),
-        ["address -> Earth", "email -> soumitra@example.com"]
-    );
+    assert_eq!(browser.texts("#item li"), kept);
 }
