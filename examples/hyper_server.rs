@@ -19,10 +19,7 @@ struct Visits {
     count: u32,
 }
 
-async fn handle(
-    config: Arc<SessionConfig<Visits>>,
-    request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+fn handle(config: &SessionConfig<Visits>, request: &Request<Incoming>) -> Response<Full<Bytes>> {
     // 1. Load: every Cookie header, the current time. Never fails.
     let cookies = request
         .headers()
@@ -56,7 +53,7 @@ async fn handle(
             *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
         }
     }
-    Ok(response)
+    response
 }
 
 #[tokio::main]
@@ -69,8 +66,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (stream, _) = listener.accept().await?;
         let config = Arc::clone(&config);
         tokio::spawn(async move {
-            let service =
-                hyper::service::service_fn(move |request| handle(Arc::clone(&config), request));
+            let service = hyper::service::service_fn(move |request| {
+                std::future::ready(Ok::<_, Infallible>(handle(&config, &request)))
+            });
             let connection = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service);
             if let Err(error) = connection.await {

@@ -126,30 +126,17 @@ impl Browser {
 
     /// Polls `text(css)` until the element exists: a click's navigation is not always awaited.
     fn wait_text(&self, css: &str) -> Option<String> {
-        self.wait(|| self.text(css))
+        wait(|| self.text(css))
     }
 
     /// Polls `texts(css)` until it equals `expected`, and returns what it saw last.
     fn wait_texts(&self, css: &str, expected: &[&str]) -> Vec<String> {
         let mut last = Vec::new();
-        self.wait(|| {
+        wait(|| {
             last = self.texts(css);
             (last == expected).then_some(())
         });
         last
-    }
-
-    fn wait<R>(&self, mut probe: impl FnMut() -> Option<R>) -> Option<R> {
-        let start = Instant::now();
-        loop {
-            if let Some(found) = probe() {
-                return Some(found);
-            }
-            if start.elapsed() > Duration::from_secs(10) {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 
     fn texts(&self, css: &str) -> Vec<String> {
@@ -232,6 +219,20 @@ fn read_response(stream: &mut TcpStream) -> String {
     }
 }
 
+/// Polls `probe` for up to 10 seconds.
+fn wait<R>(mut probe: impl FnMut() -> Option<R>) -> Option<R> {
+    let start = Instant::now();
+    loop {
+        if let Some(found) = probe() {
+            return Some(found);
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -284,7 +285,7 @@ fn register_reload_flash_once_http_only_log_out_and_nested_item() {
     );
 
     browser.click("#register");
-    assert!(browser.wait(|| browser.find("#username")).is_some());
+    assert!(wait(|| browser.find("#username")).is_some());
     browser.type_into("#username", "Ada");
     browser.click("#submit");
     assert_eq!(browser.wait_text("#user").as_deref(), Some("Ada"));
