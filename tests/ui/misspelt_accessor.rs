@@ -7,6 +7,6 @@ struct S {
 }
 
 fn main() {
-    let mut session = sessionkit::Session::<S>::default();
+    let mut session = S::default();
     session.set_usr("alice");
 }

@@ -1,12 +1,15 @@
 use serde::{Deserialize, Serialize};
 use sessionkit::Session;
 
+#[derive(Serialize, Deserialize, Default)]
+struct UserId(u64);
+
 #[derive(Session, Serialize, Deserialize, Default)]
 struct S {
-    user: Option<String>,
+    user: Option<UserId>,
 }
 
 fn main() {
-    let mut session = sessionkit::Session::<S>::default();
-    session.set_user(42);
+    let mut session = S::default();
+    session.set_user("alice");
 }
