@@ -51,6 +51,8 @@ pub enum KeyError {
     TooShort {
         /// The length that was given.
         len: usize,
+        /// The minimum length.
+        min: usize,
     },
     /// Every byte of the secret is the same.
     Repeated,
@@ -74,9 +76,9 @@ pub enum KeyError {
 impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TooShort { len } => write!(
+            Self::TooShort { len, min } => write!(
                 f,
-                "secret key is {len} bytes, at least {MIN_KEY_BYTES} are needed: {HOW_TO_FIX}"
+                "secret key is {len} bytes, at least {min} are needed: {HOW_TO_FIX}"
             ),
             Self::Repeated => write!(f, "secret key is one repeated byte: {HOW_TO_FIX}"),
             Self::Sequential => write!(f, "secret key is a sequential run: {HOW_TO_FIX}"),
@@ -108,7 +110,7 @@ impl std::error::Error for KeyError {}
 ///
 /// let key = Key::from_hex("8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90")?;
 /// assert_eq!(format!("{key:?}"), "Key(<redacted>)");
-/// assert_eq!(Key::from_bytes(b"a short secret").unwrap_err(), KeyError::TooShort { len: 14 });
+/// assert_eq!(Key::from_bytes(b"a short secret").unwrap_err(), KeyError::TooShort { len: 14, min: 32 });
 /// assert_eq!(Key::from_bytes(b"keyboard cat").unwrap_err(), KeyError::WellKnown);
 /// # Ok::<(), KeyError>(())
 /// ```
@@ -126,7 +128,7 @@ impl Key {
     /// well-known tutorial secret.
     pub fn from_bytes(bytes: impl AsRef<[u8]>) -> Result<Self, KeyError> {
         let bytes = bytes.as_ref();
-        check_strength(bytes)?;
+        check_secret(bytes, MIN_KEY_BYTES)?;
         Ok(Self {
             bytes: bytes.into(),
         })
@@ -236,12 +238,16 @@ fn hex_value(digit: u8) -> Option<u8> {
     }
 }
 
-fn check_strength(bytes: &[u8]) -> Result<(), KeyError> {
+/// The strength rules, with the minimum length as a parameter (Flask keys may be shorter).
+pub(crate) fn check_secret(bytes: &[u8], min_len: usize) -> Result<(), KeyError> {
     if is_well_known(bytes) {
         return Err(KeyError::WellKnown);
     }
-    if bytes.len() < MIN_KEY_BYTES {
-        return Err(KeyError::TooShort { len: bytes.len() });
+    if bytes.len() < min_len.max(2) {
+        return Err(KeyError::TooShort {
+            len: bytes.len(),
+            min: min_len,
+        });
     }
     if bytes.iter().all(|&b| b == bytes[0]) {
         return Err(KeyError::Repeated);
@@ -356,10 +362,13 @@ mod tests {
 
     #[test]
     fn refuses_short_repeated_and_sequential_keys() {
-        assert_eq!(Key::from_bytes(""), Err(KeyError::TooShort { len: 0 }));
+        assert_eq!(
+            Key::from_bytes(""),
+            Err(KeyError::TooShort { len: 0, min: 32 })
+        );
         assert_eq!(
             Key::from_bytes([7u8; 31]),
-            Err(KeyError::TooShort { len: 31 })
+            Err(KeyError::TooShort { len: 31, min: 32 })
         );
         assert_eq!(Key::from_bytes([7u8; 64]), Err(KeyError::Repeated));
         let run: Vec<u8> = (0u8..64).collect();
@@ -376,7 +385,7 @@ mod tests {
 
     #[test]
     fn error_message_says_how_to_fix() {
-        let message = KeyError::TooShort { len: 3 }.to_string();
+        let message = KeyError::TooShort { len: 3, min: 32 }.to_string();
         assert!(message.contains("openssl rand -hex 32"), "{message}");
     }
 

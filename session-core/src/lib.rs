@@ -33,6 +33,10 @@ mod codec;
 mod config;
 mod cookie;
 mod error;
+#[cfg(feature = "flask")]
+#[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
+pub mod flask;
+mod httpdate;
 mod key;
 mod schema;
 mod session;

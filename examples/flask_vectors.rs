@@ -1,0 +1,151 @@
+//! Checks a Flask session vector file (the `public.jsonl` schema) against sessionkit's codec.
+//!
+//! `cargo run --example flask_vectors --features flask -- FILE.jsonl` prints each failure and
+//! ends with `N passed, M failed`; the exit status is 1 if any failed.
+//!
+//! Per record: the reader verdict (`valid`, and for invalid cookies whether Flask would use an
+//! empty session or fail), the decoded session against `expected.session_typed`, the TaggedJSON
+//! text, and the writer: byte for byte for `exact` records, by decoding back for `roundtrip`.
+//! Records of the `quirk` tier (input Flask accepts but never writes) must be refused: this
+//! codec decodes strictly.
+
+use serde_json::Value;
+use sessionkit::flask::{FlaskCodec, FlaskError};
+
+fn text<'a>(record: &'a Value, field: &str) -> Result<&'a str, String> {
+    record[field]
+        .as_str()
+        .ok_or_else(|| format!("record has no string `{field}`"))
+}
+
+fn unhex(hex: &str) -> Result<Vec<u8>, String> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(hex.get(i..i + 2).unwrap_or("?"), 16).map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+fn codec(current: &str, fallbacks: &[Value]) -> Result<FlaskCodec, String> {
+    let mut codec = FlaskCodec::new(unhex(current)?).map_err(|e| e.to_string())?;
+    for fallback in fallbacks {
+        let hex = fallback.as_str().ok_or("fallback keys are hex strings")?;
+        codec = codec
+            .with_fallback(unhex(hex)?)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(codec)
+}
+
+/// Checks one record; `Err` says what differs.
+pub(crate) fn check(record: &Value) -> Result<(), String> {
+    let fallbacks = record["fallback_keys_hex"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let reader = codec(text(record, "secret_key_hex")?, &fallbacks)?;
+    let (now, max_age) = (
+        record["now"].as_u64().ok_or("no `now`")?,
+        record["max_age"].as_u64().ok_or("no `max_age`")?,
+    );
+    let decoded = reader.decode(text(record, "cookie")?, now, max_age);
+    let quirk = record["tier"] == "quirk";
+    match (
+        &decoded,
+        record["valid"].as_bool(),
+        record["outcome"].as_str(),
+    ) {
+        (Err(FlaskError::Invalid(_)), _, _) if quirk => return Ok(()),
+        (Ok(_), Some(true), _) if quirk => {
+            return Err("a quirk-tier cookie was accepted; decoding is meant to be strict".into())
+        }
+        (Err(FlaskError::Invalid(_)), Some(false), Some("empty"))
+        | (Err(FlaskError::BadPayload(_)), Some(false), Some("error")) => return Ok(()),
+        (Ok(session), Some(true), _) => {
+            let expected = &record["expected"]["session_typed"];
+            if Value::Object(session.data.clone()) != *expected {
+                return Err(format!("decoded {:?}, expected {expected}", session.data));
+            }
+        }
+        (got, valid, outcome) => {
+            return Err(format!(
+                "got {got:?}, expected valid={valid:?} outcome={outcome:?}"
+            ))
+        }
+    }
+    check_writer(record)
+}
+
+fn check_writer(record: &Value) -> Result<(), String> {
+    let Value::Object(typed) = &record["expected"]["session_typed"] else {
+        return Err("expected.session_typed is not an object".into());
+    };
+    let tagged = sessionkit::flask::tagged_json(typed).map_err(|e| e.to_string())?;
+    if tagged != text(&record["expected"], "tagged_json")? {
+        return Err(format!(
+            "TaggedJSON {tagged}, expected {}",
+            record["expected"]["tagged_json"]
+        ));
+    }
+    let Some(mode) = record["writer_check"].as_str() else {
+        return Ok(());
+    };
+    let signing = record["signing_key_hex"]
+        .as_str()
+        .unwrap_or(text(record, "secret_key_hex")?);
+    let writer = codec(signing, &[])?;
+    let timestamp = record["timestamp"].as_u64().ok_or("no `timestamp`")?;
+    let cookie = writer.encode(typed, timestamp).map_err(|e| e.to_string())?;
+    match mode {
+        "exact" if cookie == text(record, "cookie")? => Ok(()),
+        "exact" => Err(format!(
+            "wrote {cookie}, expected {}",
+            text(record, "cookie")?
+        )),
+        _ => match writer.decode(&cookie, timestamp, 0) {
+            Ok(back) if back.data == *typed => Ok(()),
+            other => Err(format!("round trip gave {other:?}")),
+        },
+    }
+}
+
+/// Checks every record of a JSON-lines file; returns the failures with the record names.
+pub(crate) fn run(contents: &str) -> (usize, Vec<String>) {
+    let mut passed = 0;
+    let mut failures = Vec::new();
+    for (number, line) in contents
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let outcome = serde_json::from_str::<Value>(line)
+            .map_err(|e| e.to_string())
+            .and_then(|r| {
+                let name = r["name"].as_str().unwrap_or("?").to_owned();
+                check(&r).map_err(|e| format!("{name}: {e}"))
+            });
+        match outcome {
+            Ok(()) => passed += 1,
+            Err(e) => failures.push(format!("line {}: {e}", number + 1)),
+        }
+    }
+    (passed, failures)
+}
+
+fn main() {
+    let Some(path) = std::env::args().nth(1) else {
+        eprintln!("usage: flask_vectors FILE.jsonl");
+        std::process::exit(2);
+    };
+    let contents = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        eprintln!("cannot read {path}: {e}");
+        std::process::exit(2);
+    });
+    let (passed, failures) = run(&contents);
+    for failure in &failures {
+        println!("FAIL {failure}");
+    }
+    println!("{passed} passed, {} failed", failures.len());
+    std::process::exit(i32::from(!failures.is_empty()));
+}

@@ -1,0 +1,319 @@
+//! Flask's own session cookie: read and write it exactly as Flask 3.1 does.
+//!
+//! A team moving a Flask app to Rust, or running a Rust service beside it, keeps everyone logged
+//! in: [`FlaskCodec`] speaks itsdangerous' `URLSafeTimedSerializer` with Flask's settings (salt
+//! `cookie-session`, HMAC-SHA1 with the `hmac` key derivation, a timestamp, zlib when it is at
+//! least 2 bytes shorter) and Flask's TaggedJSON (see [`Tuple`], [`Bytes`], [`Markup`], [`Uuid`],
+//! [`DateTime`]).
+//!
+//! Use it on its own, or give it to [`SessionConfigBuilder::flask`](crate::SessionConfigBuilder::flask)
+//! so that the adapters and `#[derive(Session)]` work unchanged on Flask's cookie.
+//!
+//! ```
+//! use session_core::flask::FlaskCodec;
+//!
+//! // Flask: app.secret_key = "public-test-secret-key-1"
+//! let codec = FlaskCodec::new("public-test-secret-key-1")?;
+//! let cookie = "eyJtc2ciOiJIZWxsbyJ9.aVXHFw.IdI205iZ0ZeF56bQN5OoLgplGUY";
+//! let session = codec.decode(cookie, 1_767_229_207, 2_678_400)?;
+//! assert_eq!(session.data["msg"], "Hello");
+//! assert_eq!(codec.encode(&session.data, 1_767_229_207)?, cookie);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Decoding is strict where Flask is lenient but never produces the input (padded or standard
+//! base64, bytes after the zlib stream, `NaN`, a signature with stray low bits): such cookies are
+//! refused. It is bounded: the caller caps the cookie length, decompression stops at
+//! [`MAX_DECOMPRESSED`] bytes and JSON nesting at `serde_json`'s 128 levels.
+//!
+//! Compressed output is produced with the pure-Rust deflate of `flate2`, whose bytes differ from
+//! CPython's zlib while decoding to the same JSON. Flask accepts any valid zlib stream, so a
+//! round trip is what interoperability needs; uncompressed cookies are byte-identical to Flask's.
+
+mod pyjson;
+mod tagged;
+
+use std::io::Read as _;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sha1::Sha1;
+
+pub use tagged::{Bytes, DateTime, Markup, Tuple, Uuid};
+
+use crate::key::{check_secret, KeyError};
+use crate::Rejection;
+
+type HmacSha1 = Hmac<Sha1>;
+
+/// The most bytes a compressed payload may inflate to (1 MiB).
+pub const MAX_DECOMPRESSED: usize = 1 << 20;
+
+/// The shortest Flask `SECRET_KEY` accepted, in bytes (Flask apps often use `os.urandom(16)`).
+pub const MIN_FLASK_KEY_BYTES: usize = 16;
+
+/// Signs and verifies Flask session cookies: `SECRET_KEY` signs, `SECRET_KEY_FALLBACKS` only
+/// verify (Flask 3.1.1's order).
+#[derive(Clone)]
+pub struct FlaskCodec {
+    /// Keyed with the derived key `HMAC-SHA1(secret, "cookie-session")`; the current key first.
+    signers: Vec<HmacSha1>,
+}
+
+impl std::fmt::Debug for FlaskCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlaskCodec")
+            .field("keys", &self.signers.len())
+            .finish()
+    }
+}
+
+/// A verified Flask session.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub struct FlaskSession {
+    /// The session in typed form (see the module docs), `_permanent` included when set.
+    pub data: Map<String, Value>,
+    /// The signing time, Unix seconds.
+    pub timestamp: u64,
+    /// True when a fallback key verified it.
+    pub by_fallback: bool,
+}
+
+impl FlaskSession {
+    /// Flask's `session.permanent`: the `_permanent` key.
+    #[must_use]
+    pub fn permanent(&self) -> bool {
+        self.data.get("_permanent") == Some(&Value::Bool(true))
+    }
+}
+
+/// Why a Flask cookie gave no session. Flask itself tells two cases apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlaskError {
+    /// Bad, tampered, foreign or expired: Flask silently uses an empty session.
+    Invalid(Rejection),
+    /// Correctly signed, but the payload does not decode: Flask fails the request (HTTP 500).
+    /// Only a holder of the key can produce this, so the app should see it.
+    BadPayload(String),
+    /// The data cannot be written as a Flask session.
+    Encode(String),
+}
+
+impl std::fmt::Display for FlaskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Invalid(reason) => write!(f, "invalid Flask session cookie: {reason}"),
+            Self::BadPayload(why) => {
+                write!(f, "signed Flask session payload does not decode: {why}")
+            }
+            Self::Encode(why) => write!(f, "cannot write a Flask session: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for FlaskError {}
+
+impl FlaskCodec {
+    /// A codec for Flask's `SECRET_KEY`, given as its bytes (a `str` key is its UTF-8).
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError`] for a key shorter than [`MIN_FLASK_KEY_BYTES`], one repeated byte, a run, or
+    /// a well-known tutorial secret such as `"secret key"`: an app still signing with one must
+    /// rotate first (Flask: `SECRET_KEY_FALLBACKS`).
+    pub fn new(secret_key: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        Ok(Self {
+            signers: vec![signer(secret_key.as_ref())?],
+        })
+    }
+
+    /// Adds a `SECRET_KEY_FALLBACKS` entry: it verifies, never signs.
+    ///
+    /// # Errors
+    ///
+    /// As [`FlaskCodec::new`].
+    pub fn with_fallback(mut self, secret_key: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        self.signers.push(signer(secret_key.as_ref())?);
+        Ok(self)
+    }
+
+    /// Verifies and decodes a cookie value at `now` (Unix seconds): valid while
+    /// `0 <= now - timestamp <= max_age`.
+    ///
+    /// # Errors
+    ///
+    /// [`FlaskError::Invalid`] for anything Flask treats as no session; [`FlaskError::BadPayload`]
+    /// for a signed payload that does not decode.
+    pub fn decode(&self, cookie: &str, now: u64, max_age: u64) -> Result<FlaskSession, FlaskError> {
+        let (signed, signature) = cookie
+            .rsplit_once('.')
+            .ok_or(FlaskError::Invalid(Rejection::Malformed))?;
+        let position = self
+            .verify(signed, signature)
+            .ok_or(FlaskError::Invalid(Rejection::BadSignature))?;
+        let (payload, stamp) = signed
+            .rsplit_once('.')
+            .ok_or(FlaskError::Invalid(Rejection::Malformed))?;
+        let timestamp = decode_timestamp(stamp).ok_or(FlaskError::Invalid(Rejection::Malformed))?;
+        if timestamp > now {
+            let by = std::time::Duration::from_secs(timestamp - now);
+            return Err(FlaskError::Invalid(Rejection::IssuedInFuture { by }));
+        }
+        if now - timestamp > max_age {
+            let (age, limit) = (
+                std::time::Duration::from_secs(now - timestamp),
+                std::time::Duration::from_secs(max_age),
+            );
+            return Err(FlaskError::Invalid(Rejection::Expired { age, limit }));
+        }
+        let data = decode_payload(payload).map_err(FlaskError::BadPayload)?;
+        Ok(FlaskSession {
+            data,
+            timestamp,
+            by_fallback: position != 0,
+        })
+    }
+
+    /// Decodes straight into a typed session.
+    ///
+    /// # Errors
+    ///
+    /// As [`FlaskCodec::decode`]; a session that does not fit `T` is [`FlaskError::BadPayload`].
+    pub fn decode_as<T: DeserializeOwned>(
+        &self,
+        cookie: &str,
+        now: u64,
+        max_age: u64,
+    ) -> Result<T, FlaskError> {
+        let session = self.decode(cookie, now, max_age)?;
+        serde_json::from_value(Value::Object(session.data))
+            .map_err(|e| FlaskError::BadPayload(e.to_string()))
+    }
+
+    /// Writes `data` (typed form) as Flask would at `timestamp`, signed with the current key.
+    ///
+    /// # Errors
+    ///
+    /// [`FlaskError::Encode`] when a typed-form wrapper holds an invalid value.
+    pub fn encode(&self, data: &Map<String, Value>, timestamp: u64) -> Result<String, FlaskError> {
+        let json = tagged_json(data)?;
+        let mut out = encode_payload(json.as_bytes());
+        out.push('.');
+        let bytes = timestamp.to_be_bytes();
+        let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+        URL_SAFE_NO_PAD.encode_string(&bytes[first..], &mut out);
+        let mut mac = self.signers[0].clone();
+        mac.update(out.as_bytes());
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), &mut out);
+        Ok(out)
+    }
+
+    /// Writes a typed value (a struct or map) as a Flask session.
+    ///
+    /// # Errors
+    ///
+    /// [`FlaskError::Encode`] when `data` is not a map or holds an invalid wrapper.
+    pub fn encode_value<T: Serialize>(
+        &self,
+        data: &T,
+        timestamp: u64,
+    ) -> Result<String, FlaskError> {
+        match serde_json::to_value(data) {
+            Ok(Value::Object(map)) => self.encode(&map, timestamp),
+            Ok(_) => Err(FlaskError::Encode("a Flask session is a map".into())),
+            Err(e) => Err(FlaskError::Encode(e.to_string())),
+        }
+    }
+
+    /// The index of the key whose signature matches, compared in constant time.
+    fn verify(&self, signed: &str, signature: &str) -> Option<usize> {
+        let given = URL_SAFE_NO_PAD.decode(signature).ok()?;
+        self.signers.iter().position(|keyed| {
+            let mut mac = keyed.clone();
+            mac.update(signed.as_bytes());
+            mac.verify_slice(&given).is_ok()
+        })
+    }
+}
+
+/// The TaggedJSON text Flask would write for `data` (typed form).
+///
+/// # Errors
+///
+/// [`FlaskError::Encode`] when a typed-form wrapper holds an invalid value.
+pub fn tagged_json(data: &Map<String, Value>) -> Result<String, FlaskError> {
+    let tagged = tagged::tag(&Value::Object(data.clone())).map_err(FlaskError::Encode)?;
+    let mut json = String::with_capacity(128);
+    pyjson::write(&tagged, &mut json);
+    Ok(json)
+}
+
+fn signer(secret: &[u8]) -> Result<HmacSha1, KeyError> {
+    check_secret(secret, MIN_FLASK_KEY_BYTES)?;
+    let mut derive = HmacSha1::new_from_slice(secret).expect("HMAC takes any key length");
+    derive.update(b"cookie-session");
+    Ok(HmacSha1::new_from_slice(&derive.finalize().into_bytes())
+        .expect("HMAC takes any key length"))
+}
+
+fn decode_timestamp(text: &str) -> Option<u64> {
+    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+    if bytes.len() > 8 {
+        return None;
+    }
+    Some(bytes.iter().fold(0u64, |n, &b| n << 8 | u64::from(b)))
+}
+
+/// Base64url, zlib when at least 2 bytes shorter (then a leading `.`).
+fn encode_payload(json: &[u8]) -> String {
+    use flate2::{write::ZlibEncoder, Compression};
+    use std::io::Write as _;
+    let mut encoder = ZlibEncoder::new(Vec::with_capacity(json.len()), Compression::new(6));
+    let compressed = encoder.write_all(json).and_then(|()| encoder.finish()).ok();
+    match compressed.filter(|c| c.len() + 1 < json.len()) {
+        Some(c) => format!(".{}", URL_SAFE_NO_PAD.encode(c)),
+        None => URL_SAFE_NO_PAD.encode(json),
+    }
+}
+
+fn decode_payload(payload: &str) -> Result<Map<String, Value>, String> {
+    let (compressed, text) = payload
+        .strip_prefix('.')
+        .map_or((false, payload), |p| (true, p));
+    let mut bytes = URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|e| format!("base64: {e}"))?;
+    if compressed {
+        bytes = inflate(&bytes)?;
+    }
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| format!("JSON: {e}"))?;
+    match tagged::untag(value)? {
+        Value::Object(map) => Ok(map),
+        _ => Err("the session is not a JSON object".into()),
+    }
+}
+
+/// Inflates a whole zlib stream, refusing more than [`MAX_DECOMPRESSED`] bytes or trailing data.
+fn inflate(data: &[u8]) -> Result<Vec<u8>, String> {
+    let mut decoder = flate2::read::ZlibDecoder::new(data);
+    let mut out = Vec::new();
+    let limit = MAX_DECOMPRESSED as u64 + 1;
+    (&mut decoder)
+        .take(limit)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("zlib: {e}"))?;
+    if out.len() > MAX_DECOMPRESSED {
+        return Err(format!("inflates past {MAX_DECOMPRESSED} bytes"));
+    }
+    if decoder.total_in() != data.len() as u64 {
+        return Err("bytes after the zlib stream".into());
+    }
+    Ok(out)
+}
