@@ -43,6 +43,7 @@ use crate::{Rejection, SessionConfig, SessionSchema};
 /// Middleware that gives handlers a [`Session<T>`]. Build it once, clone it into each worker.
 pub struct SessionMiddleware<T> {
     config: Arc<SessionConfig<T>>,
+    clock: fn() -> SystemTime,
 }
 
 impl<T> SessionMiddleware<T> {
@@ -51,7 +52,15 @@ impl<T> SessionMiddleware<T> {
     pub fn new(config: SessionConfig<T>) -> Self {
         Self {
             config: Arc::new(config),
+            clock: SystemTime::now,
         }
+    }
+
+    /// Replaces the clock (`SystemTime::now`), for tests that need a fixed time.
+    #[must_use]
+    pub fn clock(mut self, clock: fn() -> SystemTime) -> Self {
+        self.clock = clock;
+        self
     }
 }
 
@@ -59,6 +68,7 @@ impl<T> Clone for SessionMiddleware<T> {
     fn clone(&self) -> Self {
         Self {
             config: Arc::clone(&self.config),
+            clock: self.clock,
         }
     }
 }
@@ -87,6 +97,7 @@ where
         ready(Ok(SessionService {
             service,
             config: Arc::clone(&self.config),
+            clock: self.clock,
         }))
     }
 }
@@ -95,6 +106,7 @@ where
 pub struct SessionService<S, T> {
     service: S,
     config: Arc<SessionConfig<T>>,
+    clock: fn() -> SystemTime,
 }
 
 impl<S, T> std::fmt::Debug for SessionService<S, T> {
@@ -119,18 +131,18 @@ where
         let headers = request.headers().get_all(COOKIE);
         let loaded = self
             .config
-            .load_headers(headers.filter_map(|v| v.to_str().ok()), SystemTime::now());
+            .load_headers(headers.filter_map(|v| v.to_str().ok()), (self.clock)());
         if let Some(reason) = &loaded.rejected {
             tracing::debug!(%reason, "session cookie rejected, starting a fresh session");
         }
         let slot = Slot::new(loaded);
         request.extensions_mut().insert(slot.clone());
-        let config = Arc::clone(&self.config);
+        let (config, clock) = (Arc::clone(&self.config), self.clock);
         let response = self.service.call(request);
         Box::pin(async move {
             let mut response = response.await?.map_into_boxed_body();
             let status = response.status();
-            let outcome = slot.finish(&config, status.is_server_error(), SystemTime::now());
+            let outcome = slot.finish(&config, status.is_server_error(), clock());
             if outcome.escaped {
                 tracing::error!("sessionkit: the session extractor outlived its request; its changes were not saved");
             }

@@ -42,6 +42,7 @@ use crate::{Rejection, SessionConfig, SessionSchema};
 /// A tower layer that gives handlers a [`Session<T>`]. Build it once, at start-up.
 pub struct SessionLayer<T> {
     config: Arc<SessionConfig<T>>,
+    clock: fn() -> SystemTime,
 }
 
 impl<T> SessionLayer<T> {
@@ -50,7 +51,15 @@ impl<T> SessionLayer<T> {
     pub fn new(config: SessionConfig<T>) -> Self {
         Self {
             config: Arc::new(config),
+            clock: SystemTime::now,
         }
+    }
+
+    /// Replaces the clock (`SystemTime::now`), for tests that need a fixed time.
+    #[must_use]
+    pub fn clock(mut self, clock: fn() -> SystemTime) -> Self {
+        self.clock = clock;
+        self
     }
 }
 
@@ -58,6 +67,7 @@ impl<T> Clone for SessionLayer<T> {
     fn clone(&self) -> Self {
         Self {
             config: Arc::clone(&self.config),
+            clock: self.clock,
         }
     }
 }
@@ -77,6 +87,7 @@ impl<S, T> tower_layer::Layer<S> for SessionLayer<T> {
         SessionService {
             inner,
             config: Arc::clone(&self.config),
+            clock: self.clock,
         }
     }
 }
@@ -85,6 +96,7 @@ impl<S, T> tower_layer::Layer<S> for SessionLayer<T> {
 pub struct SessionService<S, T> {
     inner: S,
     config: Arc<SessionConfig<T>>,
+    clock: fn() -> SystemTime,
 }
 
 impl<S: Clone, T> Clone for SessionService<S, T> {
@@ -92,6 +104,7 @@ impl<S: Clone, T> Clone for SessionService<S, T> {
         Self {
             inner: self.inner.clone(),
             config: Arc::clone(&self.config),
+            clock: self.clock,
         }
     }
 }
@@ -122,7 +135,7 @@ where
         let headers = request.headers().get_all(COOKIE).iter();
         let loaded = self
             .config
-            .load_headers(headers.filter_map(|v| v.to_str().ok()), SystemTime::now());
+            .load_headers(headers.filter_map(|v| v.to_str().ok()), (self.clock)());
         if let Some(reason) = &loaded.rejected {
             tracing::debug!(%reason, "session cookie rejected, starting a fresh session");
         }
@@ -131,11 +144,11 @@ where
         // Call the instance that was polled ready; keep a fresh clone for the next call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let config = Arc::clone(&self.config);
+        let (config, clock) = (Arc::clone(&self.config), self.clock);
         Box::pin(async move {
             let mut response = inner.call(request).await?;
             let server_error = response.status().is_server_error();
-            let outcome = slot.finish(&config, server_error, SystemTime::now());
+            let outcome = slot.finish(&config, server_error, clock());
             Ok(apply(outcome, response.status(), &mut response).unwrap_or(response))
         })
     }

@@ -47,6 +47,8 @@ pub(crate) struct Stamp {
 #[derive(Debug)]
 pub(crate) struct Opened {
     pub(crate) raw: Vec<u8>,
+    /// Where the serde_json payload sits in `raw`.
+    pub(crate) payload: std::ops::Range<usize>,
     pub(crate) stamp: Stamp,
     pub(crate) schema: u32,
     /// True when a fallback key, not the current one, verified the tag.
@@ -55,7 +57,7 @@ pub(crate) struct Opened {
 
 impl Opened {
     pub(crate) fn payload(&self) -> &[u8] {
-        &self.raw[HEADER_LEN..self.raw.len() - TAG_LEN]
+        &self.raw[self.payload.clone()]
     }
 }
 
@@ -131,14 +133,8 @@ impl Codec {
         URL_SAFE_NO_PAD.encode_string(&raw, out);
     }
 
-    /// Decodes and verifies a cookie value. `max_len` bounds the text before any decoding.
-    pub(crate) fn open(&self, value: &str, max_len: usize) -> Result<Opened, Rejection> {
-        if value.len() > max_len {
-            return Err(Rejection::TooLarge {
-                bytes: value.len(),
-                limit: max_len,
-            });
-        }
+    /// Decodes and verifies a cookie value, whose length the caller has bounded.
+    pub(crate) fn open(&self, value: &str) -> Result<Opened, Rejection> {
         let raw = URL_SAFE_NO_PAD
             .decode(value)
             .map_err(|_| Rejection::Malformed)?;
@@ -172,6 +168,7 @@ impl Codec {
             stamp: parse_stamp(body)?,
             schema: u32::from_be_bytes(field(body, 8)),
             by_fallback: position != 0,
+            payload: HEADER_LEN..body_len,
             raw,
         })
     }

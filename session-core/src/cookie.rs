@@ -48,25 +48,112 @@ pub(crate) struct Attributes {
     pub(crate) domain: Option<String>,
     pub(crate) secure: bool,
     pub(crate) http_only: bool,
-    pub(crate) same_site: SameSite,
+    /// `None` omits the attribute (browsers then apply their default, `Lax` in Chromium).
+    pub(crate) same_site: Option<SameSite>,
+    pub(crate) partitioned: bool,
 }
 
-impl Attributes {
-    /// The text after `name=value` and `Max-Age`, e.g. `; Path=/; HttpOnly; Secure; SameSite=Lax`.
-    pub(crate) fn suffix(&self) -> String {
-        let mut out = format!("; Path={}", self.path);
-        if let Some(domain) = &self.domain {
-            let _ = write!(out, "; Domain={domain}");
+/// How the `Set-Cookie` value is laid out: the attributes in a fixed order, written once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Layout {
+    flask: bool,
+    /// Between the value and the expiry.
+    head: String,
+    /// After the expiry.
+    tail: String,
+}
+
+impl Layout {
+    /// sessionkit's order: `; Max-Age=N; Path=/; Domain=d; HttpOnly; Secure; SameSite=Lax`.
+    pub(crate) fn native(a: &Attributes) -> Self {
+        let mut tail = format!("; Path={}", a.path);
+        if let Some(domain) = &a.domain {
+            let _ = write!(tail, "; Domain={domain}");
         }
-        if self.http_only {
-            out.push_str("; HttpOnly");
+        push_flag(&mut tail, a.http_only, "HttpOnly");
+        push_flag(&mut tail, a.secure, "Secure");
+        if let Some(same_site) = a.same_site {
+            let _ = write!(tail, "; SameSite={same_site}");
         }
-        if self.secure {
-            out.push_str("; Secure");
+        push_flag(&mut tail, a.partitioned, "Partitioned");
+        Self {
+            flask: false,
+            head: String::new(),
+            tail,
         }
-        let _ = write!(out, "; SameSite={}", self.same_site);
-        out
     }
+
+    /// Werkzeug's `dump_cookie` order, as Flask sends it:
+    /// `; Domain=d; Expires=..; Secure; HttpOnly; Path=/; SameSite=Lax; Partitioned`.
+    #[cfg_attr(not(feature = "flask"), allow(dead_code))]
+    pub(crate) fn flask(a: &Attributes) -> Self {
+        let head = a
+            .domain
+            .as_ref()
+            .map(|d| format!("; Domain={d}"))
+            .unwrap_or_default();
+        let mut tail = String::new();
+        push_flag(&mut tail, a.secure, "Secure");
+        push_flag(&mut tail, a.http_only, "HttpOnly");
+        let _ = write!(tail, "; Path={}", a.path);
+        if let Some(same_site) = a.same_site {
+            let _ = write!(tail, "; SameSite={same_site}");
+        }
+        push_flag(&mut tail, a.partitioned, "Partitioned");
+        Self {
+            flask: true,
+            head,
+            tail,
+        }
+    }
+
+    /// Appends the attributes; `max_age` is `Some` for a persistent cookie.
+    pub(crate) fn attributes(&self, out: &mut String, max_age: Option<u64>, now: u64) {
+        out.push_str(&self.head);
+        match max_age {
+            Some(seconds) if self.flask => {
+                let expires = i64::try_from(now.saturating_add(seconds)).unwrap_or(i64::MAX);
+                out.push_str("; Expires=");
+                out.push_str(&crate::httpdate::imf_fixdate(expires));
+            }
+            Some(seconds) => {
+                out.push_str("; Max-Age=");
+                out.push_str(itoa(seconds, &mut [0u8; 20]));
+            }
+            None => {}
+        }
+        out.push_str(&self.tail);
+    }
+
+    /// The `Set-Cookie` value that removes the cookie, with the same attributes.
+    pub(crate) fn removal(&self, name: &str) -> String {
+        let expiry = if self.flask {
+            "; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"
+        } else {
+            "; Max-Age=0"
+        };
+        format!("{name}={}{expiry}{}", self.head, self.tail)
+    }
+}
+
+fn push_flag(out: &mut String, on: bool, flag: &str) {
+    if on {
+        out.push_str("; ");
+        out.push_str(flag);
+    }
+}
+
+fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[at..]).expect("digits are ASCII")
 }
 
 /// True for a valid cookie name: an RFC 9110 token.
@@ -97,6 +184,10 @@ pub(crate) fn find<'h>(headers: impl IntoIterator<Item = &'h str>, name: &str) -
             if key.trim_end_matches([' ', '\t']) == name {
                 let value = value.trim_start_matches([' ', '\t']);
                 let value = strip_quotes(value);
+                // An empty value is no cookie (what a removal leaves behind; Flask does the same).
+                if value.is_empty() {
+                    continue;
+                }
                 if found.len == MAX_CANDIDATES {
                     return found;
                 }
@@ -151,19 +242,34 @@ mod tests {
         assert_eq!(found.as_slice(), ["xyz"]);
     }
 
-    #[test]
-    fn suffix_lists_the_attributes_in_a_fixed_order() {
-        let attributes = Attributes {
+    fn attributes() -> Attributes {
+        Attributes {
             path: "/app".into(),
             domain: Some("example.com".into()),
             secure: true,
             http_only: true,
-            same_site: SameSite::Strict,
-        };
+            same_site: Some(SameSite::Strict),
+            partitioned: false,
+        }
+    }
+
+    #[test]
+    fn native_layout_lists_the_attributes_in_a_fixed_order() {
+        let mut out = String::from("s=v");
+        Layout::native(&attributes()).attributes(&mut out, Some(60), 0);
         assert_eq!(
-            attributes.suffix(),
-            "; Path=/app; Domain=example.com; HttpOnly; Secure; SameSite=Strict"
+            out,
+            "s=v; Max-Age=60; Path=/app; Domain=example.com; HttpOnly; Secure; SameSite=Strict"
         );
+    }
+
+    #[test]
+    fn flask_layout_follows_werkzeug() {
+        let layout = Layout::flask(&attributes());
+        let mut out = String::from("s=v");
+        layout.attributes(&mut out, Some(2_678_400), 1_767_225_600);
+        assert_eq!(out, "s=v; Domain=example.com; Expires=Sun, 01 Feb 2026 00:00:00 GMT; Secure; HttpOnly; Path=/app; SameSite=Strict");
+        assert_eq!(layout.removal("s"), "s=; Domain=example.com; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Secure; HttpOnly; Path=/app; SameSite=Strict");
     }
 
     #[test]

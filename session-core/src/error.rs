@@ -161,6 +161,8 @@ pub enum ConfigError {
     Prefix(&'static str),
     /// `SameSite=None` requires `Secure`.
     SameSiteNoneWithoutSecure,
+    /// `Partitioned` requires `Secure`.
+    PartitionedWithoutSecure,
     /// A lifetime or idle timeout of zero.
     ZeroLifetime,
     /// A refresh fraction outside `0.0..=1.0`.
@@ -188,6 +190,9 @@ impl fmt::Display for ConfigError {
             Self::Prefix(why) => f.write_str(why),
             Self::SameSiteNoneWithoutSecure => f.write_str(
                 "SameSite=None requires Secure: keep `.secure(true)` or choose SameSite::Lax",
+            ),
+            Self::PartitionedWithoutSecure => f.write_str(
+                "Partitioned requires Secure: keep `.secure(true)` or drop `.partitioned(true)`",
             ),
             Self::ZeroLifetime => f.write_str("session lifetime and idle timeout must be above 0s"),
             Self::InvalidRefreshFraction(x) => {

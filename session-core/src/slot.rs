@@ -82,6 +82,9 @@ impl<T: SessionSchema> Slot<T> {
     }
 
     /// Decides what to send, once the handler has returned. `server_error` skips saving.
+    ///
+    /// The core decides even when the handler never took the session, so a refresh policy
+    /// (Flask's re-signing of permanent sessions) applies to every response.
     pub(crate) fn finish(
         &self,
         config: &SessionConfig<T>,
@@ -95,15 +98,14 @@ impl<T: SessionSchema> Slot<T> {
             error: None,
             escaped: state.extracted && state.session.is_none(),
         };
-        let Some(session) = state
-            .session
-            .as_ref()
-            .filter(|_| state.extracted && !server_error)
-        else {
+        let Some(session) = state.session.as_ref().filter(|_| !server_error) else {
             return outcome;
         };
         match config.store(session, now) {
-            Ok(CookieCommand::Set(h) | CookieCommand::Remove(h)) => outcome.set_cookie = Some(h),
+            Ok(CookieCommand::Set(h) | CookieCommand::Remove(h)) => {
+                outcome.set_cookie = Some(h);
+                outcome.vary_cookie = true;
+            }
             Ok(CookieCommand::Unchanged) => {}
             Err(e) => outcome.error = Some(e),
         }

@@ -1,0 +1,333 @@
+//! [`SessionConfigBuilder`]: secure defaults, every check at build time.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Format, Refresh, SessionConfig, Validator, HOST_PREFIX};
+use crate::codec::Codec;
+use crate::cookie::{self, Attributes, Layout, SameSite};
+use crate::{ConfigError, Key, Keyring, SessionSchema};
+
+/// Builds a [`SessionConfig`]; every check runs in [`SessionConfigBuilder::build`].
+#[must_use = "call .build() to get the configuration"]
+pub struct SessionConfigBuilder<T> {
+    key: Option<Result<Key, ConfigError>>,
+    fallbacks: Vec<Result<Key, ConfigError>>,
+    name: String,
+    host_prefix: bool,
+    attributes: Attributes,
+    lifetime: Duration,
+    idle_timeout: Option<Duration>,
+    refresh: Refresh,
+    max_cookie_bytes: usize,
+    clock_skew: Duration,
+    permanent: bool,
+    validator: Option<Validator<T>>,
+    #[cfg(feature = "flask")]
+    flask: Option<crate::flask::FlaskCodec>,
+    schema: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for SessionConfigBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfigBuilder")
+            .field("name", &self.name)
+            .field("attributes", &self.attributes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: SessionSchema> SessionConfigBuilder<T> {
+    pub(super) fn new() -> Self {
+        Self {
+            key: None,
+            fallbacks: Vec::new(),
+            name: T::COOKIE_NAME.to_owned(),
+            host_prefix: false,
+            attributes: Attributes {
+                path: "/".to_owned(),
+                domain: None,
+                secure: true,
+                http_only: true,
+                same_site: Some(SameSite::Lax),
+                partitioned: false,
+            },
+            lifetime: T::MAX_AGE,
+            idle_timeout: None,
+            refresh: Refresh::default(),
+            max_cookie_bytes: 4096,
+            clock_skew: Duration::from_secs(60),
+            permanent: true,
+            validator: None,
+            #[cfg(feature = "flask")]
+            flask: None,
+            schema: PhantomData,
+        }
+    }
+
+    /// Reads and writes Flask's own session cookie instead of sessionkit's envelope, so a Flask
+    /// app and this one share sessions. The codec holds Flask's `SECRET_KEY` and fallbacks (no
+    /// `.key()` is needed). It also takes Flask's defaults, which later calls may override:
+    /// new sessions are not permanent, and permanent ones are re-signed on every response
+    /// (`Refresh::EveryRequest`, Flask's `SESSION_REFRESH_EACH_REQUEST`).
+    ///
+    /// In this mode expiry is Flask's: `0 <= now - timestamp <= lifetime`, with no clock skew
+    /// and no idle timeout. A session field that is `None` is written as an absent key, and keys
+    /// of the Flask session that `T` does not name are kept as they were.
+    #[cfg(feature = "flask")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
+    pub fn flask(mut self, codec: crate::flask::FlaskCodec) -> Self {
+        self.flask = Some(codec);
+        self.permanent = false;
+        self.refresh = Refresh::EveryRequest;
+        self
+    }
+
+    /// The key that signs (and verifies) cookies.
+    pub fn key(mut self, key: Key) -> Self {
+        self.key = Some(Ok(key));
+        self
+    }
+
+    /// The signing secret as raw bytes; it is checked in [`SessionConfigBuilder::build`].
+    pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.key = Some(Key::from_bytes(secret).map_err(ConfigError::Key));
+        self
+    }
+
+    /// A key that verifies cookies but never signs: the previous key during a rotation. Cookies
+    /// it verifies are re-signed with the current key. May be called several times.
+    pub fn fallback_key(mut self, key: Key) -> Self {
+        self.fallbacks.push(Ok(key));
+        self
+    }
+
+    /// Uses a whole [`Keyring`].
+    pub fn keyring(mut self, keys: Keyring) -> Self {
+        self.key = Some(Ok(keys.current));
+        self.fallbacks = keys.fallbacks.into_iter().map(Ok).collect();
+        self
+    }
+
+    /// The cookie name (default: `T::COOKIE_NAME`).
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Prefixes the cookie name with `__Host-`, which browsers accept only with `Secure`,
+    /// `Path=/` and no `Domain`: the cookie cannot be set or shadowed by a subdomain.
+    pub fn host_prefix(mut self, on: bool) -> Self {
+        self.host_prefix = on;
+        self
+    }
+
+    /// The `Path` attribute (default `/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.attributes.path = path.into();
+        self
+    }
+
+    /// The `Domain` attribute (default: none, so only the exact host gets the cookie).
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.attributes.domain = Some(domain.into());
+        self
+    }
+
+    /// The `Secure` attribute (default `true`). Browsers accept `Secure` cookies from
+    /// `http://localhost`, so turn this off only for plain-HTTP hosts in development.
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.attributes.secure = secure;
+        self
+    }
+
+    /// The `HttpOnly` attribute (default `true`): scripts cannot read the cookie.
+    pub fn http_only(mut self, http_only: bool) -> Self {
+        self.attributes.http_only = http_only;
+        self
+    }
+
+    /// The `SameSite` attribute (default [`SameSite::Lax`]).
+    pub fn same_site(mut self, same_site: SameSite) -> Self {
+        self.attributes.same_site = Some(same_site);
+        self
+    }
+
+    /// Sends no `SameSite` attribute, as Flask does by default; browsers then apply their own
+    /// default (`Lax` in Chromium). Prefer an explicit [`SessionConfigBuilder::same_site`].
+    pub fn omit_same_site(mut self) -> Self {
+        self.attributes.same_site = None;
+        self
+    }
+
+    /// The `Partitioned` attribute (CHIPS), for a cookie used in a third-party context; it
+    /// requires `Secure`.
+    pub fn partitioned(mut self, partitioned: bool) -> Self {
+        self.attributes.partitioned = partitioned;
+        self
+    }
+
+    /// The absolute lifetime from creation (default `T::MAX_AGE`, 31 days unless the schema says
+    /// otherwise), as Flask's `PERMANENT_SESSION_LIFETIME`.
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// Ends a session unused for this long (default: none).
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = Some(idle);
+        self
+    }
+
+    /// When unchanged sessions are re-signed (default `Refresh::AfterFraction(0.5)`).
+    pub fn refresh(mut self, refresh: Refresh) -> Self {
+        self.refresh = refresh;
+        self
+    }
+
+    /// The largest `Set-Cookie` value sent and the largest cookie value read (default 4096).
+    pub fn max_cookie_bytes(mut self, limit: usize) -> Self {
+        self.max_cookie_bytes = limit;
+        self
+    }
+
+    /// How far in the future an issued-at time may be, for servers whose clocks differ
+    /// (default 60 seconds).
+    pub fn clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// Whether new sessions get a persistent cookie (default `true`); see
+    /// [`Session::set_permanent`].
+    pub fn permanent(mut self, permanent: bool) -> Self {
+        self.permanent = permanent;
+        self
+    }
+
+    /// A check run on every verified session; returning `false` rejects it with
+    /// [`Rejection::Revoked`]. Use it to revoke sessions a signature cannot: compare a
+    /// per-user generation number kept in the session with the current one in your database.
+    pub fn validate(mut self, check: impl Fn(&T) -> bool + Send + Sync + 'static) -> Self {
+        self.validator = Some(Arc::new(check));
+        self
+    }
+
+    /// Checks everything and builds the configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] for a missing or weak key, an invalid name or attribute, an impossible
+    /// mix (`SameSite=None` without `Secure`, `__Host-` with a `Domain`), or a zero lifetime.
+    pub fn build(self) -> Result<SessionConfig<T>, ConfigError> {
+        let name = if self.host_prefix && !self.name.starts_with(HOST_PREFIX) {
+            format!("{HOST_PREFIX}{}", self.name)
+        } else {
+            self.name
+        };
+        check_attributes(&name, &self.attributes)?;
+        check_times(self.lifetime, self.idle_timeout, self.refresh)?;
+        if self.max_cookie_bytes < 256 {
+            return Err(ConfigError::CookieLimitTooSmall(self.max_cookie_bytes));
+        }
+        let empty_payload = serde_json::to_vec(&T::default()).unwrap_or_default();
+        #[cfg(feature = "flask")]
+        let flask = self.flask;
+        #[cfg(not(feature = "flask"))]
+        let flask: Option<std::convert::Infallible> = None;
+        let (format, layout) = match flask {
+            #[cfg(feature = "flask")]
+            Some(codec) => (Format::Flask(codec), Layout::flask(&self.attributes)),
+            #[cfg(not(feature = "flask"))]
+            Some(never) => match never {},
+            None => {
+                let key = self.key.ok_or(ConfigError::MissingKey)??;
+                let mut keys = Keyring::new(key);
+                for fallback in self.fallbacks {
+                    keys = keys.with_fallback(fallback?);
+                }
+                let codec = Codec::new(&keys, &name, T::VERSION);
+                (Format::Native(codec), Layout::native(&self.attributes))
+            }
+        };
+        Ok(SessionConfig {
+            format,
+            layout,
+            name,
+            lifetime: self.lifetime,
+            idle_timeout: self.idle_timeout,
+            refresh: self.refresh,
+            max_cookie_bytes: self.max_cookie_bytes,
+            clock_skew: self.clock_skew,
+            permanent: self.permanent,
+            empty_payload,
+            validator: self.validator,
+        })
+    }
+}
+
+fn check_attributes(name: &str, attributes: &Attributes) -> Result<(), ConfigError> {
+    if !cookie::is_token(name) {
+        return Err(ConfigError::InvalidCookieName(name.to_owned()));
+    }
+    let values = [
+        ("Path", Some(&attributes.path)),
+        ("Domain", attributes.domain.as_ref()),
+    ];
+    for (attribute, value) in values {
+        if let Some(value) = value.filter(|v| !cookie::is_attribute_value(v)) {
+            return Err(ConfigError::InvalidAttribute {
+                attribute,
+                value: value.clone(),
+            });
+        }
+    }
+    if attributes.same_site == Some(SameSite::None) && !attributes.secure {
+        return Err(ConfigError::SameSiteNoneWithoutSecure);
+    }
+    if attributes.partitioned && !attributes.secure {
+        return Err(ConfigError::PartitionedWithoutSecure);
+    }
+    if name.starts_with(HOST_PREFIX) {
+        if !attributes.secure {
+            return Err(ConfigError::Prefix(
+                "the `__Host-` prefix requires Secure: remove `.secure(false)`",
+            ));
+        }
+        if attributes.path != "/" {
+            return Err(ConfigError::Prefix(
+                "the `__Host-` prefix requires Path=/: remove `.path(..)`",
+            ));
+        }
+        if attributes.domain.is_some() {
+            return Err(ConfigError::Prefix(
+                "the `__Host-` prefix forbids Domain: remove `.domain(..)`",
+            ));
+        }
+    }
+    if name.starts_with("__Secure-") && !attributes.secure {
+        return Err(ConfigError::Prefix(
+            "the `__Secure-` prefix requires Secure: remove `.secure(false)`",
+        ));
+    }
+    Ok(())
+}
+
+fn check_times(
+    lifetime: Duration,
+    idle: Option<Duration>,
+    refresh: Refresh,
+) -> Result<(), ConfigError> {
+    if lifetime.as_secs() == 0 || idle.is_some_and(|d| d.as_secs() == 0) {
+        return Err(ConfigError::ZeroLifetime);
+    }
+    match refresh {
+        Refresh::AfterFraction(f) if !(0.0..=1.0).contains(&f) => {
+            Err(ConfigError::InvalidRefreshFraction(f))
+        }
+        _ => Ok(()),
+    }
+}
