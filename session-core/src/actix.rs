@@ -77,7 +77,7 @@ impl<T> std::fmt::Debug for SessionMiddleware<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionMiddleware")
             .field("config", &self.config)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

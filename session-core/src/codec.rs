@@ -47,7 +47,7 @@ pub(crate) struct Stamp {
 #[derive(Debug)]
 pub(crate) struct Opened {
     pub(crate) raw: Vec<u8>,
-    /// Where the serde_json payload sits in `raw`.
+    /// Where the `serde_json` payload sits in `raw`.
     pub(crate) payload: std::ops::Range<usize>,
     pub(crate) stamp: Stamp,
     pub(crate) schema: u32,

@@ -202,14 +202,14 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     }
 
     /// Whether new sessions get a persistent cookie (default `true`); see
-    /// [`Session::set_permanent`].
+    /// [`Session::set_permanent`](crate::Session::set_permanent).
     pub fn permanent(mut self, permanent: bool) -> Self {
         self.permanent = permanent;
         self
     }
 
     /// A check run on every verified session; returning `false` rejects it with
-    /// [`Rejection::Revoked`]. Use it to revoke sessions a signature cannot: compare a
+    /// [`Rejection::Revoked`](crate::Rejection::Revoked). Use it to revoke sessions a signature cannot: compare a
     /// per-user generation number kept in the session with the current one in your database.
     pub fn validate(mut self, check: impl Fn(&T) -> bool + Send + Sync + 'static) -> Self {
         self.validator = Some(Arc::new(check));
