@@ -117,10 +117,24 @@
 //! [`SessionConfig::load_headers`] and [`SessionConfig::store`] itself (see the `hyper_server`
 //! example: about 80 lines).
 //!
+//! # Flask's own cookie
+//!
+//! With the `flask` feature, a configuration can read and write Flask's session cookie
+//! (itsdangerous, TaggedJSON, zlib, `SECRET_KEY_FALLBACKS`), so a Flask app can move to Rust, or
+//! run beside it, without logging anyone out. The derive and the adapters work unchanged:
+//!
+//! ```ignore
+//! let codec = sessionkit::flask::FlaskCodec::new(flask_secret_key)?.with_fallback(old_key)?;
+//! let config = SessionConfig::<AppSession>::builder().flask(codec).build()?;
+//! ```
+//!
+//! See [`flask`] for the codec on its own and the mapping of Python types.
+//!
 //! # Features
 //!
 //! - `axum`: the axum/tower adapter.
 //! - `actix`: the actix-web adapter.
+//! - `flask`: Flask's session cookie format (adds `sha1` and `flate2`).
 //!
 //! All are off by default.
 #![cfg_attr(docsrs, feature(doc_cfg))]
