@@ -3,6 +3,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub mod forge;
+
 use serde::{Deserialize, Serialize};
 use sessionkit::{CookieCommand, Key, Loaded, SessionConfig, SessionConfigBuilder, SessionSchema};
 
