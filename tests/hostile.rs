@@ -377,10 +377,9 @@ fn oversized_values_are_refused_before_decoding() {
 #[test]
 fn the_session_is_found_behind_ten_thousand_other_cookies() {
     let config = config();
-    use std::fmt::Write as _;
     let mut header = String::new();
     for i in 0..10_000 {
-        let _ = write!(header, "c{i}=v{i}; ");
+        let _ = std::fmt::Write::write_fmt(&mut header, format_args!("c{i}=v{i}; "));
     }
     assert!(header.len() > 64 * 1024 / 2);
     header.push_str(&cookie(&valid()));
