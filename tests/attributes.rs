@@ -7,7 +7,17 @@ use sessionkit::{ConfigError, CookieCommand, KeyError, SameSite, Session, Sessio
 
 #[test]
 fn defaults_are_http_only_secure_lax_root_path_and_no_domain() {
+    // OWASP's session cheat sheet: a browser-session cookie, Secure, HttpOnly, SameSite, no
+    // Domain, and the server enforcing the lifetime.
     let header = set_header(config().store(&Session::new(alice()), at(T0)).unwrap());
+    assert!(
+        header.ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax"),
+        "{header}"
+    );
+    assert!(!header.contains("Max-Age") && !header.contains("Expires"));
+    let mut persistent = Session::new(alice());
+    persistent.set_permanent(true);
+    let header = set_header(config().store(&persistent, at(T0)).unwrap());
     assert!(
         header.ends_with("; Max-Age=2678400; Path=/; HttpOnly; Secure; SameSite=Lax"),
         "{header}"

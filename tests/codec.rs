@@ -9,12 +9,10 @@ use sessionkit::{Rejection, SessionConfig, SessionSchema};
 const KNOWN_ALICE: &str = "AQGwkHg1PzoAAAAAAAAAAGVT8QAAAAAAZVPxAHsidXNlciI6ImFsaWNlIiwiY2FydCI6WzEsMiwzXX2f1tuj0VaKXu8DaYIjVdJE0QpWxFhOHqQblLLi_bg6Lw";
 
 #[test]
-fn known_answer_for_a_new_session() {
-    let header = set_header(
-        config()
-            .store(&sessionkit::Session::new(alice()), at(T0))
-            .unwrap(),
-    );
+fn known_answer_for_a_new_persistent_session() {
+    let mut session = sessionkit::Session::new(alice());
+    session.set_permanent(true);
+    let header = set_header(config().store(&session, at(T0)).unwrap());
     assert_eq!(
         header,
         format!("session={KNOWN_ALICE}; Max-Age=2678400; Path=/; HttpOnly; Secure; SameSite=Lax")

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use sessionkit::{CookieCommand, Session};
 
 /// The attributes of the default configuration, each after a `; `.
-const ATTRIBUTES: usize = 5; // Max-Age, Path, HttpOnly, Secure, SameSite
+const ATTRIBUTES: usize = 4; // Path, HttpOnly, Secure, SameSite
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
@@ -35,7 +35,9 @@ proptest! {
             let mut loaded = removal.load(&pair(&header), at(T0));
             loaded.session.clear();
             let CookieCommand::Remove(gone) = removal.store(&loaded.session, at(T0)).unwrap() else { panic!() };
-            prop_assert_eq!(gone.matches("; ").count(), ATTRIBUTES + 1);
+            // The removal adds `Max-Age=0` to the same attributes.
+            prop_assert_eq!(gone.matches("; ").count(), ATTRIBUTES + 2);
+            prop_assert!(gone.ends_with(&header[header.find("; Path=").unwrap()..]));
         }
     }
 
@@ -47,7 +49,7 @@ proptest! {
             .refresh(sessionkit::Refresh::EveryRequest)
             .build()
             .unwrap();
-        let cookie = mint(&config, alice(), T0);
+        let cookie = mint_permanent(&config, alice(), T0);
         let loaded = config.load(&cookie, at(T0 + elapsed));
         let header = set_header(config.store(&loaded.session, at(T0 + elapsed)).unwrap());
         let max_age: u64 = header.split("Max-Age=").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();

@@ -103,16 +103,18 @@ fn emptying_every_field_removes_the_cookie_as_flask_does() {
 }
 
 #[test]
-fn switching_to_a_browser_session_cookie_re_signs() {
+fn switching_permanence_re_signs_an_unchanged_session() {
     let config = config();
     let mut loaded = config.load(&mint(&config, alice(), T0), at(T0 + 1));
-    loaded.session.set_permanent(false);
+    assert!(!loaded.session.is_permanent());
+    loaded.session.set_permanent(true);
     let header = set_header(config.store(&loaded.session, at(T0 + 1)).unwrap());
-    assert!(!header.contains("Max-Age"));
-    assert!(!config
-        .load(&pair(&header), at(T0 + 2))
-        .session
-        .is_permanent());
+    assert!(header.contains("; Max-Age=2678399;"), "{header}");
+    let mut again = config.load(&pair(&header), at(T0 + 2));
+    assert!(again.session.is_permanent());
+    again.session.set_permanent(false);
+    let header = set_header(config.store(&again.session, at(T0 + 2)).unwrap());
+    assert!(!header.contains("Max-Age"), "{header}");
 }
 
 #[test]

@@ -183,6 +183,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = SessionConfig::<Tutorial>::builder()
         .key(key())
         .lifetime(lifetime())
+        // The tutorial's sessions are permanent: the browser drops the cookie with the server.
+        .permanent(true)
         .build()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!(

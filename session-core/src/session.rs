@@ -40,20 +40,21 @@ pub struct Session<T> {
 
 impl<T: Default> Default for Session<T> {
     fn default() -> Self {
-        Self::fresh(T::default(), true)
+        Self::fresh(T::default(), false)
     }
 }
 
 impl<T> Session<T> {
-    /// A new session holding `data`, as if no cookie had come in. It is permanent (its cookie
-    /// carries `Max-Age`) and is stored if `data` differs from `T::default()`.
+    /// A new session holding `data`, as if no cookie had come in. It is stored if `data`
+    /// differs from `T::default()`, in a browser-session cookie unless
+    /// [`Session::set_permanent`] asks for a persistent one.
     #[must_use]
     pub fn new(data: T) -> Self {
         Self {
             data,
             touched: true,
             cleared: false,
-            permanent: true,
+            permanent: false,
             incoming: None,
         }
     }

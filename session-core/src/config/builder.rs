@@ -59,7 +59,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
             refresh: Refresh::default(),
             max_cookie_bytes: 4096,
             clock_skew: Duration::from_secs(60),
-            permanent: true,
+            permanent: false,
             validator: None,
             #[cfg(feature = "flask")]
             flask: None,
@@ -201,8 +201,10 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
         self
     }
 
-    /// Whether new sessions get a persistent cookie (default `true`); see
-    /// [`Session::set_permanent`](crate::Session::set_permanent).
+    /// Whether new sessions get a persistent cookie, with `Max-Age` (default `false`: a
+    /// browser-session cookie, as OWASP recommends and as Flask does); see
+    /// [`Session::set_permanent`](crate::Session::set_permanent). The server-side lifetime
+    /// applies either way.
     pub fn permanent(mut self, permanent: bool) -> Self {
         self.permanent = permanent;
         self
