@@ -1,0 +1,267 @@
+//! sessionkit against the hand-written floor and the `cookie` crate's `SignedJar`, on the same
+//! session, in one run. `cargo bench --bench session --all-features` prints criterion's
+//! figures and then a table of ns per op with each ratio to the floor.
+//!
+//! - LOAD: the `Cookie` header (`theme=dark; _ga=GA1.2.3.4; session=...`) to a verified, typed
+//!   session.
+//! - STORE: a session with one field changed to the full `Set-Cookie` value.
+//! - UNTOUCHED: load, read a field, store (nothing to send).
+//! - TOUCHED-NO-CHANGE: load, borrow a field mutably without changing it, store.
+//! - FLASK LOAD / STORE: the same session in Flask's cookie format.
+#![allow(missing_docs)] // criterion_group! generates an undocumented function
+
+use std::hint::black_box;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use criterion::{criterion_group, BatchSize, Criterion};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sessionkit::{CookieCommand, Key, Session, SessionConfig};
+use sha2::Sha256;
+
+const KEY_HEX: &str = "8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90";
+
+#[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
+struct Workload {
+    user_id: u64,
+    username: String,
+    csrf: String,
+    roles: Vec<String>,
+    cart: Vec<u32>,
+    flash: Option<String>,
+}
+
+fn workload() -> Workload {
+    Workload {
+        user_id: 42,
+        username: "alice".into(),
+        csrf: "0123456789abcdef0123456789abcdef".into(),
+        roles: vec!["admin".into(), "editor".into()],
+        cart: vec![1, 2, 3],
+        flash: Some("Saved!".into()),
+    }
+}
+
+fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+}
+
+fn key_bytes() -> Vec<u8> {
+    (0..KEY_HEX.len()).step_by(2).map(|i| u8::from_str_radix(&KEY_HEX[i..i + 2], 16).unwrap()).collect()
+}
+
+fn request_header(session_pair: &str) -> String {
+    format!("theme=dark; _ga=GA1.2.3.4; {session_pair}")
+}
+
+/// The floor: the minimum that does the same work. serde_json, HMAC-SHA256 from a precomputed
+/// key state, base64url; no checks beyond the MAC.
+struct Floor {
+    mac: Hmac<Sha256>,
+}
+
+impl Floor {
+    fn new() -> Self {
+        Self { mac: Hmac::new_from_slice(&key_bytes()).unwrap() }
+    }
+
+    fn store(&self, data: &Workload) -> String {
+        let mut raw = serde_json::to_vec(data).unwrap();
+        let mut mac = self.mac.clone();
+        mac.update(&raw);
+        raw.extend_from_slice(&mac.finalize().into_bytes());
+        let mut header = String::with_capacity(raw.len() * 4 / 3 + 64);
+        header.push_str("session=");
+        URL_SAFE_NO_PAD.encode_string(&raw, &mut header);
+        header.push_str("; Path=/; HttpOnly; Secure; SameSite=Lax");
+        header
+    }
+
+    fn load(&self, header: &str) -> Option<Workload> {
+        let value = header.split("; ").find_map(|c| c.strip_prefix("session="))?;
+        let raw = URL_SAFE_NO_PAD.decode(value).ok()?;
+        let (payload, tag) = raw.split_at(raw.len().checked_sub(32)?);
+        let mut mac = self.mac.clone();
+        mac.update(payload);
+        mac.verify_slice(tag).ok()?;
+        serde_json::from_slice(payload).ok()
+    }
+}
+
+/// What axum-extra's `SignedCookieJar` and Rocket do: the `cookie` crate's signed jar carrying
+/// the same JSON.
+struct Jar {
+    key: cookie::Key,
+}
+
+impl Jar {
+    fn new() -> Self {
+        let mut master = key_bytes();
+        master.extend(key_bytes());
+        Self { key: cookie::Key::from(&master) }
+    }
+
+    fn store(&self, data: &Workload) -> String {
+        let mut jar = cookie::CookieJar::new();
+        let cookie = cookie::Cookie::build(("session", serde_json::to_string(data).unwrap()))
+            .path("/")
+            .http_only(true)
+            .secure(true)
+            .same_site(cookie::SameSite::Lax);
+        jar.signed_mut(&self.key).add(cookie);
+        jar.delta().next().unwrap().encoded().to_string()
+    }
+
+    fn load(&self, header: &str) -> Option<Workload> {
+        let mut jar = cookie::CookieJar::new();
+        for cookie in cookie::Cookie::split_parse_encoded(header.to_owned()).flatten() {
+            jar.add_original(cookie);
+        }
+        let cookie = jar.signed(&self.key).get("session")?;
+        serde_json::from_str(cookie.value()).ok()
+    }
+}
+
+fn sessionkit_config() -> SessionConfig<Workload> {
+    SessionConfig::builder().key(Key::from_hex(KEY_HEX).unwrap()).build().unwrap()
+}
+
+fn flask_config() -> SessionConfig<Workload> {
+    let codec = sessionkit::flask::FlaskCodec::new("a-flask-secret-key-for-benchmarks").unwrap();
+    SessionConfig::builder().flask(codec).build().unwrap()
+}
+
+fn first_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+fn stored(config: &SessionConfig<Workload>) -> String {
+    match config.store(&Session::new(workload()), now()).unwrap() {
+        CookieCommand::Set(h) => request_header(&first_pair(&h)),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn bench_load(c: &mut Criterion) {
+    let (config, floor, jar) = (sessionkit_config(), Floor::new(), Jar::new());
+    let header = stored(&config);
+    let floor_header = request_header(&first_pair(&floor.store(&workload())));
+    let jar_header = request_header(&first_pair(&jar.store(&workload())));
+    assert_eq!(floor.load(&floor_header).unwrap(), workload());
+    assert_eq!(jar.load(&jar_header).unwrap(), workload());
+    assert_eq!(*config.load(&header, now()).session, workload());
+    let mut group = c.benchmark_group("load");
+    group.bench_function("floor", |b| b.iter(|| floor.load(black_box(&floor_header))));
+    group.bench_function("sessionkit", |b| b.iter(|| config.load(black_box(&header), now())));
+    group.bench_function("signed_jar", |b| b.iter(|| jar.load(black_box(&jar_header))));
+    group.finish();
+}
+
+fn bench_store(c: &mut Criterion) {
+    let (config, floor, jar) = (sessionkit_config(), Floor::new(), Jar::new());
+    let header = stored(&config);
+    let mut changed = workload();
+    changed.user_id = 43;
+    let mut group = c.benchmark_group("store");
+    group.bench_function("floor", |b| b.iter(|| floor.store(black_box(&changed))));
+    group.bench_function("sessionkit", |b| {
+        b.iter_batched_ref(
+            || {
+                let mut loaded = config.load(&header, now());
+                loaded.session.user_id = 43;
+                loaded.session
+            },
+            |session| config.store(black_box(session), now()).unwrap(),
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("signed_jar", |b| b.iter(|| jar.store(black_box(&changed))));
+    group.finish();
+}
+
+fn bench_request(c: &mut Criterion) {
+    let config = sessionkit_config();
+    let header = stored(&config);
+    let mut group = c.benchmark_group("request");
+    group.bench_function("load", |b| b.iter(|| config.load(black_box(&header), now())));
+    group.bench_function("untouched", |b| {
+        b.iter(|| {
+            let loaded = config.load(black_box(&header), now());
+            black_box(loaded.session.username());
+            config.store(&loaded.session, now()).unwrap()
+        });
+    });
+    group.bench_function("touched_no_change", |b| {
+        b.iter(|| {
+            let mut loaded = config.load(black_box(&header), now());
+            black_box(loaded.session.cart_mut());
+            config.store(&loaded.session, now()).unwrap()
+        });
+    });
+    group.finish();
+}
+
+fn bench_flask(c: &mut Criterion) {
+    let config = flask_config();
+    let header = stored(&config);
+    assert_eq!(*config.load(&header, now()).session, workload());
+    let mut group = c.benchmark_group("flask");
+    group.bench_function("load", |b| b.iter(|| config.load(black_box(&header), now())));
+    group.bench_function("store", |b| {
+        b.iter_batched_ref(
+            || {
+                let mut loaded = config.load(&header, now());
+                loaded.session.user_id = 43;
+                loaded.session
+            },
+            |session| config.store(black_box(session), now()).unwrap(),
+            BatchSize::SmallInput,
+        );
+    });
+    group.finish();
+}
+
+/// The point estimate (mean, ns) criterion saved for `group/name` in this run.
+fn estimate(group: &str, name: &str) -> Option<f64> {
+    let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let path = format!("{dir}/criterion/{group}/{name}/new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json["mean"]["point_estimate"].as_f64()
+}
+
+fn report() {
+    let rows = [
+        ("LOAD", "load", "floor", "load", "floor"),
+        ("LOAD", "load", "sessionkit", "load", "floor"),
+        ("LOAD", "load", "signed_jar", "load", "floor"),
+        ("STORE", "store", "floor", "store", "floor"),
+        ("STORE", "store", "sessionkit", "store", "floor"),
+        ("STORE", "store", "signed_jar", "store", "floor"),
+        ("UNTOUCHED", "request", "untouched", "request", "load"),
+        ("TOUCHED-NO-CHANGE", "request", "touched_no_change", "request", "load"),
+        ("FLASK LOAD", "flask", "load", "load", "floor"),
+        ("FLASK STORE", "flask", "store", "store", "floor"),
+    ];
+    println!("\n| operation | implementation | ns/op | ratio | to |");
+    println!("|---|---|---:|---:|---|");
+    for (op, group, name, base_group, base) in rows {
+        if let (Some(ns), Some(base_ns)) = (estimate(group, name), estimate(base_group, base)) {
+            println!("| {op} | {name} | {ns:.0} | {:.2}x | {base_group}/{base} |", ns / base_ns);
+        }
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default();
+    targets = bench_load, bench_store, bench_request, bench_flask
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    report();
+}
