@@ -56,7 +56,7 @@ fn request_header(session_pair: &str) -> String {
     format!("theme=dark; _ga=GA1.2.3.4; {session_pair}")
 }
 
-/// The floor: the minimum that does the same work. serde_json, HMAC-SHA256 from a precomputed
+/// The floor: the minimum that does the same work. `serde_json`, HMAC-SHA256 from a precomputed
 /// key state, base64url; no checks beyond the MAC.
 struct Floor {
     mac: Hmac<Sha256>,
