@@ -1,6 +1,8 @@
 //! sessionkit against the hand-written floor and the `cookie` crate's `SignedJar`, on the same
 //! session, in one run. `cargo bench --bench session --all-features` prints criterion's
-//! figures and then a table of ns per op with each ratio to the floor.
+//! figures, then a table of ns per op and ratios measured interleaved (each round times every
+//! implementation back to back, so the drift of a shared machine cancels out in the ratio).
+//! `cargo bench --bench session --all-features -- table` prints the table alone.
 //!
 //! - LOAD: the `Cookie` header (`theme=dark; _ga=GA1.2.3.4; session=...`) to a verified, typed
 //!   session.
@@ -15,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use criterion::{criterion_group, BatchSize, Criterion};
+use criterion::{criterion_group, Criterion};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sessionkit::{CookieCommand, Key, Session, SessionConfig};
@@ -49,7 +51,10 @@ fn now() -> SystemTime {
 }
 
 fn key_bytes() -> Vec<u8> {
-    (0..KEY_HEX.len()).step_by(2).map(|i| u8::from_str_radix(&KEY_HEX[i..i + 2], 16).unwrap()).collect()
+    (0..KEY_HEX.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&KEY_HEX[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn request_header(session_pair: &str) -> String {
@@ -64,7 +69,9 @@ struct Floor {
 
 impl Floor {
     fn new() -> Self {
-        Self { mac: Hmac::new_from_slice(&key_bytes()).unwrap() }
+        Self {
+            mac: Hmac::new_from_slice(&key_bytes()).unwrap(),
+        }
     }
 
     fn store(&self, data: &Workload) -> String {
@@ -80,7 +87,9 @@ impl Floor {
     }
 
     fn load(&self, header: &str) -> Option<Workload> {
-        let value = header.split("; ").find_map(|c| c.strip_prefix("session="))?;
+        let value = header
+            .split("; ")
+            .find_map(|c| c.strip_prefix("session="))?;
         let raw = URL_SAFE_NO_PAD.decode(value).ok()?;
         let (payload, tag) = raw.split_at(raw.len().checked_sub(32)?);
         let mut mac = self.mac.clone();
@@ -100,7 +109,9 @@ impl Jar {
     fn new() -> Self {
         let mut master = key_bytes();
         master.extend(key_bytes());
-        Self { key: cookie::Key::from(&master) }
+        Self {
+            key: cookie::Key::from(&master),
+        }
     }
 
     fn store(&self, data: &Workload) -> String {
@@ -125,7 +136,10 @@ impl Jar {
 }
 
 fn sessionkit_config() -> SessionConfig<Workload> {
-    SessionConfig::builder().key(Key::from_hex(KEY_HEX).unwrap()).build().unwrap()
+    SessionConfig::builder()
+        .key(Key::from_hex(KEY_HEX).unwrap())
+        .build()
+        .unwrap()
 }
 
 fn flask_config() -> SessionConfig<Workload> {
@@ -144,6 +158,13 @@ fn stored(config: &SessionConfig<Workload>) -> String {
     }
 }
 
+/// A loaded session with one field changed.
+fn touched(config: &SessionConfig<Workload>, header: &str) -> Session<Workload> {
+    let mut session = config.load(header, now()).session;
+    session.user_id = 43;
+    session
+}
+
 fn bench_load(c: &mut Criterion) {
     let (config, floor, jar) = (sessionkit_config(), Floor::new(), Jar::new());
     let header = stored(&config);
@@ -154,8 +175,12 @@ fn bench_load(c: &mut Criterion) {
     assert_eq!(*config.load(&header, now()).session, workload());
     let mut group = c.benchmark_group("load");
     group.bench_function("floor", |b| b.iter(|| floor.load(black_box(&floor_header))));
-    group.bench_function("sessionkit", |b| b.iter(|| config.load(black_box(&header), now())));
-    group.bench_function("signed_jar", |b| b.iter(|| jar.load(black_box(&jar_header))));
+    group.bench_function("sessionkit", |b| {
+        b.iter(|| config.load(black_box(&header), now()));
+    });
+    group.bench_function("signed_jar", |b| {
+        b.iter(|| jar.load(black_box(&jar_header)));
+    });
     group.finish();
 }
 
@@ -166,17 +191,9 @@ fn bench_store(c: &mut Criterion) {
     changed.user_id = 43;
     let mut group = c.benchmark_group("store");
     group.bench_function("floor", |b| b.iter(|| floor.store(black_box(&changed))));
-    group.bench_function("sessionkit", |b| {
-        b.iter_batched_ref(
-            || {
-                let mut loaded = config.load(&header, now());
-                loaded.session.user_id = 43;
-                loaded.session
-            },
-            |session| config.store(black_box(session), now()).unwrap(),
-            BatchSize::SmallInput,
-        );
-    });
+    // A touched session is serialized, compared and sealed again at every store.
+    let session = touched(&config, &header);
+    group.bench_function("sessionkit", |b| b.iter(|| config.store(black_box(&session), now()).unwrap()));
     group.bench_function("signed_jar", |b| b.iter(|| jar.store(black_box(&changed))));
     group.finish();
 }
@@ -185,7 +202,9 @@ fn bench_request(c: &mut Criterion) {
     let config = sessionkit_config();
     let header = stored(&config);
     let mut group = c.benchmark_group("request");
-    group.bench_function("load", |b| b.iter(|| config.load(black_box(&header), now())));
+    group.bench_function("load", |b| {
+        b.iter(|| config.load(black_box(&header), now()));
+    });
     group.bench_function("untouched", |b| {
         b.iter(|| {
             let loaded = config.load(black_box(&header), now());
@@ -208,50 +227,100 @@ fn bench_flask(c: &mut Criterion) {
     let header = stored(&config);
     assert_eq!(*config.load(&header, now()).session, workload());
     let mut group = c.benchmark_group("flask");
-    group.bench_function("load", |b| b.iter(|| config.load(black_box(&header), now())));
-    group.bench_function("store", |b| {
-        b.iter_batched_ref(
-            || {
-                let mut loaded = config.load(&header, now());
-                loaded.session.user_id = 43;
-                loaded.session
-            },
-            |session| config.store(black_box(session), now()).unwrap(),
-            BatchSize::SmallInput,
-        );
+    group.bench_function("load", |b| {
+        b.iter(|| config.load(black_box(&header), now()));
     });
+    let session = touched(&config, &header);
+    group.bench_function("store", |b| b.iter(|| config.store(black_box(&session), now()).unwrap()));
     group.finish();
 }
 
-/// The point estimate (mean, ns) criterion saved for `group/name` in this run.
-fn estimate(group: &str, name: &str) -> Option<f64> {
-    let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let path = format!("{dir}/criterion/{group}/{name}/new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["mean"]["point_estimate"].as_f64()
-}
-
-fn report() {
-    let rows = [
-        ("LOAD", "load", "floor", "load", "floor"),
-        ("LOAD", "load", "sessionkit", "load", "floor"),
-        ("LOAD", "load", "signed_jar", "load", "floor"),
-        ("STORE", "store", "floor", "store", "floor"),
-        ("STORE", "store", "sessionkit", "store", "floor"),
-        ("STORE", "store", "signed_jar", "store", "floor"),
-        ("UNTOUCHED", "request", "untouched", "request", "load"),
-        ("TOUCHED-NO-CHANGE", "request", "touched_no_change", "request", "load"),
-        ("FLASK LOAD", "flask", "load", "load", "floor"),
-        ("FLASK STORE", "flask", "store", "store", "floor"),
-    ];
-    println!("\n| operation | implementation | ns/op | ratio | to |");
-    println!("|---|---|---:|---:|---|");
-    for (op, group, name, base_group, base) in rows {
-        if let (Some(ns), Some(base_ns)) = (estimate(group, name), estimate(base_group, base)) {
-            println!("| {op} | {name} | {ns:.0} | {:.2}x | {base_group}/{base} |", ns / base_ns);
+/// Runs every operation in interleaved rounds: each round times a batch of each one back to
+/// back, in a rotating order, so that the drift of a shared machine hits them alike. Returns the
+/// median ns/op of each, and the median of the per-round ratios to `base`.
+fn interleaved(ops: &mut [(&str, &mut dyn FnMut())], base: usize) -> Vec<(String, f64, f64)> {
+    const ROUNDS: usize = 41;
+    const BATCH: u32 = 1000;
+    let n = ops.len();
+    let mut times = vec![Vec::with_capacity(ROUNDS); n];
+    for round in 0..ROUNDS {
+        for k in 0..n {
+            let i = (round + k) % n;
+            let start = std::time::Instant::now();
+            for _ in 0..BATCH {
+                (ops[i].1)();
+            }
+            times[i].push(start.elapsed().as_secs_f64() * 1e9 / f64::from(BATCH));
         }
     }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (0..n)
+        .map(|i| {
+            let ratios = times[i].iter().zip(&times[base]).map(|(t, b)| t / b).collect();
+            (ops[i].0.to_owned(), median(times[i].clone()), median(ratios))
+        })
+        .collect()
+}
+
+fn print_rows(operation: &str, base: &str, rows: &[(String, f64, f64)]) {
+    for (name, ns, ratio) in rows {
+        println!("| {operation} | {name} | {ns:.0} | {ratio:.2}x | {base} |");
+    }
+}
+
+/// The table: interleaved ratios, the figures the targets are judged by.
+fn report() {
+    let (config, floor, jar, flask) = (sessionkit_config(), Floor::new(), Jar::new(), flask_config());
+    let header = stored(&config);
+    let floor_header = request_header(&first_pair(&floor.store(&workload())));
+    let jar_header = request_header(&first_pair(&jar.store(&workload())));
+    let flask_header = stored(&flask);
+    let mut changed = workload();
+    changed.user_id = 43;
+    let (session, flask_session) = (touched(&config, &header), touched(&flask, &flask_header));
+
+    println!("\n| operation | implementation | ns/op | ratio | to |");
+    println!("|---|---|---:|---:|---|");
+    let load = interleaved(
+        &mut [
+            ("floor", &mut || drop(black_box(floor.load(black_box(&floor_header))))),
+            ("sessionkit", &mut || drop(black_box(config.load(black_box(&header), now())))),
+            ("signed_jar", &mut || drop(black_box(jar.load(black_box(&jar_header))))),
+            ("flask", &mut || drop(black_box(flask.load(black_box(&flask_header), now())))),
+        ],
+        0,
+    );
+    print_rows("LOAD", "floor", &load);
+    let store = interleaved(
+        &mut [
+            ("floor", &mut || drop(black_box(floor.store(black_box(&changed))))),
+            ("sessionkit", &mut || drop(black_box(config.store(black_box(&session), now())))),
+            ("signed_jar", &mut || drop(black_box(jar.store(black_box(&changed))))),
+            ("flask", &mut || drop(black_box(flask.store(black_box(&flask_session), now())))),
+        ],
+        0,
+    );
+    print_rows("STORE", "floor", &store);
+    let request = interleaved(
+        &mut [
+            ("load", &mut || drop(black_box(config.load(black_box(&header), now())))),
+            ("untouched", &mut || {
+                let loaded = config.load(black_box(&header), now());
+                black_box(loaded.session.username());
+                drop(black_box(config.store(&loaded.session, now())));
+            }),
+            ("touched_no_change", &mut || {
+                let mut loaded = config.load(black_box(&header), now());
+                black_box(loaded.session.cart_mut());
+                drop(black_box(config.store(&loaded.session, now())));
+            }),
+        ],
+        0,
+    );
+    print_rows("REQUEST", "load", &request);
 }
 
 criterion_group! {

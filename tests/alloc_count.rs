@@ -33,8 +33,12 @@ const OWNED: u64 = 7;
 #[test]
 fn a_load_allocates_no_more_than_the_struct_owns_plus_two() {
     let _profiler = dhat::Profiler::builder().testing().build();
-    let key = Key::from_hex("8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90").unwrap();
-    let config = SessionConfig::<Workload>::builder().key(key).build().unwrap();
+    let key =
+        Key::from_hex("8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90").unwrap();
+    let config = SessionConfig::<Workload>::builder()
+        .key(key)
+        .build()
+        .unwrap();
     let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let data = Workload {
         user_id: 42,
@@ -44,17 +48,32 @@ fn a_load_allocates_no_more_than_the_struct_owns_plus_two() {
         cart: vec![1, 2, 3],
         flash: Some("Saved!".into()),
     };
-    let CookieCommand::Set(set_cookie) = config.store(&Session::new(data.clone()), now).unwrap() else { panic!() };
-    let header = format!("theme=dark; _ga=GA1.2.3.4; {}", set_cookie.split(';').next().unwrap());
+    let CookieCommand::Set(set_cookie) = config.store(&Session::new(data.clone()), now).unwrap()
+    else {
+        panic!()
+    };
+    let header = format!(
+        "theme=dark; _ga=GA1.2.3.4; {}",
+        set_cookie.split(';').next().unwrap()
+    );
 
     let mut loaded = None;
     let count = allocations(|| loaded = Some(config.load(&header, now)));
     let loaded = loaded.unwrap();
     assert_eq!(loaded.rejected, None);
     assert_eq!(*loaded.session, data);
-    assert!(count <= OWNED + 2, "LOAD made {count} allocations, budget {}", OWNED + 2);
+    assert!(
+        count <= OWNED + 2,
+        "LOAD made {count} allocations, budget {}",
+        OWNED + 2
+    );
 
     // An untouched session is not serialized again: storing it allocates nothing.
-    let untouched = allocations(|| assert_eq!(config.store(&loaded.session, now).unwrap(), CookieCommand::Unchanged));
+    let untouched = allocations(|| {
+        assert_eq!(
+            config.store(&loaded.session, now).unwrap(),
+            CookieCommand::Unchanged
+        );
+    });
     assert_eq!(untouched, 0);
 }

@@ -33,8 +33,6 @@
 mod pyjson;
 mod tagged;
 
-use std::io::Read as _;
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -271,15 +269,37 @@ fn decode_timestamp(text: &str) -> Option<u64> {
     Some(bytes.iter().fold(0u64, |n, &b| n << 8 | u64::from(b)))
 }
 
+thread_local! {
+    /// Building a deflate state zeroes a few hundred kilobytes of tables, which cost more than
+    /// compressing a cookie; one state per thread is reset instead.
+    static DEFLATE: std::cell::RefCell<flate2::Compress> =
+        std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::new(6), true));
+    static INFLATE: std::cell::RefCell<flate2::Decompress> =
+        std::cell::RefCell::new(flate2::Decompress::new(true));
+}
+
 /// Base64url, zlib when at least 2 bytes shorter (then a leading `.`).
 fn encode_payload(json: &[u8]) -> String {
-    use flate2::{write::ZlibEncoder, Compression};
-    use std::io::Write as _;
-    let mut encoder = ZlibEncoder::new(Vec::with_capacity(json.len()), Compression::new(6));
-    let compressed = encoder.write_all(json).and_then(|()| encoder.finish()).ok();
+    let compressed = DEFLATE.with_borrow_mut(|deflate| deflate_all(deflate, json));
     match compressed.filter(|c| c.len() + 1 < json.len()) {
         Some(c) => format!(".{}", URL_SAFE_NO_PAD.encode(c)),
         None => URL_SAFE_NO_PAD.encode(json),
+    }
+}
+
+fn deflate_all(deflate: &mut flate2::Compress, input: &[u8]) -> Option<Vec<u8>> {
+    deflate.reset();
+    // Deflate expands incompressible input by a few bytes per block, plus a 6-byte frame.
+    let mut out = Vec::with_capacity(input.len() + input.len() / 16 + 64);
+    loop {
+        let consumed = usize::try_from(deflate.total_in()).ok()?;
+        let status = deflate
+            .compress_vec(&input[consumed..], &mut out, flate2::FlushCompress::Finish)
+            .ok()?;
+        match status {
+            flate2::Status::StreamEnd => return Some(out),
+            _ => out.reserve(out.capacity().max(64)),
+        }
     }
 }
 
@@ -302,18 +322,36 @@ fn decode_payload(payload: &str) -> Result<Map<String, Value>, String> {
 
 /// Inflates a whole zlib stream, refusing more than [`MAX_DECOMPRESSED`] bytes or trailing data.
 fn inflate(data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut decoder = flate2::read::ZlibDecoder::new(data);
-    let mut out = Vec::new();
-    let limit = MAX_DECOMPRESSED as u64 + 1;
-    (&mut decoder)
-        .take(limit)
-        .read_to_end(&mut out)
-        .map_err(|e| format!("zlib: {e}"))?;
-    if out.len() > MAX_DECOMPRESSED {
-        return Err(format!("inflates past {MAX_DECOMPRESSED} bytes"));
-    }
-    if decoder.total_in() != data.len() as u64 {
-        return Err("bytes after the zlib stream".into());
-    }
-    Ok(out)
+    use flate2::{FlushDecompress, Status};
+    let too_big = || format!("inflates past {MAX_DECOMPRESSED} bytes");
+    INFLATE.with_borrow_mut(|inflate| {
+        inflate.reset(true);
+        let mut out = Vec::with_capacity((data.len() * 4).clamp(256, MAX_DECOMPRESSED + 1));
+        loop {
+            let progress = (inflate.total_in(), inflate.total_out());
+            let rest = &data[(inflate.total_in() as usize).min(data.len())..];
+            let status = inflate
+                .decompress_vec(rest, &mut out, FlushDecompress::None)
+                .map_err(|e| format!("zlib: {e}"))?;
+            if status == Status::StreamEnd {
+                break;
+            }
+            if out.len() > MAX_DECOMPRESSED {
+                return Err(too_big());
+            }
+            if out.len() < out.capacity() && progress == (inflate.total_in(), inflate.total_out()) {
+                return Err("zlib: truncated stream".into());
+            }
+            if out.len() == out.capacity() {
+                out.reserve(out.capacity().min(MAX_DECOMPRESSED + 1 - out.len()).max(1));
+            }
+        }
+        if out.len() > MAX_DECOMPRESSED {
+            return Err(too_big());
+        }
+        if inflate.total_in() != data.len() as u64 {
+            return Err("bytes after the zlib stream".into());
+        }
+        Ok(out)
+    })
 }
