@@ -19,32 +19,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use criterion::{criterion_group, Criterion};
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use sessionkit::{CookieCommand, Key, Session, SessionConfig};
 use sha2::Sha256;
+use workload::{workload, Workload};
+
+#[path = "support/workload.rs"]
+mod workload;
 
 const KEY_HEX: &str = "8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90";
-
-#[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
-struct Workload {
-    user_id: u64,
-    username: String,
-    csrf: String,
-    roles: Vec<String>,
-    cart: Vec<u32>,
-    flash: Option<String>,
-}
-
-fn workload() -> Workload {
-    Workload {
-        user_id: 42,
-        username: "alice".into(),
-        csrf: "0123456789abcdef0123456789abcdef".into(),
-        roles: vec!["admin".into(), "editor".into()],
-        cart: vec![1, 2, 3],
-        flash: Some("Saved!".into()),
-    }
-}
 
 fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000)
@@ -193,7 +175,9 @@ fn bench_store(c: &mut Criterion) {
     group.bench_function("floor", |b| b.iter(|| floor.store(black_box(&changed))));
     // A touched session is serialized, compared and sealed again at every store.
     let session = touched(&config, &header);
-    group.bench_function("sessionkit", |b| b.iter(|| config.store(black_box(&session), now()).unwrap()));
+    group.bench_function("sessionkit", |b| {
+        b.iter(|| config.store(black_box(&session), now()).unwrap());
+    });
     group.bench_function("signed_jar", |b| b.iter(|| jar.store(black_box(&changed))));
     group.finish();
 }
@@ -231,7 +215,9 @@ fn bench_flask(c: &mut Criterion) {
         b.iter(|| config.load(black_box(&header), now()));
     });
     let session = touched(&config, &header);
-    group.bench_function("store", |b| b.iter(|| config.store(black_box(&session), now()).unwrap()));
+    group.bench_function("store", |b| {
+        b.iter(|| config.store(black_box(&session), now()).unwrap());
+    });
     group.finish();
 }
 
@@ -259,8 +245,16 @@ fn interleaved(ops: &mut [(&str, &mut dyn FnMut())], base: usize) -> Vec<(String
     };
     (0..n)
         .map(|i| {
-            let ratios = times[i].iter().zip(&times[base]).map(|(t, b)| t / b).collect();
-            (ops[i].0.to_owned(), median(times[i].clone()), median(ratios))
+            let ratios = times[i]
+                .iter()
+                .zip(&times[base])
+                .map(|(t, b)| t / b)
+                .collect();
+            (
+                ops[i].0.to_owned(),
+                median(times[i].clone()),
+                median(ratios),
+            )
         })
         .collect()
 }
@@ -273,7 +267,12 @@ fn print_rows(operation: &str, base: &str, rows: &[(String, f64, f64)]) {
 
 /// The table: interleaved ratios, the figures the targets are judged by.
 fn report() {
-    let (config, floor, jar, flask) = (sessionkit_config(), Floor::new(), Jar::new(), flask_config());
+    let (config, floor, jar, flask) = (
+        sessionkit_config(),
+        Floor::new(),
+        Jar::new(),
+        flask_config(),
+    );
     let header = stored(&config);
     let floor_header = request_header(&first_pair(&floor.store(&workload())));
     let jar_header = request_header(&first_pair(&jar.store(&workload())));
@@ -286,27 +285,45 @@ fn report() {
     println!("|---|---|---:|---:|---|");
     let load = interleaved(
         &mut [
-            ("floor", &mut || drop(black_box(floor.load(black_box(&floor_header))))),
-            ("sessionkit", &mut || drop(black_box(config.load(black_box(&header), now())))),
-            ("signed_jar", &mut || drop(black_box(jar.load(black_box(&jar_header))))),
-            ("flask", &mut || drop(black_box(flask.load(black_box(&flask_header), now())))),
+            ("floor", &mut || {
+                drop(black_box(floor.load(black_box(&floor_header))));
+            }),
+            ("sessionkit", &mut || {
+                drop(black_box(config.load(black_box(&header), now())));
+            }),
+            ("signed_jar", &mut || {
+                drop(black_box(jar.load(black_box(&jar_header))));
+            }),
+            ("flask", &mut || {
+                drop(black_box(flask.load(black_box(&flask_header), now())));
+            }),
         ],
         0,
     );
     print_rows("LOAD", "floor", &load);
     let store = interleaved(
         &mut [
-            ("floor", &mut || drop(black_box(floor.store(black_box(&changed))))),
-            ("sessionkit", &mut || drop(black_box(config.store(black_box(&session), now())))),
-            ("signed_jar", &mut || drop(black_box(jar.store(black_box(&changed))))),
-            ("flask", &mut || drop(black_box(flask.store(black_box(&flask_session), now())))),
+            ("floor", &mut || {
+                drop(black_box(floor.store(black_box(&changed))));
+            }),
+            ("sessionkit", &mut || {
+                drop(black_box(config.store(black_box(&session), now())));
+            }),
+            ("signed_jar", &mut || {
+                drop(black_box(jar.store(black_box(&changed))));
+            }),
+            ("flask", &mut || {
+                drop(black_box(flask.store(black_box(&flask_session), now())));
+            }),
         ],
         0,
     );
     print_rows("STORE", "floor", &store);
     let request = interleaved(
         &mut [
-            ("load", &mut || drop(black_box(config.load(black_box(&header), now())))),
+            ("load", &mut || {
+                drop(black_box(config.load(black_box(&header), now())));
+            }),
             ("untouched", &mut || {
                 let loaded = config.load(black_box(&header), now());
                 black_box(loaded.session.username());

@@ -3,8 +3,11 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
 use sessionkit::{CookieCommand, Key, Session, SessionConfig};
+use workload::{workload, Workload};
+
+#[path = "../benches/support/workload.rs"]
+mod workload;
 
 #[global_allocator]
 static ALLOCATOR: dhat::Alloc = dhat::Alloc;
@@ -14,17 +17,6 @@ fn allocations(f: impl FnOnce()) -> u64 {
     let before = dhat::HeapStats::get().total_blocks;
     f();
     dhat::HeapStats::get().total_blocks - before
-}
-
-/// The benchmark workload (see `benches/session.rs`).
-#[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
-struct Workload {
-    user_id: u64,
-    username: String,
-    csrf: String,
-    roles: Vec<String>,
-    cart: Vec<u32>,
-    flash: Option<String>,
 }
 
 /// Heap blocks the struct itself owns: username, csrf, roles + its two strings, cart, flash.
@@ -40,14 +32,7 @@ fn a_load_allocates_no_more_than_the_struct_owns_plus_two() {
         .build()
         .unwrap();
     let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    let data = Workload {
-        user_id: 42,
-        username: "alice".into(),
-        csrf: "0123456789abcdef0123456789abcdef".into(),
-        roles: vec!["admin".into(), "editor".into()],
-        cart: vec![1, 2, 3],
-        flash: Some("Saved!".into()),
-    };
+    let data = workload();
     let CookieCommand::Set(set_cookie) = config.store(&Session::new(data.clone()), now).unwrap()
     else {
         panic!()

@@ -195,10 +195,15 @@ async fn a_missing_layer_is_a_500_that_names_the_fix() {
 async fn a_cookie_header_that_is_not_utf8_is_no_cookie() {
     let app = app();
     let value = axum::http::HeaderValue::from_bytes(b"session=\xff\xfe\x80").unwrap();
-    let request = Request::get("/read").header(header::COOKIE, value).body(Body::empty()).unwrap();
+    let request = Request::get("/read")
+        .header(header::COOKIE, value)
+        .body(Body::empty())
+        .unwrap();
     let response = app.oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().get(header::SET_COOKIE).is_none());
-    let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+    let body = axum::body::to_bytes(response.into_body(), 1024)
+        .await
+        .unwrap();
     assert_eq!(&body[..], b"Not logged in");
 }

@@ -2,9 +2,12 @@
 //! sees it. Needs `chromium` and `chromedriver` (Debian packages `chromium`, `chromium-driver`;
 //! the test set-up installs them). `CHROMIUM` and `CHROMEDRIVER` override their paths.
 
+mod common;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/tutorial/main.rs"]
 mod tutorial;
+
+use common::{free_port, wait_for_port};
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -229,25 +232,6 @@ fn wait<R>(mut probe: impl FnMut() -> Option<R>) -> Option<R> {
         if start.elapsed() > Duration::from_secs(10) {
             return None;
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for_port(port: u16) {
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "port {port} never opened"
-        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

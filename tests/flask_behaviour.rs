@@ -161,6 +161,13 @@ async fn run(record: &Value, config: SessionConfig<Data>) -> Outcome {
     }
 }
 
+/// The cookie value of the one `Set-Cookie` an outcome holds.
+fn sent_value(outcome: &Outcome) -> String {
+    assert_eq!(outcome.set_cookie.len(), 1);
+    let pair = outcome.set_cookie[0].split(';').next().unwrap();
+    pair.trim_start_matches("session=").to_owned()
+}
+
 fn expected_set_cookie(record: &Value) -> Vec<String> {
     let name = record["name"].as_str().unwrap();
     match name {
@@ -241,13 +248,7 @@ async fn a_fallback_key_cookie_is_read_and_re_signed_with_the_current_key() {
         .unwrap();
     let record = serde_json::json!({"name": "rotation/read", "request_cookie": cookie});
     let outcome = run(&record, config).await;
-    assert_eq!(outcome.set_cookie.len(), 1);
-    let value = outcome.set_cookie[0]
-        .split(';')
-        .next()
-        .unwrap()
-        .trim_start_matches("session=")
-        .to_owned();
+    let value = sent_value(&outcome);
     let only_new = FlaskCodec::new("a-new-flask-secret-key").unwrap();
     assert_eq!(
         only_new.decode(&value, FROZEN, 60).unwrap().data,
@@ -269,13 +270,7 @@ async fn keys_the_rust_struct_does_not_name_are_kept() {
         config,
     )
     .await;
-    assert_eq!(outcome.set_cookie.len(), 1);
-    let value = outcome.set_cookie[0]
-        .split(';')
-        .next()
-        .unwrap()
-        .trim_start_matches("session=")
-        .to_owned();
+    let value = sent_value(&outcome);
     let data = codec.decode(&value, FROZEN, 60).unwrap().data;
     assert_eq!(
         Value::Object(data),

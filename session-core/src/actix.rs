@@ -26,7 +26,6 @@
 //! middleware is missing.
 
 use std::future::{ready, Future, Ready};
-use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -37,8 +36,9 @@ use actix_web::http::header::{HeaderValue, COOKIE, SET_COOKIE, VARY};
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
+pub use crate::extract::Session;
 use crate::slot::{Slot, MISSING_LAYER, TAKEN_TWICE};
-use crate::{Rejection, SessionConfig, SessionSchema};
+use crate::{SessionConfig, SessionSchema};
 
 /// Middleware that gives handlers a [`Session<T>`]. Build it once, clone it into each worker.
 pub struct SessionMiddleware<T> {
@@ -170,52 +170,6 @@ where
     }
 }
 
-/// The session of the current request, for a handler to read and change directly.
-///
-/// Changes are saved when the handler returns: the extractor hands the session back to the
-/// middleware when it is dropped.
-pub struct Session<T: SessionSchema> {
-    inner: Option<crate::Session<T>>,
-    rejected: Option<Rejection>,
-    slot: Slot<T>,
-}
-
-impl<T: SessionSchema> Session<T> {
-    /// Why the request's session cookie was refused, if it was (for logging).
-    #[must_use]
-    pub fn rejection(&self) -> Option<&Rejection> {
-        self.rejected.as_ref()
-    }
-}
-
-impl<T: SessionSchema + std::fmt::Debug> std::fmt::Debug for Session<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Session").field(&self.inner).finish()
-    }
-}
-
-impl<T: SessionSchema> Deref for Session<T> {
-    type Target = crate::Session<T>;
-
-    fn deref(&self) -> &Self::Target {
-        self.inner.as_ref().expect("present until drop")
-    }
-}
-
-impl<T: SessionSchema> DerefMut for Session<T> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        self.inner.as_mut().expect("present until drop")
-    }
-}
-
-impl<T: SessionSchema> Drop for Session<T> {
-    fn drop(&mut self) {
-        if let Some(session) = self.inner.take() {
-            self.slot.put_back(session);
-        }
-    }
-}
-
 /// Why the [`Session`] extractor failed: a setup mistake, answered with a 500.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -254,15 +208,7 @@ impl<T: SessionSchema + 'static> FromRequest for Session<T> {
         let slot = request.extensions().get::<Slot<T>>().cloned();
         ready(
             slot.ok_or(SessionError::MissingMiddleware)
-                .and_then(|slot| {
-                    let (session, rejected) =
-                        slot.take().map_err(|_| SessionError::ExtractedTwice)?;
-                    Ok(Self {
-                        inner: Some(session),
-                        rejected,
-                        slot,
-                    })
-                }),
+                .and_then(|slot| Self::take_from(slot).map_err(|_| SessionError::ExtractedTwice)),
         )
     }
 }

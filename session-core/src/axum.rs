@@ -25,7 +25,6 @@
 //! log line names the fix.
 
 use std::future::Future;
-use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -36,8 +35,9 @@ use ::axum::http::header::{COOKIE, SET_COOKIE, VARY};
 use ::axum::http::{request::Parts, HeaderValue, StatusCode};
 use ::axum::response::{IntoResponse, Response};
 
+pub use crate::extract::Session;
 use crate::slot::{Outcome, Slot, MISSING_LAYER, TAKEN_TWICE};
-use crate::{Rejection, SessionConfig, SessionSchema};
+use crate::{SessionConfig, SessionSchema};
 
 /// A tower layer that gives handlers a [`Session<T>`]. Build it once, at start-up.
 pub struct SessionLayer<T> {
@@ -191,53 +191,6 @@ fn varies_by_cookie(headers: &::axum::http::HeaderMap) -> bool {
     })
 }
 
-/// The session of the current request, for a handler to read and change directly.
-///
-/// Changes are saved when the handler returns: the extractor hands the session back to the
-/// [`SessionLayer`] when it is dropped. Do not move it into a task that outlives the request;
-/// such changes are lost (and logged as an error).
-pub struct Session<T: SessionSchema> {
-    inner: Option<crate::Session<T>>,
-    rejected: Option<Rejection>,
-    slot: Slot<T>,
-}
-
-impl<T: SessionSchema> Session<T> {
-    /// Why the request's session cookie was refused, if it was (for logging).
-    #[must_use]
-    pub fn rejection(&self) -> Option<&Rejection> {
-        self.rejected.as_ref()
-    }
-}
-
-impl<T: SessionSchema + std::fmt::Debug> std::fmt::Debug for Session<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Session").field(&self.inner).finish()
-    }
-}
-
-impl<T: SessionSchema> Deref for Session<T> {
-    type Target = crate::Session<T>;
-
-    fn deref(&self) -> &Self::Target {
-        self.inner.as_ref().expect("present until drop")
-    }
-}
-
-impl<T: SessionSchema> DerefMut for Session<T> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        self.inner.as_mut().expect("present until drop")
-    }
-}
-
-impl<T: SessionSchema> Drop for Session<T> {
-    fn drop(&mut self) {
-        if let Some(session) = self.inner.take() {
-            self.slot.put_back(session);
-        }
-    }
-}
-
 /// Why the [`Session`] extractor failed: a setup mistake, answered with a 500.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -272,11 +225,6 @@ where
             .get::<Slot<T>>()
             .cloned()
             .ok_or(SessionRejection::MissingLayer)?;
-        let (session, rejected) = slot.take().map_err(|_| SessionRejection::ExtractedTwice)?;
-        Ok(Self {
-            inner: Some(session),
-            rejected,
-            slot,
-        })
+        Self::take_from(slot).map_err(|_| SessionRejection::ExtractedTwice)
     }
 }

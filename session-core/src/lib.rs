@@ -33,6 +33,8 @@ mod codec;
 mod config;
 mod cookie;
 mod error;
+#[cfg(any(feature = "axum", feature = "actix"))]
+mod extract;
 #[cfg(feature = "flask")]
 #[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
 pub mod flask;

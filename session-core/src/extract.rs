@@ -1,0 +1,65 @@
+//! The session extractor every adapter hands to handlers (`sessionkit::axum::Session`,
+//! `sessionkit::actix::Session`): one type, with each framework's extractor trait implemented
+//! in its adapter.
+
+use std::ops::{Deref, DerefMut};
+
+use crate::slot::{Slot, TakeError};
+use crate::{Rejection, SessionSchema};
+
+/// The session of the current request, for a handler to read and change directly.
+///
+/// Changes are saved when the handler returns: the extractor hands the session back to the
+/// adapter's middleware when it is dropped. Do not move it into a task that outlives the
+/// request; such changes are lost (and logged as an error).
+pub struct Session<T: SessionSchema> {
+    inner: Option<crate::Session<T>>,
+    rejected: Option<Rejection>,
+    slot: Slot<T>,
+}
+
+impl<T: SessionSchema> Session<T> {
+    /// Moves the request's session out of the middleware's slot.
+    pub(crate) fn take_from(slot: Slot<T>) -> Result<Self, TakeError> {
+        let (session, rejected) = slot.take()?;
+        Ok(Self {
+            inner: Some(session),
+            rejected,
+            slot,
+        })
+    }
+
+    /// Why the request's session cookie was refused, if it was (for logging).
+    #[must_use]
+    pub fn rejection(&self) -> Option<&Rejection> {
+        self.rejected.as_ref()
+    }
+}
+
+impl<T: SessionSchema + std::fmt::Debug> std::fmt::Debug for Session<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Session").field(&self.inner).finish()
+    }
+}
+
+impl<T: SessionSchema> Deref for Session<T> {
+    type Target = crate::Session<T>;
+
+    fn deref(&self) -> &Self::Target {
+        self.inner.as_ref().expect("present until drop")
+    }
+}
+
+impl<T: SessionSchema> DerefMut for Session<T> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.inner.as_mut().expect("present until drop")
+    }
+}
+
+impl<T: SessionSchema> Drop for Session<T> {
+    fn drop(&mut self) {
+        if let Some(session) = self.inner.take() {
+            self.slot.put_back(session);
+        }
+    }
+}
