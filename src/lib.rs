@@ -123,9 +123,18 @@
 //! (itsdangerous, TaggedJSON, zlib, `SECRET_KEY_FALLBACKS`), so a Flask app can move to Rust, or
 //! run beside it, without logging anyone out. The derive and the adapters work unchanged:
 //!
-//! ```ignore
+//! ```
+//! # #[cfg(feature = "flask")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use sessionkit::SessionConfig;
+//! # #[derive(sessionkit::Session, serde::Serialize, serde::Deserialize, Default)]
+//! # struct AppSession { user: Option<String> }
+//! # let (flask_secret_key, old_key) = ("the-flask-apps-secret-key", "the-previous-flask-secret");
 //! let codec = sessionkit::flask::FlaskCodec::new(flask_secret_key)?.with_fallback(old_key)?;
 //! let config = SessionConfig::<AppSession>::builder().flask(codec).build()?;
+//! # Ok(()) }
+//! # #[cfg(not(feature = "flask"))]
+//! # fn main() {}
 //! ```
 //!
 //! See [`flask`] for the codec on its own and the mapping of Python types.
