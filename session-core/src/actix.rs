@@ -27,7 +27,6 @@
 
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -37,29 +36,27 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 pub use crate::extract::Session;
-use crate::slot::{Slot, MISSING_LAYER, TAKEN_TWICE};
+use crate::slot::{Shared, Slot, MISSING_LAYER, TAKEN_TWICE};
 use crate::{SessionConfig, SessionSchema};
 
 /// Middleware that gives handlers a [`Session<T>`]. Build it once, clone it into each worker.
 pub struct SessionMiddleware<T> {
-    config: Arc<SessionConfig<T>>,
-    clock: fn() -> SystemTime,
+    shared: Shared<T>,
 }
 
-impl<T> SessionMiddleware<T> {
+impl<T: SessionSchema> SessionMiddleware<T> {
     /// Middleware over `config`; a weak key already failed when `config` was built.
     #[must_use]
     pub fn new(config: SessionConfig<T>) -> Self {
         Self {
-            config: Arc::new(config),
-            clock: SystemTime::now,
+            shared: Shared::new(config),
         }
     }
 
     /// Replaces the clock (`SystemTime::now`), for tests that need a fixed time.
     #[must_use]
     pub fn clock(mut self, clock: fn() -> SystemTime) -> Self {
-        self.clock = clock;
+        self.shared.clock = clock;
         self
     }
 }
@@ -67,8 +64,7 @@ impl<T> SessionMiddleware<T> {
 impl<T> Clone for SessionMiddleware<T> {
     fn clone(&self) -> Self {
         Self {
-            config: Arc::clone(&self.config),
-            clock: self.clock,
+            shared: self.shared.clone(),
         }
     }
 }
@@ -76,8 +72,8 @@ impl<T> Clone for SessionMiddleware<T> {
 impl<T> std::fmt::Debug for SessionMiddleware<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionMiddleware")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+            .field("shared", &self.shared)
+            .finish()
     }
 }
 
@@ -96,8 +92,7 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(SessionService {
             service,
-            config: Arc::clone(&self.config),
-            clock: self.clock,
+            shared: self.shared.clone(),
         }))
     }
 }
@@ -105,8 +100,7 @@ where
 /// The service [`SessionMiddleware`] wraps around the app.
 pub struct SessionService<S, T> {
     service: S,
-    config: Arc<SessionConfig<T>>,
-    clock: fn() -> SystemTime,
+    shared: Shared<T>,
 }
 
 impl<S, T> std::fmt::Debug for SessionService<S, T> {
@@ -129,25 +123,14 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let headers = request.headers().get_all(COOKIE);
-        let loaded = self
-            .config
-            .load_headers(headers.filter_map(|v| v.to_str().ok()), (self.clock)());
-        if let Some(reason) = &loaded.rejected {
-            tracing::debug!(%reason, "session cookie rejected, starting a fresh session");
-        }
-        let slot = Slot::new(loaded);
+        let slot = self.shared.begin(headers.filter_map(|v| v.to_str().ok()));
         request.extensions_mut().insert(slot.clone());
-        let (config, clock) = (Arc::clone(&self.config), self.clock);
+        let shared = self.shared.clone();
         let response = self.service.call(request);
         Box::pin(async move {
             let mut response = response.await?.map_into_boxed_body();
-            let status = response.status();
-            let outcome = slot.finish(&config, status.is_server_error(), clock());
-            if outcome.escaped {
-                tracing::error!("sessionkit: the session extractor outlived its request; its changes were not saved");
-            }
-            if let Some(error) = outcome.error {
-                tracing::error!(%error, %status, "sessionkit: the session could not be saved");
+            let outcome = shared.end(&slot, response.status().as_u16());
+            if outcome.error.is_some() {
                 let failed = HttpResponse::InternalServerError().body("session could not be saved");
                 return Ok(response.into_response(failed));
             }

@@ -26,7 +26,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
@@ -36,29 +35,27 @@ use ::axum::http::{request::Parts, HeaderValue, StatusCode};
 use ::axum::response::{IntoResponse, Response};
 
 pub use crate::extract::Session;
-use crate::slot::{Outcome, Slot, MISSING_LAYER, TAKEN_TWICE};
+use crate::slot::{Outcome, Shared, Slot, MISSING_LAYER, TAKEN_TWICE};
 use crate::{SessionConfig, SessionSchema};
 
 /// A tower layer that gives handlers a [`Session<T>`]. Build it once, at start-up.
 pub struct SessionLayer<T> {
-    config: Arc<SessionConfig<T>>,
-    clock: fn() -> SystemTime,
+    shared: Shared<T>,
 }
 
-impl<T> SessionLayer<T> {
+impl<T: SessionSchema> SessionLayer<T> {
     /// A layer over `config`; a weak key already failed when `config` was built.
     #[must_use]
     pub fn new(config: SessionConfig<T>) -> Self {
         Self {
-            config: Arc::new(config),
-            clock: SystemTime::now,
+            shared: Shared::new(config),
         }
     }
 
     /// Replaces the clock (`SystemTime::now`), for tests that need a fixed time.
     #[must_use]
     pub fn clock(mut self, clock: fn() -> SystemTime) -> Self {
-        self.clock = clock;
+        self.shared.clock = clock;
         self
     }
 }
@@ -66,8 +63,7 @@ impl<T> SessionLayer<T> {
 impl<T> Clone for SessionLayer<T> {
     fn clone(&self) -> Self {
         Self {
-            config: Arc::clone(&self.config),
-            clock: self.clock,
+            shared: self.shared.clone(),
         }
     }
 }
@@ -75,8 +71,8 @@ impl<T> Clone for SessionLayer<T> {
 impl<T> std::fmt::Debug for SessionLayer<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionLayer")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+            .field("shared", &self.shared)
+            .finish()
     }
 }
 
@@ -86,8 +82,7 @@ impl<S, T> tower_layer::Layer<S> for SessionLayer<T> {
     fn layer(&self, inner: S) -> Self::Service {
         SessionService {
             inner,
-            config: Arc::clone(&self.config),
-            clock: self.clock,
+            shared: self.shared.clone(),
         }
     }
 }
@@ -95,16 +90,14 @@ impl<S, T> tower_layer::Layer<S> for SessionLayer<T> {
 /// The service [`SessionLayer`] wraps around the app.
 pub struct SessionService<S, T> {
     inner: S,
-    config: Arc<SessionConfig<T>>,
-    clock: fn() -> SystemTime,
+    shared: Shared<T>,
 }
 
 impl<S: Clone, T> Clone for SessionService<S, T> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            config: Arc::clone(&self.config),
-            clock: self.clock,
+            shared: self.shared.clone(),
         }
     }
 }
@@ -133,34 +126,23 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         let headers = request.headers().get_all(COOKIE).iter();
-        let loaded = self
-            .config
-            .load_headers(headers.filter_map(|v| v.to_str().ok()), (self.clock)());
-        if let Some(reason) = &loaded.rejected {
-            tracing::debug!(%reason, "session cookie rejected, starting a fresh session");
-        }
-        let slot = Slot::new(loaded);
+        let slot = self.shared.begin(headers.filter_map(|v| v.to_str().ok()));
         request.extensions_mut().insert(slot.clone());
         // Call the instance that was polled ready; keep a fresh clone for the next call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let (config, clock) = (Arc::clone(&self.config), self.clock);
+        let shared = self.shared.clone();
         Box::pin(async move {
             let mut response = inner.call(request).await?;
-            let server_error = response.status().is_server_error();
-            let outcome = slot.finish(&config, server_error, clock());
-            Ok(apply(outcome, response.status(), &mut response).unwrap_or(response))
+            let outcome = shared.end(&slot, response.status().as_u16());
+            Ok(apply(outcome, &mut response).unwrap_or(response))
         })
     }
 }
 
 /// Writes the outcome into `response`, or returns the error response that replaces it.
-fn apply(outcome: Outcome, status: StatusCode, response: &mut Response) -> Option<Response> {
-    if outcome.escaped {
-        tracing::error!("sessionkit: the session extractor outlived its request (moved into a spawned task?); its changes were not saved");
-    }
-    if let Some(error) = outcome.error {
-        tracing::error!(%error, %status, "sessionkit: the session could not be saved");
+fn apply(outcome: Outcome, response: &mut Response) -> Option<Response> {
+    if outcome.error.is_some() {
         return Some(
             (
                 StatusCode::INTERNAL_SERVER_ERROR,

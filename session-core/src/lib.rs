@@ -42,6 +42,7 @@ mod httpdate;
 mod key;
 mod schema;
 mod session;
+#[cfg(any(feature = "axum", feature = "actix"))]
 mod slot;
 
 pub use codec::FORMAT_VERSION;

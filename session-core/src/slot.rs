@@ -4,12 +4,64 @@
 //! extensions. The extractor moves the session out, so handler code owns it outright (plain
 //! `Deref`/`DerefMut`, no lock guard), and moves it back when dropped at the end of the handler.
 //! After the handler, the middleware asks the slot what to send.
-#![cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use crate::{CookieCommand, Loaded, Rejection, Session, SessionConfig, SessionSchema, StoreError};
+
+/// What an adapter keeps for every request: the configuration and the clock.
+pub(crate) struct Shared<T> {
+    config: Arc<SessionConfig<T>>,
+    pub(crate) clock: fn() -> SystemTime,
+}
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Self {
+            config: Arc::clone(&self.config),
+            clock: self.clock,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: SessionSchema> Shared<T> {
+    pub(crate) fn new(config: SessionConfig<T>) -> Self {
+        Self {
+            config: Arc::new(config),
+            clock: SystemTime::now,
+        }
+    }
+
+    /// Loads the request's session from its `Cookie` header values into a new slot.
+    pub(crate) fn begin<'h>(&self, cookie_headers: impl IntoIterator<Item = &'h str>) -> Slot<T> {
+        let loaded = self.config.load_headers(cookie_headers, (self.clock)());
+        if let Some(reason) = &loaded.rejected {
+            tracing::debug!(%reason, "session cookie rejected, starting a fresh session");
+        }
+        Slot::new(loaded)
+    }
+
+    /// Decides what to send for a response with `status`, logging what the app must know.
+    pub(crate) fn end(&self, slot: &Slot<T>, status: u16) -> Outcome {
+        let outcome = slot.finish(&self.config, status >= 500, (self.clock)());
+        if outcome.escaped {
+            tracing::error!("sessionkit: the session extractor outlived its request (moved into a spawned task?); its changes were not saved");
+        }
+        if let Some(error) = &outcome.error {
+            tracing::error!(%error, %status, "sessionkit: the session could not be saved");
+        }
+        outcome
+    }
+}
 
 /// Shared between the middleware and the extractor of one request.
 pub(crate) struct Slot<T> {
@@ -85,12 +137,7 @@ impl<T: SessionSchema> Slot<T> {
     ///
     /// The core decides even when the handler never took the session, so a refresh policy
     /// (Flask's re-signing of permanent sessions) applies to every response.
-    pub(crate) fn finish(
-        &self,
-        config: &SessionConfig<T>,
-        server_error: bool,
-        now: SystemTime,
-    ) -> Outcome {
+    fn finish(&self, config: &SessionConfig<T>, server_error: bool, now: SystemTime) -> Outcome {
         let state = self.lock();
         let mut outcome = Outcome {
             set_cookie: None,
