@@ -176,7 +176,9 @@ impl Key {
         let value = std::env::var(var).map_err(|_| KeyError::MissingEnv {
             var: var.to_owned(),
         })?;
-        let looks_hex = value.trim().bytes().all(|b| b.is_ascii_hexdigit());
+        let trimmed = value.trim();
+        let looks_hex =
+            trimmed.len() >= 2 * MIN_KEY_BYTES && trimmed.bytes().all(|b| b.is_ascii_hexdigit());
         if looks_hex {
             Self::from_hex(&value)
         } else {
@@ -406,6 +408,25 @@ mod tests {
             format!("{:?}", Keyring::new(a).with_fallback(b)),
             "Keyring { current: Key(<redacted>), fallbacks: [Key(<redacted>)] }"
         );
+    }
+
+    #[test]
+    fn from_env_reads_hex_or_base64_and_names_a_missing_variable() {
+        let hex = "8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90";
+        let b64 = "jzyaHlt9L0DG6BqT1bfyBG6MGj9de54gxKboHz1bfJA";
+        std::env::set_var("SESSIONKIT_TEST_KEY_HEX", hex);
+        std::env::set_var("SESSIONKIT_TEST_KEY_B64", format!(" {b64}\n"));
+        let from_hex = Key::from_env("SESSIONKIT_TEST_KEY_HEX").unwrap();
+        assert_eq!(from_hex, Key::from_env("SESSIONKIT_TEST_KEY_B64").unwrap());
+        assert_eq!(from_hex, Key::from_hex(hex).unwrap());
+        let missing = Key::from_env("SESSIONKIT_TEST_KEY_UNSET").unwrap_err();
+        assert_eq!(
+            missing,
+            KeyError::MissingEnv {
+                var: "SESSIONKIT_TEST_KEY_UNSET".into()
+            }
+        );
+        assert!(missing.to_string().contains("SESSIONKIT_TEST_KEY_UNSET"));
     }
 
     #[test]
