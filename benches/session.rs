@@ -56,7 +56,7 @@ impl Floor {
         }
     }
 
-    fn store(&self, data: &Workload) -> String {
+    fn save(&self, data: &Workload) -> String {
         let mut raw = serde_json::to_vec(data).unwrap();
         let mut mac = self.mac.clone();
         mac.update(&raw);
@@ -96,7 +96,7 @@ impl Jar {
         }
     }
 
-    fn store(&self, data: &Workload) -> String {
+    fn save(&self, data: &Workload) -> String {
         let mut jar = cookie::CookieJar::new();
         let cookie = cookie::Cookie::build(("session", serde_json::to_string(data).unwrap()))
             .path("/")
@@ -134,7 +134,7 @@ fn first_pair(set_cookie: &str) -> String {
 }
 
 fn stored(config: &SessionConfig<Workload>) -> String {
-    match config.store(&Session::new(workload()), now()).unwrap() {
+    match config.save(&Session::new(workload()), now()).unwrap() {
         CookieCommand::Set(h) => request_header(&first_pair(&h)),
         other => panic!("{other:?}"),
     }
@@ -150,8 +150,8 @@ fn touched(config: &SessionConfig<Workload>, header: &str) -> Session<Workload> 
 fn bench_load(c: &mut Criterion) {
     let (config, floor, jar) = (sessionkit_config(), Floor::new(), Jar::new());
     let header = stored(&config);
-    let floor_header = request_header(&first_pair(&floor.store(&workload())));
-    let jar_header = request_header(&first_pair(&jar.store(&workload())));
+    let floor_header = request_header(&first_pair(&floor.save(&workload())));
+    let jar_header = request_header(&first_pair(&jar.save(&workload())));
     assert_eq!(floor.load(&floor_header).unwrap(), workload());
     assert_eq!(jar.load(&jar_header).unwrap(), workload());
     assert_eq!(*config.load(&header, now()).session, workload());
@@ -172,13 +172,13 @@ fn bench_store(c: &mut Criterion) {
     let mut changed = workload();
     changed.user_id = 43;
     let mut group = c.benchmark_group("store");
-    group.bench_function("floor", |b| b.iter(|| floor.store(black_box(&changed))));
+    group.bench_function("floor", |b| b.iter(|| floor.save(black_box(&changed))));
     // A touched session is serialized, compared and sealed again at every store.
     let session = touched(&config, &header);
     group.bench_function("sessionkit", |b| {
-        b.iter(|| config.store(black_box(&session), now()).unwrap());
+        b.iter(|| config.save(black_box(&session), now()).unwrap());
     });
-    group.bench_function("signed_jar", |b| b.iter(|| jar.store(black_box(&changed))));
+    group.bench_function("signed_jar", |b| b.iter(|| jar.save(black_box(&changed))));
     group.finish();
 }
 
@@ -193,14 +193,14 @@ fn bench_request(c: &mut Criterion) {
         b.iter(|| {
             let loaded = config.load(black_box(&header), now());
             black_box(loaded.session.username());
-            config.store(&loaded.session, now()).unwrap()
+            config.save(&loaded.session, now()).unwrap()
         });
     });
     group.bench_function("touched_no_change", |b| {
         b.iter(|| {
             let mut loaded = config.load(black_box(&header), now());
             black_box(loaded.session.cart_mut());
-            config.store(&loaded.session, now()).unwrap()
+            config.save(&loaded.session, now()).unwrap()
         });
     });
     group.finish();
@@ -216,7 +216,7 @@ fn bench_flask(c: &mut Criterion) {
     });
     let session = touched(&config, &header);
     group.bench_function("store", |b| {
-        b.iter(|| config.store(black_box(&session), now()).unwrap());
+        b.iter(|| config.save(black_box(&session), now()).unwrap());
     });
     group.finish();
 }
@@ -274,8 +274,8 @@ fn report() {
         flask_config(),
     );
     let header = stored(&config);
-    let floor_header = request_header(&first_pair(&floor.store(&workload())));
-    let jar_header = request_header(&first_pair(&jar.store(&workload())));
+    let floor_header = request_header(&first_pair(&floor.save(&workload())));
+    let jar_header = request_header(&first_pair(&jar.save(&workload())));
     let flask_header = stored(&flask);
     let mut changed = workload();
     changed.user_id = 43;
@@ -304,16 +304,16 @@ fn report() {
     let store = interleaved(
         &mut [
             ("floor", &mut || {
-                drop(black_box(floor.store(black_box(&changed))));
+                drop(black_box(floor.save(black_box(&changed))));
             }),
             ("sessionkit", &mut || {
-                drop(black_box(config.store(black_box(&session), now())));
+                drop(black_box(config.save(black_box(&session), now())));
             }),
             ("signed_jar", &mut || {
-                drop(black_box(jar.store(black_box(&changed))));
+                drop(black_box(jar.save(black_box(&changed))));
             }),
             ("flask", &mut || {
-                drop(black_box(flask.store(black_box(&flask_session), now())));
+                drop(black_box(flask.save(black_box(&flask_session), now())));
             }),
         ],
         0,
@@ -327,12 +327,12 @@ fn report() {
             ("untouched", &mut || {
                 let loaded = config.load(black_box(&header), now());
                 black_box(loaded.session.username());
-                drop(black_box(config.store(&loaded.session, now())));
+                drop(black_box(config.save(&loaded.session, now())));
             }),
             ("touched_no_change", &mut || {
                 let mut loaded = config.load(black_box(&header), now());
                 black_box(loaded.session.cart_mut());
-                drop(black_box(config.store(&loaded.session, now())));
+                drop(black_box(config.save(&loaded.session, now())));
             }),
         ],
         0,

@@ -40,7 +40,7 @@ fn handle(config: &SessionConfig<Visits>, request: &Request<Incoming>) -> Respon
     response
         .headers_mut()
         .insert(VARY, "Cookie".parse().expect("static"));
-    match config.store(&loaded.session, SystemTime::now()) {
+    match config.save(&loaded.session, SystemTime::now()) {
         Ok(command) => {
             if let Some(header) = command.header() {
                 response

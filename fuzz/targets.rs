@@ -55,12 +55,12 @@ fn exercise(config: &SessionConfig<Fuzzed>, header: &str) {
         );
         assert_eq!(*loaded.session, Fuzzed::default());
     }
-    let untouched = config.store(&loaded.session, now());
+    let untouched = config.save(&loaded.session, now());
     if let Ok(CookieCommand::Set(h) | CookieCommand::Remove(h)) = &untouched {
         assert_safe(h);
     }
     loaded.session.cart_mut().push(7);
-    match config.store(&loaded.session, now()) {
+    match config.save(&loaded.session, now()) {
         Ok(CookieCommand::Set(h)) => {
             assert_safe(&h);
             let value = h.split(';').next().expect("name=value");

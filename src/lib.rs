@@ -20,13 +20,13 @@
 //! // Once, at start-up: a weak or missing key is an error here, not at the first request.
 //! let config = SessionConfig::<AppSession>::builder().key(Key::generate()?).build()?;
 //!
-//! // Per request (an adapter does this for you): load, use, store.
+//! // Per request (an adapter does this for you): load, use, save.
 //! let now = SystemTime::now();
 //! let mut loaded = config.load("theme=dark", now);        // the Cookie header
 //! loaded.session.set_user("alice");                       // session['user'] = 'alice'
 //! loaded.session.cart_mut().push(7);                      // nested change, tracked
 //! loaded.session.flash("Registered");
-//! let CookieCommand::Set(set_cookie) = config.store(&loaded.session, now)? else { panic!() };
+//! let CookieCommand::Set(set_cookie) = config.save(&loaded.session, now)? else { panic!() };
 //! assert!(set_cookie.ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -48,7 +48,7 @@
 //!
 //! # Only real changes are sent
 //!
-//! Reading costs nothing; a mutable borrow marks the session touched, and [`SessionConfig::store`]
+//! Reading costs nothing; a mutable borrow marks the session touched, and [`SessionConfig::save`]
 //! compares the serialized bytes with what came in. No change, no `Set-Cookie`:
 //!
 //! ```
@@ -60,13 +60,13 @@
 //! # let now = SystemTime::now();
 //! # let mut first = config.load("", now);
 //! # first.session.set_user("alice");
-//! # let set = config.store(&first.session, now)?;
+//! # let set = config.save(&first.session, now)?;
 //! # let cookie = set.header().unwrap().split(';').next().unwrap().to_owned();
 //! let mut loaded = config.load(&cookie, now);
 //! assert!(loaded.session.has_user());                 // a read
 //! let _ = loaded.session.user_mut();                  // touched, but unchanged
 //! assert!(loaded.session.is_modified());
-//! assert_eq!(config.store(&loaded.session, now)?, CookieCommand::Unchanged);
+//! assert_eq!(config.save(&loaded.session, now)?, CookieCommand::Unchanged);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -114,7 +114,7 @@
 //!
 //! With the `axum` feature, [`axum::SessionLayer`] and the [`axum::Session`] extractor; with
 //! `actix`, [`actix::SessionMiddleware`] and [`actix::Session`]. Any other framework calls
-//! [`SessionConfig::load_headers`] and [`SessionConfig::store`] itself (see the `hyper_server`
+//! [`SessionConfig::load_headers`] and [`SessionConfig::save`] itself (see the `hyper_server`
 //! example: about 80 lines).
 //!
 //! # Flask's own cookie

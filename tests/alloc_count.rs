@@ -33,7 +33,7 @@ fn a_load_allocates_no_more_than_the_struct_owns_plus_two() {
         .unwrap();
     let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let data = workload();
-    let CookieCommand::Set(set_cookie) = config.store(&Session::new(data.clone()), now).unwrap()
+    let CookieCommand::Set(set_cookie) = config.save(&Session::new(data.clone()), now).unwrap()
     else {
         panic!()
     };
@@ -56,7 +56,7 @@ fn a_load_allocates_no_more_than_the_struct_owns_plus_two() {
     // An untouched session is not serialized again: storing it allocates nothing.
     let untouched = allocations(|| {
         assert_eq!(
-            config.store(&loaded.session, now).unwrap(),
+            config.save(&loaded.session, now).unwrap(),
             CookieCommand::Unchanged
         );
     });

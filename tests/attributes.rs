@@ -9,7 +9,7 @@ use sessionkit::{ConfigError, CookieCommand, KeyError, SameSite, Session, Sessio
 fn defaults_are_http_only_secure_lax_root_path_and_no_domain() {
     // OWASP's session cheat sheet: a browser-session cookie, Secure, HttpOnly, SameSite, no
     // Domain, and the server enforcing the lifetime.
-    let header = set_header(config().store(&Session::new(alice()), at(T0)).unwrap());
+    let header = set_header(config().save(&Session::new(alice()), at(T0)).unwrap());
     assert!(
         header.ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax"),
         "{header}"
@@ -17,7 +17,7 @@ fn defaults_are_http_only_secure_lax_root_path_and_no_domain() {
     assert!(!header.contains("Max-Age") && !header.contains("Expires"));
     let mut persistent = Session::new(alice());
     persistent.set_permanent(true);
-    let header = set_header(config().store(&persistent, at(T0)).unwrap());
+    let header = set_header(config().save(&persistent, at(T0)).unwrap());
     assert!(
         header.ends_with("; Max-Age=2678400; Path=/; HttpOnly; Secure; SameSite=Lax"),
         "{header}"
@@ -35,7 +35,7 @@ fn every_attribute_can_be_set() {
         .http_only(false)
         .build()
         .unwrap();
-    let header = set_header(config.store(&Session::new(alice()), at(T0)).unwrap());
+    let header = set_header(config.save(&Session::new(alice()), at(T0)).unwrap());
     assert!(header.starts_with("sid="));
     assert!(
         header.ends_with("; Path=/app; Domain=example.com; Secure; SameSite=Strict"),
@@ -54,7 +54,7 @@ fn the_removal_cookie_repeats_the_attributes() {
     let mut loaded = config.load(&cookie, at(T0));
     loaded.session.clear();
     assert_eq!(
-        config.store(&loaded.session, at(T0)).unwrap(),
+        config.save(&loaded.session, at(T0)).unwrap(),
         CookieCommand::Remove(
             "session=; Max-Age=0; Path=/app; Domain=example.com; HttpOnly; Secure; SameSite=Lax"
                 .into()
@@ -114,23 +114,49 @@ fn invalid_names_and_attribute_values_are_refused() {
             .unwrap_err(),
         ConfigError::InvalidCookieName("my session".into())
     );
-    assert_eq!(
-        builder::<App>().path("/a;b").build().unwrap_err(),
+    for (path, why) in [
+        ("/a;b", "a `;` ends the attribute"),
+        ("app", "browsers ignore a Path without a leading `/`"),
+        ("", "empty"),
+        ("/a\r\nSet-Cookie: x=y", "header injection"),
+    ] {
+        let error = builder::<App>().path(path).build().unwrap_err();
+        assert_attribute_error(&error, "Path", path, why);
+        assert!(error.to_string().contains("starts with `/`"), "{error}");
+    }
+    for (domain, why) in [
+        ("evil\r\nSet-Cookie: x=y", "header injection"),
+        ("example.com:8080", "a port"),
+        ("a.example.com,b.example.com", "a comma"),
+        ("example .com", "a space"),
+        ("https://example.com", "a scheme"),
+        ("example.com/app", "a path"),
+        ("", "empty"),
+    ] {
+        let error = builder::<App>().domain(domain).build().unwrap_err();
+        assert_attribute_error(&error, "Domain", domain, why);
+        assert!(error.to_string().contains("host name"), "{error}");
+    }
+    for domain in [
+        "example.com",
+        ".example.com",
+        "sub.example.co.uk",
+        "localhost",
+    ] {
+        assert!(builder::<App>().domain(domain).build().is_ok(), "{domain}");
+    }
+}
+
+fn assert_attribute_error(error: &ConfigError, name: &str, given: &str, why: &str) {
+    match error {
         ConfigError::InvalidAttribute {
-            attribute: "Path",
-            value: "/a;b".into()
+            attribute, value, ..
+        } => {
+            assert_eq!((*attribute, value.as_str()), (name, given), "{why}");
+            assert!(error.to_string().starts_with(name), "{error}");
         }
-    );
-    assert_eq!(
-        builder::<App>()
-            .domain("evil\r\nSet-Cookie: x=y")
-            .build()
-            .unwrap_err(),
-        ConfigError::InvalidAttribute {
-            attribute: "Domain",
-            value: "evil\r\nSet-Cookie: x=y".into()
-        }
-    );
+        other => panic!("{name} {given:?} ({why}) gave {other:?}"),
+    }
 }
 
 #[test]
@@ -162,6 +188,26 @@ fn zero_lifetimes_and_bad_fractions_are_refused() {
             .unwrap_err(),
         ConfigError::InvalidRefreshFraction(1.5)
     );
+    for fraction in [0.0, -0.5, 1.000_001, f64::INFINITY] {
+        let error = builder::<App>()
+            .refresh(sessionkit::Refresh::AfterFraction(fraction))
+            .build()
+            .unwrap_err();
+        assert_eq!(error, ConfigError::InvalidRefreshFraction(fraction));
+        assert!(error.to_string().contains("at most 1"), "{error}");
+    }
+    let nan = builder::<App>()
+        .refresh(sessionkit::Refresh::AfterFraction(f64::NAN))
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(nan, ConfigError::InvalidRefreshFraction(f) if f.is_nan()),
+        "{nan:?}"
+    );
+    assert!(builder::<App>()
+        .refresh(sessionkit::Refresh::AfterFraction(1.0))
+        .build()
+        .is_ok());
     assert_eq!(
         builder::<App>().max_cookie_bytes(100).build().unwrap_err(),
         ConfigError::CookieLimitTooSmall(100)

@@ -12,7 +12,7 @@ const KNOWN_ALICE: &str = "AQGwkHg1PzoAAAAAAAAAAGVT8QAAAAAAZVPxAHsidXNlciI6ImFsa
 fn known_answer_for_a_new_persistent_session() {
     let mut session = sessionkit::Session::new(alice());
     session.set_permanent(true);
-    let header = set_header(config().store(&session, at(T0)).unwrap());
+    let header = set_header(config().save(&session, at(T0)).unwrap());
     assert_eq!(
         header,
         format!("session={KNOWN_ALICE}; Max-Age=2678400; Path=/; HttpOnly; Secure; SameSite=Lax")
@@ -41,7 +41,7 @@ fn known_answer_for_a_refreshed_browser_session_cookie_of_schema_3() {
     assert_eq!(loaded.rejected, None);
     assert!(!loaded.session.is_permanent());
     // Re-signing at the issued-at time reproduces the cookie byte for byte.
-    let header = set_header(config.store(&loaded.session, at(T0 + 100)).unwrap());
+    let header = set_header(config.save(&loaded.session, at(T0 + 100)).unwrap());
     assert_eq!(
         header,
         format!("session={created}; Path=/; HttpOnly; Secure; SameSite=Lax")

@@ -12,7 +12,7 @@ fn request(config: &sessionkit::SessionConfig<App>, cookie: &str, item: u32, now
     let mut loaded = config.load(cookie, at(now));
     assert_eq!(loaded.rejected, None);
     loaded.session.cart.push(item);
-    match config.store(&loaded.session, at(now)).unwrap() {
+    match config.save(&loaded.session, at(now)).unwrap() {
         CookieCommand::Set(header) => header,
         other => panic!("{other:?}"),
     }

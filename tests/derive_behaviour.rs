@@ -37,7 +37,7 @@ fn request(
     let mut loaded = config.load(cookie, at(T0 + 1));
     assert_eq!(loaded.rejected, None);
     handler(&mut loaded.session);
-    config.store(&loaded.session, at(T0 + 1)).unwrap()
+    config.save(&loaded.session, at(T0 + 1)).unwrap()
 }
 
 fn logged_in(config: &SessionConfig<AppSession>) -> String {
@@ -48,7 +48,7 @@ fn logged_in(config: &SessionConfig<AppSession>) -> String {
         email: "alice@example.com".into(),
         address: "1 Main St".into(),
     });
-    pair(&set_header(config.store(&session, at(T0)).unwrap()))
+    pair(&set_header(config.save(&session, at(T0)).unwrap()))
 }
 
 #[test]

@@ -68,7 +68,7 @@ fn refresh_slides_the_idle_window_but_not_the_absolute_lifetime() {
         let loaded = config.load(&cookie, at(T0 + t));
         assert_eq!(loaded.rejected, None, "at {t}");
         cookie = pair(&set_header(
-            config.store(&loaded.session, at(T0 + t)).unwrap(),
+            config.save(&loaded.session, at(T0 + t)).unwrap(),
         ));
     }
     assert_eq!(rejected(&config.load(&cookie, at(T0 + 1000))), None);
@@ -88,12 +88,12 @@ fn refresh_waits_for_its_fraction() {
     let cookie = mint(&config, alice(), T0);
     let early = config.load(&cookie, at(T0 + 199));
     assert_eq!(
-        config.store(&early.session, at(T0 + 199)).unwrap(),
+        config.save(&early.session, at(T0 + 199)).unwrap(),
         CookieCommand::Unchanged
     );
     let due = config.load(&cookie, at(T0 + 200));
     assert!(matches!(
-        config.store(&due.session, at(T0 + 200)).unwrap(),
+        config.save(&due.session, at(T0 + 200)).unwrap(),
         CookieCommand::Set(_)
     ));
 }
@@ -108,12 +108,12 @@ fn every_request_refresh_re_signs_an_unchanged_session_but_never_refresh_does_no
     let cookie = mint(&every, alice(), T0);
     let loaded = every.load(&cookie, at(T0 + 5));
     assert!(matches!(
-        every.store(&loaded.session, at(T0 + 5)).unwrap(),
+        every.save(&loaded.session, at(T0 + 5)).unwrap(),
         CookieCommand::Set(_)
     ));
     let loaded = never.load(&cookie, at(T0 + 5));
     assert_eq!(
-        never.store(&loaded.session, at(T0 + 5)).unwrap(),
+        never.save(&loaded.session, at(T0 + 5)).unwrap(),
         CookieCommand::Unchanged
     );
 }
@@ -127,7 +127,7 @@ fn max_age_never_exceeds_the_remaining_lifetime() {
         .unwrap();
     let cookie = mint_permanent(&config, alice(), T0);
     let loaded = config.load(&cookie, at(T0 + 750));
-    let header = set_header(config.store(&loaded.session, at(T0 + 750)).unwrap());
+    let header = set_header(config.save(&loaded.session, at(T0 + 750)).unwrap());
     assert!(header.contains("; Max-Age=250;"), "{header}");
     let idle = builder::<App>()
         .lifetime(Duration::from_secs(1000))
@@ -136,7 +136,7 @@ fn max_age_never_exceeds_the_remaining_lifetime() {
         .unwrap();
     let mut session = sessionkit::Session::new(alice());
     session.set_permanent(true);
-    assert!(set_header(idle.store(&session, at(T0)).unwrap()).contains("; Max-Age=100;"));
+    assert!(set_header(idle.save(&session, at(T0)).unwrap()).contains("; Max-Age=100;"));
 }
 
 #[test]
@@ -161,7 +161,7 @@ fn a_browser_session_cookie_has_no_max_age_but_still_expires_on_the_server() {
         .unwrap();
     let mut session = sessionkit::Session::new(alice());
     session.set_permanent(false);
-    let header = set_header(config.store(&session, at(T0)).unwrap());
+    let header = set_header(config.save(&session, at(T0)).unwrap());
     assert!(!header.contains("Max-Age"), "{header}");
     assert!(matches!(
         rejected(&config.load(&pair(&header), at(T0 + 61))),

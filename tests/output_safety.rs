@@ -16,7 +16,7 @@ proptest! {
     fn session_content_never_reaches_the_header_syntax(user in any::<String>(), cart in proptest::collection::vec(any::<u32>(), 0..8)) {
         let config = config();
         let session = Session::new(App { user: Some(user), cart });
-        if let Ok(CookieCommand::Set(header)) = config.store(&session, at(T0)) {
+        if let Ok(CookieCommand::Set(header)) = config.save(&session, at(T0)) {
             prop_assert!(!header.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0));
             prop_assert_eq!(header.matches("; ").count(), ATTRIBUTES);
             let value = value(&header);
@@ -28,13 +28,13 @@ proptest! {
     fn any_path_or_domain_either_fails_to_build_or_stays_one_attribute(path in any::<String>(), domain in any::<String>()) {
         let built = builder::<App>().path(path.clone()).domain(domain.clone()).build();
         if let Ok(config) = built {
-            let header = set_header(config.store(&Session::new(alice()), at(T0)).unwrap());
+            let header = set_header(config.save(&Session::new(alice()), at(T0)).unwrap());
             prop_assert!(!header.bytes().any(|b| b.is_ascii_control()));
             prop_assert_eq!(header.matches("; ").count(), ATTRIBUTES + 1);
             let removal = builder::<App>().path(path).domain(domain).build().unwrap();
             let mut loaded = removal.load(&pair(&header), at(T0));
             loaded.session.clear();
-            let CookieCommand::Remove(gone) = removal.store(&loaded.session, at(T0)).unwrap() else { panic!() };
+            let CookieCommand::Remove(gone) = removal.save(&loaded.session, at(T0)).unwrap() else { panic!() };
             // The removal adds `Max-Age=0` to the same attributes.
             prop_assert_eq!(gone.matches("; ").count(), ATTRIBUTES + 2);
             prop_assert!(gone.ends_with(&header[header.find("; Path=").unwrap()..]));
@@ -51,7 +51,7 @@ proptest! {
             .unwrap();
         let cookie = mint_permanent(&config, alice(), T0);
         let loaded = config.load(&cookie, at(T0 + elapsed));
-        let header = set_header(config.store(&loaded.session, at(T0 + elapsed)).unwrap());
+        let header = set_header(config.save(&loaded.session, at(T0 + elapsed)).unwrap());
         let max_age: u64 = header.split("Max-Age=").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
         prop_assert_eq!(max_age, lifetime - elapsed);
     }

@@ -142,7 +142,7 @@ proptest! {
             .idle_timeout(Duration::from_secs(idle))
             .build()
             .unwrap();
-        let cookie = pair(&set_header(config.store(&Session::new(alice()), at(start)).unwrap()));
+        let cookie = pair(&set_header(config.save(&Session::new(alice()), at(start)).unwrap()));
         let limit = lifetime.min(idle);
         prop_assert_eq!(config.load(&cookie, at(start + limit)).rejected, None);
         prop_assert!(config.load(&cookie, at(start + limit + 1)).rejected.is_some());

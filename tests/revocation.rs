@@ -44,10 +44,10 @@ fn logging_out_everywhere_revokes_every_outstanding_cookie() {
         generation: 1,
     };
     let laptop = pair(&set_header(
-        config.store(&Session::new(login.clone()), at(T0)).unwrap(),
+        config.save(&Session::new(login.clone()), at(T0)).unwrap(),
     ));
     let phone = pair(&set_header(
-        config.store(&Session::new(login), at(T0 + 5)).unwrap(),
+        config.save(&Session::new(login), at(T0 + 5)).unwrap(),
     ));
     assert_eq!(config.load(&laptop, at(T0 + 10)).rejected, None);
 
@@ -64,7 +64,7 @@ fn logging_out_everywhere_revokes_every_outstanding_cookie() {
         generation: 2,
     };
     let cookie = pair(&set_header(
-        config.store(&Session::new(fresh), at(T0 + 30)).unwrap(),
+        config.save(&Session::new(fresh), at(T0 + 30)).unwrap(),
     ));
     assert_eq!(config.load(&cookie, at(T0 + 31)).rejected, None);
 }

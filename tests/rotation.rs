@@ -19,7 +19,7 @@ fn a_fallback_key_verifies_and_the_cookie_is_re_signed_with_the_current_key() {
     assert_eq!(*loaded.session, alice());
 
     let resigned = pair(&set_header(
-        rotated.store(&loaded.session, at(T0 + 10)).unwrap(),
+        rotated.save(&loaded.session, at(T0 + 10)).unwrap(),
     ));
     // The new cookie verifies with the new key alone, and keeps its creation time.
     let only_new = builder::<App>().key(key(KEY_B)).build().unwrap();
@@ -43,7 +43,7 @@ fn a_current_key_cookie_is_not_re_signed() {
     let cookie = mint(&config, alice(), T0);
     let loaded = config.load(&cookie, at(T0 + 10));
     assert_eq!(
-        config.store(&loaded.session, at(T0 + 10)).unwrap(),
+        config.save(&loaded.session, at(T0 + 10)).unwrap(),
         CookieCommand::Unchanged
     );
 }

@@ -59,12 +59,12 @@ fn a_removed_field_is_ignored_and_dropped_at_the_next_change() {
     assert_eq!(loaded.session.user.as_deref(), Some("alice"));
     // Untouched: nothing is sent, the old payload stays as it was.
     assert_eq!(
-        config.store(&loaded.session, at(T0)).unwrap(),
+        config.save(&loaded.session, at(T0)).unwrap(),
         CookieCommand::Unchanged
     );
     // Touched without a change to the data: the bytes differ (no `cart`), so the cookie is rewritten.
     let _ = &mut loaded.session.user;
-    let header = set_header(config.store(&loaded.session, at(T0)).unwrap());
+    let header = set_header(config.save(&loaded.session, at(T0)).unwrap());
     let again = config.load(&pair(&header), at(T0));
     assert_eq!(
         *again.session,

@@ -10,7 +10,7 @@ fn an_untouched_new_session_sends_nothing() {
     let config = config();
     let loaded = config.load("", at(T0));
     assert_eq!(
-        config.store(&loaded.session, at(T0)).unwrap(),
+        config.save(&loaded.session, at(T0)).unwrap(),
         CookieCommand::Unchanged
     );
 }
@@ -22,7 +22,7 @@ fn a_read_does_not_mark_the_session_and_sends_nothing() {
     assert_eq!(loaded.session.user.as_deref(), Some("alice"));
     assert!(!loaded.session.is_modified());
     assert_eq!(
-        config.store(&loaded.session, at(T0 + 1)).unwrap(),
+        config.save(&loaded.session, at(T0 + 1)).unwrap(),
         CookieCommand::Unchanged
     );
 }
@@ -34,7 +34,7 @@ fn a_mutable_borrow_without_a_change_sends_nothing() {
     loaded.session.cart.sort_unstable();
     assert!(loaded.session.is_modified());
     assert_eq!(
-        config.store(&loaded.session, at(T0 + 1)).unwrap(),
+        config.save(&loaded.session, at(T0 + 1)).unwrap(),
         CookieCommand::Unchanged
     );
 }
@@ -44,7 +44,7 @@ fn a_nested_change_is_persisted_without_a_modified_flag() {
     let config = config();
     let mut loaded = config.load(&mint(&config, alice(), T0), at(T0 + 1));
     loaded.session.cart.retain(|&item| item != 2);
-    let header = set_header(config.store(&loaded.session, at(T0 + 1)).unwrap());
+    let header = set_header(config.save(&loaded.session, at(T0 + 1)).unwrap());
     let again = config.load(&pair(&header), at(T0 + 2));
     assert_eq!(again.session.cart, [1, 3]);
 }
@@ -55,7 +55,7 @@ fn clearing_a_stored_session_removes_the_cookie() {
     let mut loaded = config.load(&mint(&config, alice(), T0), at(T0 + 1));
     loaded.session.clear();
     assert!(matches!(
-        config.store(&loaded.session, at(T0 + 1)).unwrap(),
+        config.save(&loaded.session, at(T0 + 1)).unwrap(),
         CookieCommand::Remove(_)
     ));
 }
@@ -66,7 +66,7 @@ fn clearing_a_new_session_sends_nothing() {
     let mut session = Session::<App>::default();
     session.clear();
     assert_eq!(
-        config.store(&session, at(T0)).unwrap(),
+        config.save(&session, at(T0)).unwrap(),
         CookieCommand::Unchanged
     );
 }
@@ -78,7 +78,7 @@ fn clear_then_set_starts_a_new_session() {
     loaded.session.clear();
     loaded.session.user = Some("bob".into());
     assert_eq!(loaded.session.created_at(), None);
-    let header = set_header(config.store(&loaded.session, at(T0 + 50)).unwrap());
+    let header = set_header(config.save(&loaded.session, at(T0 + 50)).unwrap());
     let again = config.load(&pair(&header), at(T0 + 60));
     assert_eq!(
         *again.session,
@@ -97,7 +97,7 @@ fn emptying_every_field_removes_the_cookie_as_flask_does() {
     loaded.session.user = None;
     loaded.session.cart.clear();
     assert!(matches!(
-        config.store(&loaded.session, at(T0 + 1)).unwrap(),
+        config.save(&loaded.session, at(T0 + 1)).unwrap(),
         CookieCommand::Remove(_)
     ));
 }
@@ -108,12 +108,12 @@ fn switching_permanence_re_signs_an_unchanged_session() {
     let mut loaded = config.load(&mint(&config, alice(), T0), at(T0 + 1));
     assert!(!loaded.session.is_permanent());
     loaded.session.set_permanent(true);
-    let header = set_header(config.store(&loaded.session, at(T0 + 1)).unwrap());
+    let header = set_header(config.save(&loaded.session, at(T0 + 1)).unwrap());
     assert!(header.contains("; Max-Age=2678399;"), "{header}");
     let mut again = config.load(&pair(&header), at(T0 + 2));
     assert!(again.session.is_permanent());
     again.session.set_permanent(false);
-    let header = set_header(config.store(&again.session, at(T0 + 2)).unwrap());
+    let header = set_header(config.save(&again.session, at(T0 + 2)).unwrap());
     assert!(!header.contains("Max-Age"), "{header}");
 }
 

@@ -31,7 +31,7 @@ use std::time::SystemTime;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{HeaderValue, COOKIE, SET_COOKIE, VARY};
+use actix_web::http::header::{HeaderValue, CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
@@ -53,10 +53,11 @@ impl<T: SessionSchema> SessionMiddleware<T> {
         }
     }
 
-    /// Replaces the clock (`SystemTime::now`), for tests that need a fixed time.
+    /// Replaces the clock (`SystemTime::now`), for tests that need a fixed or moving time: a
+    /// function or a closure (one that reads a shared `Arc<Mutex<SystemTime>>`, say).
     #[must_use]
-    pub fn clock(mut self, clock: fn() -> SystemTime) -> Self {
-        self.shared.clock = clock;
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.shared.clock = std::sync::Arc::new(clock);
         self
     }
 }
@@ -123,24 +124,31 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let headers = request.headers().get_all(COOKIE);
-        let slot = self.shared.begin(headers.filter_map(|v| v.to_str().ok()));
+        let slot = self.shared.begin(headers.map(HeaderValue::as_bytes));
         request.extensions_mut().insert(slot.clone());
         let shared = self.shared.clone();
         let response = self.service.call(request);
         Box::pin(async move {
             let mut response = response.await?.map_into_boxed_body();
-            let outcome = shared.end(&slot, response.status().as_u16());
+            let outcome = shared.end(
+                &slot,
+                response.status().as_u16(),
+                response.headers().get_all(VARY).map(HeaderValue::as_bytes),
+                response.headers().contains_key(CACHE_CONTROL),
+            );
             if outcome.error.is_some() {
                 let failed = HttpResponse::InternalServerError().body("session could not be saved");
                 return Ok(response.into_response(failed));
             }
             let headers = response.headers_mut();
-            if outcome.vary_cookie
-                && !headers
-                    .get_all(VARY)
-                    .any(|v| v.as_bytes().eq_ignore_ascii_case(b"cookie"))
-            {
+            if outcome.vary_cookie {
                 headers.append(VARY, HeaderValue::from_static("Cookie"));
+            }
+            if let Some(value) = outcome
+                .cache_control
+                .and_then(|v| HeaderValue::try_from(v).ok())
+            {
+                headers.append(CACHE_CONTROL, value);
             }
             if let Some(value) = outcome
                 .set_cookie

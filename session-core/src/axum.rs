@@ -30,7 +30,7 @@ use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use ::axum::extract::{FromRequestParts, Request};
-use ::axum::http::header::{COOKIE, SET_COOKIE, VARY};
+use ::axum::http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
 use ::axum::http::{request::Parts, HeaderValue, StatusCode};
 use ::axum::response::{IntoResponse, Response};
 
@@ -52,10 +52,11 @@ impl<T: SessionSchema> SessionLayer<T> {
         }
     }
 
-    /// Replaces the clock (`SystemTime::now`), for tests that need a fixed time.
+    /// Replaces the clock (`SystemTime::now`), for tests that need a fixed or moving time: a
+    /// function or a closure (one that reads a shared `Arc<Mutex<SystemTime>>`, say).
     #[must_use]
-    pub fn clock(mut self, clock: fn() -> SystemTime) -> Self {
-        self.shared.clock = clock;
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.shared.clock = std::sync::Arc::new(clock);
         self
     }
 }
@@ -126,7 +127,7 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         let headers = request.headers().get_all(COOKIE).iter();
-        let slot = self.shared.begin(headers.filter_map(|v| v.to_str().ok()));
+        let slot = self.shared.begin(headers.map(HeaderValue::as_bytes));
         request.extensions_mut().insert(slot.clone());
         // Call the instance that was polled ready; keep a fresh clone for the next call.
         let clone = self.inner.clone();
@@ -134,7 +135,13 @@ where
         let shared = self.shared.clone();
         Box::pin(async move {
             let mut response = inner.call(request).await?;
-            let outcome = shared.end(&slot, response.status().as_u16());
+            let headers = response.headers();
+            let outcome = shared.end(
+                &slot,
+                response.status().as_u16(),
+                headers.get_all(VARY).iter().map(HeaderValue::as_bytes),
+                headers.contains_key(CACHE_CONTROL),
+            );
             Ok(apply(outcome, &mut response).unwrap_or(response))
         })
     }
@@ -152,8 +159,14 @@ fn apply(outcome: Outcome, response: &mut Response) -> Option<Response> {
         );
     }
     let headers = response.headers_mut();
-    if outcome.vary_cookie && !varies_by_cookie(headers) {
+    if outcome.vary_cookie {
         headers.append(VARY, HeaderValue::from_static("Cookie"));
+    }
+    if let Some(value) = outcome
+        .cache_control
+        .and_then(|v| HeaderValue::try_from(v).ok())
+    {
+        headers.append(CACHE_CONTROL, value);
     }
     if let Some(cookie) = outcome.set_cookie {
         // The core only builds headers from validated tokens and base64url, so this holds.
@@ -162,15 +175,6 @@ fn apply(outcome: Outcome, response: &mut Response) -> Option<Response> {
         }
     }
     None
-}
-
-fn varies_by_cookie(headers: &::axum::http::HeaderMap) -> bool {
-    headers.get_all(VARY).iter().any(|v| {
-        v.to_str().is_ok_and(|v| {
-            v.split(',')
-                .any(|p| p.trim().eq_ignore_ascii_case("cookie") || p.trim() == "*")
-        })
-    })
 }
 
 /// Why the [`Session`] extractor failed: a setup mistake, answered with a 500.

@@ -27,6 +27,8 @@ use hmac::Mac;
 use sha2::{Digest, Sha256};
 
 use crate::key::{HmacSha256, Key, Keyring};
+pub(crate) use crate::lifetime::Stamp;
+use crate::session::Incoming;
 use crate::Rejection;
 
 /// The envelope format this version writes.
@@ -34,14 +36,6 @@ pub const FORMAT_VERSION: u8 = 1;
 pub(crate) const HEADER_LEN: usize = 28;
 pub(crate) const TAG_LEN: usize = 32;
 const FLAG_PERMANENT: u8 = 1;
-
-/// The signed metadata of a cookie, next to its payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Stamp {
-    pub(crate) permanent: bool,
-    pub(crate) issued_at: u64,
-    pub(crate) created_at: u64,
-}
 
 /// A verified envelope: the decoded bytes and where the payload sits in them.
 #[derive(Debug)]
@@ -56,8 +50,16 @@ pub(crate) struct Opened {
 }
 
 impl Opened {
-    pub(crate) fn payload(&self) -> &[u8] {
-        &self.raw[self.payload.clone()]
+    /// The format-neutral record of what came in.
+    pub(crate) fn into_incoming(self) -> Incoming {
+        Incoming {
+            raw: self.raw,
+            payload: self.payload,
+            permanent: self.stamp.permanent,
+            issued_at: self.stamp.issued_at,
+            created_at: Some(self.stamp.created_at),
+            by_fallback: self.by_fallback,
+        }
     }
 }
 

@@ -172,18 +172,41 @@ pub(crate) fn is_attribute_value(value: &str) -> bool {
             .all(|b| (0x21..0x7f).contains(&b) && b != b';')
 }
 
-/// Collects up to [`MAX_CANDIDATES`] values of the cookie `name` from `Cookie` headers, in order.
-pub(crate) fn find<'h>(headers: impl IntoIterator<Item = &'h str>, name: &str) -> Candidates<'h> {
+/// True for a `Domain` value a browser keeps: a host name (letters, digits, `-` in labels of
+/// at most 63 bytes, at most 253 in all) or an IPv4 address, with an optional leading dot. A
+/// port, a path, a comma or a space makes browsers drop the whole cookie.
+pub(crate) fn is_host_name(domain: &str) -> bool {
+    let host = domain.strip_prefix('.').unwrap_or(domain);
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    (1..=253).contains(&host.len()) && host.split('.').all(label_ok)
+}
+
+/// Collects up to [`MAX_CANDIDATES`] values of the cookie `name` from raw `Cookie` header
+/// bytes, in order.
+///
+/// The scan works on bytes, not text: browsers send UTF-8 (and other non-token bytes) in the
+/// values of unrelated cookies (`display_name=Zoë`), and such a cookie must not hide the
+/// session cookie beside it. Only a session value holding such bytes is affected: it is kept
+/// as a candidate and refused as malformed when opened.
+pub(crate) fn find<'h>(headers: impl IntoIterator<Item = &'h [u8]>, name: &str) -> Candidates<'h> {
+    let name = name.as_bytes();
     let mut found = Candidates::default();
     for header in headers {
-        for pair in header.split(';') {
-            let pair = pair.trim_matches([' ', '\t']);
-            let Some((key, value)) = pair.split_once('=') else {
+        for pair in header.split(|&b| b == b';') {
+            let pair = trim_blanks(pair);
+            let Some(eq) = pair.iter().position(|&b| b == b'=') else {
                 continue;
             };
-            if key.trim_end_matches([' ', '\t']) == name {
-                let value = value.trim_start_matches([' ', '\t']);
-                let value = strip_quotes(value);
+            let (key, value) = (&pair[..eq], &pair[eq + 1..]);
+            if trim_blanks(key) == name {
+                let value = strip_quotes(trim_blanks(value));
                 // An empty value is no cookie (what a removal leaves behind; Flask does the same).
                 if value.is_empty() {
                     continue;
@@ -199,23 +222,33 @@ pub(crate) fn find<'h>(headers: impl IntoIterator<Item = &'h str>, name: &str) -
     found
 }
 
+fn trim_blanks(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = bytes {
+        bytes = rest;
+    }
+    bytes
+}
+
 /// RFC 6265 allows a cookie value in double quotes; the quotes are not part of the value.
-fn strip_quotes(value: &str) -> &str {
-    value
-        .strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .unwrap_or(value)
+fn strip_quotes(value: &[u8]) -> &[u8] {
+    match value {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => value,
+    }
 }
 
 /// The values found for one cookie name, without allocating.
 #[derive(Debug, Default)]
 pub(crate) struct Candidates<'h> {
-    values: [&'h str; MAX_CANDIDATES],
+    values: [&'h [u8]; MAX_CANDIDATES],
     len: usize,
 }
 
 impl<'h> Candidates<'h> {
-    pub(crate) fn as_slice(&self) -> &[&'h str] {
+    pub(crate) fn as_slice(&self) -> &[&'h [u8]] {
         &self.values[..self.len]
     }
 }
@@ -226,20 +259,32 @@ mod tests {
 
     #[test]
     fn finds_by_exact_name_only() {
-        let found = find(["theme=dark; xsession=a; session=b; sessions=c"], "session");
-        assert_eq!(found.as_slice(), ["b"]);
+        let found = find(
+            [&b"theme=dark; xsession=a; session=b; sessions=c"[..]],
+            "session",
+        );
+        assert_eq!(found.as_slice(), [b"b"]);
     }
 
     #[test]
     fn keeps_duplicates_in_order_up_to_the_cap() {
         let header = "session=1; session=2; session=3; session=4; session=5";
-        assert_eq!(find([header], "session").as_slice(), ["1", "2", "3", "4"]);
+        let found = find([header.as_bytes()], "session");
+        assert_eq!(found.as_slice(), [b"1", b"2", b"3", b"4"]);
     }
 
     #[test]
     fn reads_several_headers_and_quoted_values() {
-        let found = find(["a=1", "session=\"xyz\""], "session");
-        assert_eq!(found.as_slice(), ["xyz"]);
+        let found = find([&b"a=1"[..], b"session=\"xyz\""], "session");
+        assert_eq!(found.as_slice(), [b"xyz"]);
+    }
+
+    #[test]
+    fn bytes_outside_ascii_in_other_cookies_are_skipped_over() {
+        let header = "display_name=Zo\u{eb}; session=abc; city=K\u{f8}benhavn".as_bytes();
+        assert_eq!(find([header], "session").as_slice(), [b"abc"]);
+        let latin1 = b"name=Zo\xeb; session=abc; x=\xff\xfe";
+        assert_eq!(find([&latin1[..]], "session").as_slice(), [b"abc"]);
     }
 
     fn attributes() -> Attributes {
@@ -281,5 +326,33 @@ mod tests {
         assert!(!is_attribute_value("/a;b"));
         assert!(!is_attribute_value("/a\r\n"));
         assert!(is_attribute_value("/app"));
+    }
+
+    #[test]
+    fn host_names_are_told_from_what_browsers_drop() {
+        for good in [
+            "example.com",
+            ".example.com",
+            "a-b.example.co.uk",
+            "localhost",
+            "10.0.0.1",
+        ] {
+            assert!(is_host_name(good), "{good}");
+        }
+        for bad in [
+            "example.com:8080",
+            "a.com,b.com",
+            "exa mple.com",
+            "https://example.com",
+            "example.com/app",
+            "",
+            ".",
+            "-bad.com",
+            "bad-.com",
+            "a..b",
+            "ex\u{e4}mple.com",
+        ] {
+            assert!(!is_host_name(bad), "{bad}");
+        }
     }
 }

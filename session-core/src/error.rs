@@ -1,4 +1,4 @@
-//! Why a cookie was rejected, why a session could not be stored, why a configuration is invalid.
+//! Why a cookie was rejected, why a session could not be saved, why a configuration is invalid.
 
 use std::fmt;
 use std::time::Duration;
@@ -101,10 +101,10 @@ impl fmt::Display for Rejection {
 
 impl std::error::Error for Rejection {}
 
-/// Why a session could not be stored.
+/// Why a session could not be saved.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum StoreError {
+pub enum SaveError {
     /// The whole `Set-Cookie` value would exceed the limit, and browsers drop such cookies
     /// silently. Store less in the session, or move the data to a server-side store.
     TooLarge {
@@ -117,7 +117,7 @@ pub enum StoreError {
     Serialize(serde_json::Error),
 }
 
-impl fmt::Display for StoreError {
+impl fmt::Display for SaveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::TooLarge { bytes, limit } => write!(
@@ -130,7 +130,7 @@ impl fmt::Display for StoreError {
     }
 }
 
-impl std::error::Error for StoreError {
+impl std::error::Error for SaveError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Serialize(e) => Some(e),
@@ -149,12 +149,14 @@ pub enum ConfigError {
     Key(KeyError),
     /// The cookie name is not a token.
     InvalidCookieName(String),
-    /// A `Path` or `Domain` value holds a character that cannot appear in `Set-Cookie`.
+    /// A `Path`, `Domain` or `Cache-Control` value a browser would drop or misread.
     InvalidAttribute {
-        /// `Path` or `Domain`.
+        /// `Path`, `Domain` or `Cache-Control`.
         attribute: &'static str,
         /// The value given.
         value: String,
+        /// What a valid value looks like.
+        expected: &'static str,
     },
     /// A cookie-name prefix rule is broken: `__Host-` requires `Secure`, `Path=/` and no
     /// `Domain`; `__Secure-` requires `Secure`.
@@ -165,8 +167,10 @@ pub enum ConfigError {
     PartitionedWithoutSecure,
     /// A lifetime or idle timeout of zero.
     ZeroLifetime,
-    /// A refresh fraction outside `0.0..=1.0`.
+    /// A refresh fraction outside `(0, 1]`, or NaN.
     InvalidRefreshFraction(f64),
+    /// A setting that Flask's cookie format cannot honour; the text names it and the fix.
+    UnsupportedInFlaskMode(&'static str),
     /// A size limit too small for any cookie.
     CookieLimitTooSmall(usize),
 }
@@ -182,10 +186,13 @@ impl fmt::Display for ConfigError {
                 f,
                 "cookie name {name:?} is not a token: use letters, digits and `-_.!#$%&'*+^`|~`"
             ),
-            Self::InvalidAttribute { attribute, value } => write!(
+            Self::InvalidAttribute {
+                attribute,
+                value,
+                expected,
+            } => write!(
                 f,
-                "{attribute} {value:?} holds a character not allowed in Set-Cookie: use printable \
-                 ASCII without `;` or spaces"
+                "{attribute} {value:?} would be dropped by browsers: use {expected}"
             ),
             Self::Prefix(why) => f.write_str(why),
             Self::SameSiteNoneWithoutSecure => f.write_str(
@@ -196,7 +203,14 @@ impl fmt::Display for ConfigError {
             ),
             Self::ZeroLifetime => f.write_str("session lifetime and idle timeout must be above 0s"),
             Self::InvalidRefreshFraction(x) => {
-                write!(f, "refresh fraction {x} must be between 0.0 and 1.0")
+                write!(
+                    f,
+                    "refresh fraction {x} must be above 0 and at most 1 (0.5 re-signs after half \
+                     the idle timeout): use `Refresh::AfterFraction(0.5)` or `Refresh::Never`"
+                )
+            }
+            Self::UnsupportedInFlaskMode(what) => {
+                write!(f, "Flask mode cannot honour {what}")
             }
             Self::CookieLimitTooSmall(n) => {
                 write!(f, "max_cookie_bytes {n} is too small: use at least 256")

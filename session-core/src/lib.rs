@@ -1,6 +1,6 @@
 //! The framework-agnostic runtime of [sessionkit](https://docs.rs/sessionkit): secret keys, the
 //! signed cookie envelope, the tracked [`Session`] wrapper and the [`SessionConfig::load`] /
-//! [`SessionConfig::store`] pair that every framework adapter calls.
+//! [`SessionConfig::save`] pair that every framework adapter calls.
 //!
 //! Most apps use this crate through the `sessionkit` facade and `#[derive(Session)]`.
 //!
@@ -16,7 +16,7 @@
 //! let now = SystemTime::now();
 //! let mut loaded = config.load("theme=dark", now);   // the request's Cookie header
 //! loaded.session.visits += 1;
-//! let command = config.store(&loaded.session, now)?;
+//! let command = config.save(&loaded.session, now)?;
 //! assert!(matches!(command, CookieCommand::Set(ref h) if h.starts_with("session=")));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -32,6 +32,7 @@ pub mod axum;
 mod codec;
 mod config;
 mod cookie;
+mod decide;
 mod error;
 #[cfg(any(feature = "axum", feature = "actix"))]
 mod extract;
@@ -40,17 +41,17 @@ mod extract;
 pub mod flask;
 mod httpdate;
 mod key;
+mod lifetime;
 mod schema;
 mod session;
 #[cfg(any(feature = "axum", feature = "actix"))]
 mod slot;
 
 pub use codec::FORMAT_VERSION;
-pub use config::{
-    CookieCommand, Loaded, Refresh, SessionConfig, SessionConfigBuilder, HOST_PREFIX,
-};
+pub use config::{CookieCommand, Loaded, SessionConfig, SessionConfigBuilder, HOST_PREFIX};
 pub use cookie::{SameSite, MAX_CANDIDATES};
-pub use error::{ConfigError, Rejection, StoreError};
+pub use error::{ConfigError, Rejection, SaveError};
 pub use key::{Key, KeyError, Keyring, MIN_KEY_BYTES};
+pub use lifetime::Refresh;
 pub use schema::{SessionSchema, DEFAULT_MAX_AGE};
 pub use session::Session;

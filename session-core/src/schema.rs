@@ -37,3 +37,26 @@ pub trait SessionSchema: Serialize + DeserializeOwned + Default {
     /// The session keys, as serialized.
     const FIELDS: &'static [&'static str];
 }
+
+/// Deserializes a verified payload into `T`, filling fields the payload lacks from
+/// `T::default()`.
+///
+/// Adding a field to the session struct between deploys must not log everyone out, whether
+/// or not the struct carries `#[serde(default)]`: when the direct parse fails, the payload's
+/// keys are laid over the serialized default and parsed again. Unknown keys are ignored (unless
+/// `T` denies them); a key whose value no longer fits its field is still a rejection.
+pub(crate) fn decode_payload<T: SessionSchema>(payload: &[u8]) -> Result<T, crate::Rejection> {
+    let first = match serde_json::from_slice(payload) {
+        Ok(data) => return Ok(data),
+        Err(e) => e,
+    };
+    let refuse = |e: &dyn std::fmt::Display| crate::Rejection::Payload(e.to_string());
+    let Ok(serde_json::Value::Object(incoming)) = serde_json::from_slice(payload) else {
+        return Err(refuse(&first));
+    };
+    let Ok(serde_json::Value::Object(mut merged)) = serde_json::to_value(T::default()) else {
+        return Err(refuse(&first));
+    };
+    merged.extend(incoming);
+    serde_json::from_value(serde_json::Value::Object(merged)).map_err(|e| refuse(&e))
+}

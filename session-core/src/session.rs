@@ -3,7 +3,31 @@
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::codec::Opened;
+/// What came in with the request, whatever the format: the verified payload bytes and the
+/// signed times. The format-neutral record every save decision compares against.
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    /// The decoded bytes; the JSON payload sits at `payload`.
+    pub(crate) raw: Vec<u8>,
+    pub(crate) payload: std::ops::Range<usize>,
+    pub(crate) permanent: bool,
+    pub(crate) issued_at: u64,
+    /// `None` for a format that signs only one time (Flask's cookie).
+    pub(crate) created_at: Option<u64>,
+    /// True when a fallback key, not the current one, verified it.
+    pub(crate) by_fallback: bool,
+}
+
+impl Incoming {
+    pub(crate) fn payload(&self) -> &[u8] {
+        &self.raw[self.payload.clone()]
+    }
+
+    /// `(issued_at, created_at)` for [`Lifetime::next_stamp`](crate::lifetime::Lifetime::next_stamp).
+    pub(crate) fn times(&self) -> (u64, u64) {
+        (self.issued_at, self.created_at.unwrap_or(self.issued_at))
+    }
+}
 
 /// The app's session data `T`, tracked so that only real changes are sent back.
 ///
@@ -34,8 +58,10 @@ pub struct Session<T> {
     data: T,
     touched: bool,
     cleared: bool,
-    permanent: bool,
-    incoming: Option<Opened>,
+    renewed: bool,
+    /// `None` until chosen: the configuration's default applies when the session is saved.
+    permanent: Option<bool>,
+    incoming: Option<Incoming>,
 }
 
 impl<T: Default> Default for Session<T> {
@@ -46,15 +72,17 @@ impl<T: Default> Default for Session<T> {
 
 impl<T> Session<T> {
     /// A new session holding `data`, as if no cookie had come in. It is stored if `data`
-    /// differs from `T::default()`, in a browser-session cookie unless
-    /// [`Session::set_permanent`] asks for a persistent one.
+    /// differs from `T::default()`; its cookie is persistent or not as the configuration says
+    /// ([`SessionConfigBuilder::permanent`](crate::SessionConfigBuilder::permanent)) unless
+    /// [`Session::set_permanent`] chooses.
     #[must_use]
     pub fn new(data: T) -> Self {
         Self {
             data,
             touched: true,
             cleared: false,
-            permanent: false,
+            renewed: false,
+            permanent: None,
             incoming: None,
         }
     }
@@ -64,18 +92,20 @@ impl<T> Session<T> {
             data,
             touched: false,
             cleared: false,
-            permanent,
+            renewed: false,
+            permanent: Some(permanent),
             incoming: None,
         }
     }
 
-    pub(crate) fn loaded(data: T, opened: Opened) -> Self {
+    pub(crate) fn loaded(data: T, incoming: Incoming) -> Self {
         Self {
             data,
             touched: false,
             cleared: false,
-            permanent: opened.stamp.permanent,
-            incoming: Some(opened),
+            renewed: false,
+            permanent: Some(incoming.permanent),
+            incoming: Some(incoming),
         }
     }
 
@@ -94,37 +124,61 @@ impl<T> Session<T> {
         self.touched || self.cleared
     }
 
-    /// When the session was first created, as signed in its cookie; `None` for a new session.
+    /// When the session was first created (or last renewed), as signed in its cookie; `None`
+    /// for a new session, and in Flask mode, whose cookie signs only its last write.
     ///
     /// Refreshing a cookie keeps this time, so the absolute lifetime holds.
     #[must_use]
     pub fn created_at(&self) -> Option<SystemTime> {
-        let opened = self.incoming.as_ref().filter(|_| !self.cleared)?;
-        Some(UNIX_EPOCH + Duration::from_secs(opened.stamp.created_at))
+        let incoming = self.current_incoming()?;
+        UNIX_EPOCH.checked_add(Duration::from_secs(incoming.created_at?))
+    }
+
+    /// When the incoming cookie was last signed; `None` for a new session.
+    #[must_use]
+    pub fn issued_at(&self) -> Option<SystemTime> {
+        let incoming = self.current_incoming()?;
+        UNIX_EPOCH.checked_add(Duration::from_secs(incoming.issued_at))
     }
 
     /// Chooses a persistent cookie (`true`: it carries `Max-Age` and survives a browser restart)
-    /// or a browser-session cookie (`false`), as Flask's `session.permanent`.
+    /// or a browser-session cookie (`false`), as Flask's `session.permanent`. A persistent
+    /// session follows the configuration's persistent lifetime
+    /// ([`SessionConfigBuilder::persistent_lifetime`](crate::SessionConfigBuilder::persistent_lifetime)),
+    /// which a "remember me" login wants.
     ///
     /// The server-side lifetime applies either way.
     pub fn set_permanent(&mut self, permanent: bool) {
-        self.permanent = permanent;
+        self.permanent = Some(permanent);
     }
 
-    /// Whether the cookie is persistent; see [`Session::set_permanent`].
+    /// Whether the cookie is persistent; see [`Session::set_permanent`]. For a session built
+    /// with [`Session::new`] and not yet chosen, `false` here, while saving follows the
+    /// configuration.
     #[must_use]
     pub fn is_permanent(&self) -> bool {
-        self.permanent
+        self.permanent.unwrap_or(false)
     }
 
-    /// Empties the session, as Flask's `session.clear()`. If nothing is set afterwards, storing
-    /// it sends a removal cookie (when a cookie came in) or nothing.
+    /// Empties the session, as Flask's `session.clear()`: the data goes back to
+    /// `T::default()` and the cookie back to a browser-session cookie (Flask's `clear()` drops
+    /// `_permanent` too). If nothing is set afterwards, saving it sends a removal cookie (when
+    /// a cookie came in) or nothing.
     pub fn clear(&mut self)
     where
         T: Default,
     {
         self.data = T::default();
         self.cleared = true;
+        self.touched = true;
+        self.permanent = Some(false);
+    }
+
+    /// Starts the session's life again while keeping its data: call it on login. The absolute
+    /// lifetime then counts from now, not from the first anonymous visit, and the cookie is
+    /// signed again (with a server-side store, the session also gets a new id).
+    pub fn renew(&mut self) {
+        self.renewed = true;
         self.touched = true;
     }
 
@@ -138,12 +192,23 @@ impl<T> Session<T> {
         self.touched
     }
 
-    pub(crate) fn was_cleared(&self) -> bool {
-        self.cleared
+    pub(crate) fn was_renewed(&self) -> bool {
+        self.renewed
     }
 
-    pub(crate) fn incoming(&self) -> Option<&Opened> {
+    /// The permanence chosen for this session, if any.
+    pub(crate) fn permanence(&self) -> Option<bool> {
+        self.permanent
+    }
+
+    /// What came in with the request, whatever happened since.
+    pub(crate) fn incoming(&self) -> Option<&Incoming> {
         self.incoming.as_ref()
+    }
+
+    /// What came in, unless the session was cleared since: the record its save compares with.
+    pub(crate) fn current_incoming(&self) -> Option<&Incoming> {
+        self.incoming.as_ref().filter(|_| !self.cleared)
     }
 }
 

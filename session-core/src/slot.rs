@@ -8,19 +8,22 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use crate::{CookieCommand, Loaded, Rejection, Session, SessionConfig, SessionSchema, StoreError};
+use crate::{CookieCommand, Loaded, Rejection, SaveError, Session, SessionConfig, SessionSchema};
+
+/// The clock an adapter reads: `SystemTime::now` unless a test gives another.
+pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 /// What an adapter keeps for every request: the configuration and the clock.
 pub(crate) struct Shared<T> {
-    config: Arc<SessionConfig<T>>,
-    pub(crate) clock: fn() -> SystemTime,
+    config: SessionConfig<T>,
+    pub(crate) clock: Clock,
 }
 
 impl<T> Clone for Shared<T> {
     fn clone(&self) -> Self {
         Self {
-            config: Arc::clone(&self.config),
-            clock: self.clock,
+            config: self.config.clone(),
+            clock: Arc::clone(&self.clock),
         }
     }
 }
@@ -36,23 +39,37 @@ impl<T> std::fmt::Debug for Shared<T> {
 impl<T: SessionSchema> Shared<T> {
     pub(crate) fn new(config: SessionConfig<T>) -> Self {
         Self {
-            config: Arc::new(config),
-            clock: SystemTime::now,
+            config,
+            clock: Arc::new(SystemTime::now),
         }
     }
 
-    /// Loads the request's session from its `Cookie` header values into a new slot.
-    pub(crate) fn begin<'h>(&self, cookie_headers: impl IntoIterator<Item = &'h str>) -> Slot<T> {
-        let loaded = self.config.load_headers(cookie_headers, (self.clock)());
+    /// Loads the request's session from the raw bytes of its `Cookie` headers into a new slot.
+    pub(crate) fn begin<'h>(&self, cookie_headers: impl IntoIterator<Item = &'h [u8]>) -> Slot<T> {
+        let loaded = self
+            .config
+            .load_header_bytes(cookie_headers, (self.clock)());
         if let Some(reason) = &loaded.rejected {
             tracing::debug!(%reason, "session cookie rejected, starting a fresh session");
         }
         Slot::new(loaded)
     }
 
-    /// Decides what to send for a response with `status`, logging what the app must know.
-    pub(crate) fn end(&self, slot: &Slot<T>, status: u16) -> Outcome {
-        let outcome = slot.finish(&self.config, status >= 500, (self.clock)());
+    /// Decides what to add to a response with `status`, whose `Vary` values and whether it has
+    /// a `Cache-Control` are given, logging what the app must know. This is the one response
+    /// policy both adapters apply.
+    pub(crate) fn end<'v>(
+        &self,
+        slot: &Slot<T>,
+        status: u16,
+        vary: impl IntoIterator<Item = &'v [u8]>,
+        has_cache_control: bool,
+    ) -> Outcome {
+        let mut outcome = slot.finish(&self.config, status >= 500, (self.clock)());
+        outcome.vary_cookie &= !varies_by_cookie(vary);
+        if outcome.set_cookie.is_some() && !has_cache_control {
+            outcome.cache_control = self.config.cache_control().map(str::to_owned);
+        }
         if outcome.escaped {
             tracing::error!("sessionkit: the session extractor outlived its request (moved into a spawned task?); its changes were not saved");
         }
@@ -94,10 +111,13 @@ pub(crate) enum TakeError {
 pub(crate) struct Outcome {
     /// The `Set-Cookie` value to append, if any.
     pub(crate) set_cookie: Option<String>,
-    /// Whether the handler read the session, so the response varies by cookie.
+    /// Whether to add `Vary: Cookie`: the handler read the session and the response does not
+    /// already vary by cookie.
     pub(crate) vary_cookie: bool,
+    /// The `Cache-Control` to add: the response sets the cookie and has none of its own.
+    pub(crate) cache_control: Option<String>,
     /// Why the session could not be saved: the response must become an error.
-    pub(crate) error: Option<StoreError>,
+    pub(crate) error: Option<SaveError>,
     /// The extractor was moved somewhere that outlived the request; its changes are lost.
     pub(crate) escaped: bool,
 }
@@ -142,13 +162,14 @@ impl<T: SessionSchema> Slot<T> {
         let mut outcome = Outcome {
             set_cookie: None,
             vary_cookie: state.extracted,
+            cache_control: None,
             error: None,
             escaped: state.extracted && state.session.is_none(),
         };
         let Some(session) = state.session.as_ref().filter(|_| !server_error) else {
             return outcome;
         };
-        match config.store(session, now) {
+        match config.save(session, now) {
             Ok(CookieCommand::Set(h) | CookieCommand::Remove(h)) => {
                 outcome.set_cookie = Some(h);
                 outcome.vary_cookie = true;
@@ -158,6 +179,17 @@ impl<T: SessionSchema> Slot<T> {
         }
         outcome
     }
+}
+
+/// True when a response's `Vary` values already cover `Cookie` (`Cookie` in any case, in a
+/// list, or `*`).
+fn varies_by_cookie<'v>(values: impl IntoIterator<Item = &'v [u8]>) -> bool {
+    values.into_iter().any(|value| {
+        value.split(|&b| b == b',').any(|token| {
+            let token = token.trim_ascii();
+            token.eq_ignore_ascii_case(b"cookie") || token == b"*"
+        })
+    })
 }
 
 /// The message logged and returned when an extractor runs without the middleware.

@@ -70,13 +70,13 @@ pub fn value(set_cookie: &str) -> String {
 pub fn mint_permanent<T: SessionSchema>(config: &SessionConfig<T>, data: T, now: u64) -> String {
     let mut session = sessionkit::Session::new(data);
     session.set_permanent(true);
-    pair(&set_header(config.store(&session, at(now)).unwrap()))
+    pair(&set_header(config.save(&session, at(now)).unwrap()))
 }
 
 /// Stores `data` as a new session at `now` and returns the `name=value` pair.
 pub fn mint<T: SessionSchema>(config: &SessionConfig<T>, data: T, now: u64) -> String {
     let session = sessionkit::Session::new(data);
-    pair(&set_header(config.store(&session, at(now)).unwrap()))
+    pair(&set_header(config.save(&session, at(now)).unwrap()))
 }
 
 pub fn rejected<T>(loaded: &Loaded<T>) -> Option<sessionkit::Rejection> {

@@ -5,9 +5,10 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Format, Refresh, SessionConfig, Validator, HOST_PREFIX};
+use super::{Format, Inner, SessionConfig, Validator, HOST_PREFIX};
 use crate::codec::Codec;
 use crate::cookie::{self, Attributes, Layout, SameSite};
+use crate::lifetime::{Lifetime, Limits, Refresh};
 use crate::{ConfigError, Key, Keyring, SessionSchema};
 
 /// Builds a [`SessionConfig`]; every check runs in [`SessionConfigBuilder::build`].
@@ -20,10 +21,13 @@ pub struct SessionConfigBuilder<T> {
     attributes: Attributes,
     lifetime: Duration,
     idle_timeout: Option<Duration>,
+    persistent_lifetime: Option<Duration>,
+    persistent_idle_timeout: Option<Duration>,
     refresh: Refresh,
     max_cookie_bytes: usize,
     clock_skew: Duration,
     permanent: bool,
+    cache_control: Option<String>,
     validator: Option<Validator<T>>,
     #[cfg(feature = "flask")]
     flask: Option<crate::flask::FlaskCodec>,
@@ -56,10 +60,13 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
             },
             lifetime: T::MAX_AGE,
             idle_timeout: None,
+            persistent_lifetime: None,
+            persistent_idle_timeout: None,
             refresh: Refresh::default(),
             max_cookie_bytes: 4096,
             clock_skew: Duration::from_secs(60),
             permanent: false,
+            cache_control: Some("private".to_owned()),
             validator: None,
             #[cfg(feature = "flask")]
             flask: None,
@@ -73,8 +80,10 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     /// new sessions are not permanent, and permanent ones are re-signed on every response
     /// (`Refresh::EveryRequest`, Flask's `SESSION_REFRESH_EACH_REQUEST`).
     ///
-    /// In this mode expiry is Flask's: `0 <= now - timestamp <= lifetime`, with no clock skew
-    /// and no idle timeout. A session field that is `None` is written as an absent key, and keys
+    /// In this mode expiry is Flask's: `now - timestamp <= lifetime`, counted from the last
+    /// signing time (Flask's cookie carries no creation time), with the configured clock skew
+    /// for a timestamp ahead of this server. An idle timeout cannot be told apart from that
+    /// lifetime, so [`SessionConfigBuilder::idle_timeout`] is a build error in this mode. A session field that is `None` is written as an absent key, and keys
     /// of the Flask session that `T` does not name are kept as they were.
     #[cfg(feature = "flask")]
     #[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
@@ -182,6 +191,35 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
         self
     }
 
+    /// Gives persistent ("remember me") sessions, those made with
+    /// [`Session::set_permanent(true)`](crate::Session::set_permanent), their own absolute
+    /// lifetime, with no idle timeout unless [`SessionConfigBuilder::persistent_idle_timeout`]
+    /// sets one. So a 30-minute idle timeout for browser sessions no longer caps a remember-me
+    /// cookie at `Max-Age=1800`.
+    ///
+    /// Without either call, persistent sessions follow [`SessionConfigBuilder::lifetime`] and
+    /// [`SessionConfigBuilder::idle_timeout`] like the others.
+    pub fn persistent_lifetime(mut self, lifetime: Duration) -> Self {
+        self.persistent_lifetime = Some(lifetime);
+        self
+    }
+
+    /// The idle timeout of persistent ("remember me") sessions; see
+    /// [`SessionConfigBuilder::persistent_lifetime`].
+    pub fn persistent_idle_timeout(mut self, idle: Duration) -> Self {
+        self.persistent_idle_timeout = Some(idle);
+        self
+    }
+
+    /// The `Cache-Control` value added to a response that carries the session's `Set-Cookie`
+    /// when the handler set no `Cache-Control` of its own (default `Some("private")`, OWASP's
+    /// advice: a shared cache must not store a response that sets someone's session). `None`
+    /// adds nothing.
+    pub fn cache_control(mut self, value: Option<&str>) -> Self {
+        self.cache_control = value.map(str::to_owned);
+        self
+    }
+
     /// When unchanged sessions are re-signed (default `Refresh::AfterFraction(0.5)`).
     pub fn refresh(mut self, refresh: Refresh) -> Self {
         self.refresh = refresh;
@@ -222,8 +260,10 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] for a missing or weak key, an invalid name or attribute, an impossible
-    /// mix (`SameSite=None` without `Secure`, `__Host-` with a `Domain`), or a zero lifetime.
+    /// [`ConfigError`] for a missing or weak key, an invalid name or attribute (a `Domain` that
+    /// is not a host name, a `Path` not starting with `/`), an impossible mix (`SameSite=None`
+    /// without `Secure`, `__Host-` with a `Domain`), a zero lifetime, a refresh fraction outside
+    /// `(0, 1]`, or a setting Flask mode cannot honour.
     pub fn build(self) -> Result<SessionConfig<T>, ConfigError> {
         let name = if self.host_prefix && !self.name.starts_with(HOST_PREFIX) {
             format!("{HOST_PREFIX}{}", self.name)
@@ -231,9 +271,39 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
             self.name
         };
         check_attributes(&name, &self.attributes)?;
-        check_times(self.lifetime, self.idle_timeout, self.refresh)?;
+        let lifetime = Lifetime {
+            browser: Limits {
+                absolute: self.lifetime,
+                idle: self.idle_timeout,
+            },
+            persistent: if self.persistent_lifetime.is_some()
+                || self.persistent_idle_timeout.is_some()
+            {
+                Limits {
+                    absolute: self.persistent_lifetime.unwrap_or(self.lifetime),
+                    idle: self.persistent_idle_timeout,
+                }
+            } else {
+                Limits {
+                    absolute: self.lifetime,
+                    idle: self.idle_timeout,
+                }
+            },
+            skew: self.clock_skew,
+            refresh: self.refresh,
+        };
+        check_times(&lifetime)?;
         if self.max_cookie_bytes < 256 {
             return Err(ConfigError::CookieLimitTooSmall(self.max_cookie_bytes));
+        }
+        if let Some(value) = &self.cache_control {
+            if value.trim().is_empty() || !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                return Err(ConfigError::InvalidAttribute {
+                    attribute: "Cache-Control",
+                    value: value.clone(),
+                    expected: "a header value such as `private` or `no-store`",
+                });
+            }
         }
         let empty_payload = serde_json::to_vec(&T::default()).unwrap_or_default();
         #[cfg(feature = "flask")]
@@ -242,7 +312,17 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
         let flask: Option<std::convert::Infallible> = None;
         let (format, layout) = match flask {
             #[cfg(feature = "flask")]
-            Some(codec) => (Format::Flask(codec), Layout::flask(&self.attributes)),
+            Some(codec) => {
+                check_flask(&lifetime)?;
+                if codec.uses_weak_legacy_secret() {
+                    tracing::warn!(
+                        "sessionkit: Flask mode runs with a weak legacy secret, and anyone who \
+                         guesses it can forge sessions: sign with a strong key and keep the weak \
+                         one as a fallback for one lifetime, then remove it"
+                    );
+                }
+                (Format::Flask(codec), Layout::flask(&self.attributes))
+            }
             #[cfg(not(feature = "flask"))]
             Some(never) => match never {},
             None => {
@@ -256,17 +336,17 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
             }
         };
         Ok(SessionConfig {
-            format,
-            layout,
-            name,
-            lifetime: self.lifetime,
-            idle_timeout: self.idle_timeout,
-            refresh: self.refresh,
-            max_cookie_bytes: self.max_cookie_bytes,
-            clock_skew: self.clock_skew,
-            permanent: self.permanent,
-            empty_payload,
-            validator: self.validator,
+            inner: Arc::new(Inner {
+                format,
+                layout,
+                name,
+                lifetime,
+                max_cookie_bytes: self.max_cookie_bytes,
+                permanent: self.permanent,
+                cache_control: self.cache_control,
+                empty_payload,
+                validator: self.validator,
+            }),
         })
     }
 }
@@ -275,17 +355,26 @@ fn check_attributes(name: &str, attributes: &Attributes) -> Result<(), ConfigErr
     if !cookie::is_token(name) {
         return Err(ConfigError::InvalidCookieName(name.to_owned()));
     }
-    let values = [
-        ("Path", Some(&attributes.path)),
-        ("Domain", attributes.domain.as_ref()),
-    ];
-    for (attribute, value) in values {
-        if let Some(value) = value.filter(|v| !cookie::is_attribute_value(v)) {
-            return Err(ConfigError::InvalidAttribute {
-                attribute,
-                value: value.clone(),
-            });
-        }
+    let path = &attributes.path;
+    if !path.starts_with('/') || !cookie::is_attribute_value(path) {
+        return Err(ConfigError::InvalidAttribute {
+            attribute: "Path",
+            value: path.clone(),
+            expected: "a path that starts with `/`, in printable ASCII without `;`, such as `/` \
+                       or `/app`",
+        });
+    }
+    if let Some(domain) = attributes
+        .domain
+        .as_ref()
+        .filter(|d| !cookie::is_host_name(d))
+    {
+        return Err(ConfigError::InvalidAttribute {
+            attribute: "Domain",
+            value: domain.clone(),
+            expected: "a host name such as `example.com`, without scheme, port, path, spaces or \
+                       commas (or no `.domain(..)` at all, so only this host gets the cookie)",
+        });
     }
     if attributes.same_site == Some(SameSite::None) && !attributes.secure {
         return Err(ConfigError::SameSiteNoneWithoutSecure);
@@ -318,18 +407,31 @@ fn check_attributes(name: &str, attributes: &Attributes) -> Result<(), ConfigErr
     Ok(())
 }
 
-fn check_times(
-    lifetime: Duration,
-    idle: Option<Duration>,
-    refresh: Refresh,
-) -> Result<(), ConfigError> {
-    if lifetime.as_secs() == 0 || idle.is_some_and(|d| d.as_secs() == 0) {
-        return Err(ConfigError::ZeroLifetime);
+/// Lifetimes above zero; a refresh fraction in `(0, 1]` (not NaN).
+fn check_times(lifetime: &Lifetime) -> Result<(), ConfigError> {
+    for limits in [lifetime.browser, lifetime.persistent] {
+        if limits.absolute.is_zero() || limits.idle.is_some_and(|d| d.is_zero()) {
+            return Err(ConfigError::ZeroLifetime);
+        }
     }
-    match refresh {
-        Refresh::AfterFraction(f) if !(0.0..=1.0).contains(&f) => {
+    match lifetime.refresh {
+        Refresh::AfterFraction(f) if !(f > 0.0 && f <= 1.0) => {
             Err(ConfigError::InvalidRefreshFraction(f))
         }
         _ => Ok(()),
     }
+}
+
+/// Flask's cookie signs one time, its last write: an idle timeout cannot be told apart from
+/// the lifetime, so it is refused rather than silently ignored.
+#[cfg(feature = "flask")]
+fn check_flask(lifetime: &Lifetime) -> Result<(), ConfigError> {
+    if lifetime.browser.idle.is_some() || lifetime.persistent.idle.is_some() {
+        return Err(ConfigError::UnsupportedInFlaskMode(
+            "an idle timeout: Flask's cookie carries only its signing time, so the lifetime \
+             (`.lifetime(..)`, Flask's PERMANENT_SESSION_LIFETIME) already counts from the last \
+             write; remove `.idle_timeout(..)` and `.persistent_idle_timeout(..)`",
+        ));
+    }
+    Ok(())
 }

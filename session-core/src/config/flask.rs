@@ -1,100 +1,109 @@
-//! Flask mode of [`SessionConfig`]: Flask's cookie, Flask's expiry, Flask's keys kept.
+//! Flask mode of [`SessionConfig`]: Flask's cookie and keys kept; the lifetime policy and the
+//! send-back decision are the shared ones.
 
 use serde_json::{Map, Value};
 
-use super::{Refresh, SessionConfig};
-use crate::codec::{Opened, Stamp};
+use super::SessionConfig;
+use crate::decide::Action;
 use crate::flask::{FlaskCodec, FlaskError};
-use crate::{CookieCommand, Rejection, Session, SessionSchema, StoreError};
+use crate::lifetime::Lifetime;
+use crate::session::Incoming;
+use crate::{CookieCommand, Rejection, SaveError, Session, SessionSchema};
 
 /// The key Flask keeps `session.permanent` in.
 const PERMANENT: &str = "_permanent";
 
-/// Verifies a Flask cookie; the payload becomes the typed-form JSON of the whole Flask session.
+/// Verifies a Flask cookie and checks its one signed time against the lifetime policy; the
+/// payload becomes the typed-form JSON of the whole Flask session.
 pub(super) fn open(
     codec: &FlaskCodec,
     value: &str,
     now: u64,
-    lifetime: std::time::Duration,
-) -> Result<Opened, Rejection> {
-    let session = codec
-        .decode(value, now, lifetime.as_secs())
-        .map_err(|e| match e {
-            FlaskError::Invalid(reason) => reason,
-            FlaskError::BadPayload(why) | FlaskError::Encode(why) => Rejection::Payload(why),
-        })?;
-    let permanent = session.permanent();
-    let raw = serde_json::to_vec(&session.data).map_err(|e| Rejection::Payload(e.to_string()))?;
-    Ok(Opened {
+    lifetime: &Lifetime,
+) -> Result<Incoming, Rejection> {
+    let flask_error = |e| match e {
+        FlaskError::Invalid(reason) => reason,
+        FlaskError::BadPayload(why) | FlaskError::Encode(why) => Rejection::Payload(why),
+    };
+    let verified = codec.verify_cookie(value).map_err(flask_error)?;
+    let data = verified.data().map_err(flask_error)?;
+    let permanent = data.get(PERMANENT) == Some(&Value::Bool(true));
+    lifetime.check(permanent, verified.timestamp, None, now)?;
+    let raw = serde_json::to_vec(&data).map_err(|e| Rejection::Payload(e.to_string()))?;
+    Ok(Incoming {
         payload: 0..raw.len(),
         raw,
-        stamp: Stamp {
-            permanent,
-            issued_at: session.timestamp,
-            created_at: session.timestamp,
-        },
-        schema: 0,
-        by_fallback: session.by_fallback,
+        permanent,
+        issued_at: verified.timestamp,
+        created_at: None,
+        by_fallback: verified.by_fallback,
     })
 }
 
-/// Flask's save rules, with sessionkit's change detection: a cookie goes out when the merged
-/// session changed, when a fallback key verified it, when the permanence changed, or for a
-/// permanent session under `Refresh::EveryRequest`; an emptied session is removed.
-pub(super) fn store<T: SessionSchema>(
+/// Flask's save rules through the shared decision: the outgoing payload is the incoming
+/// Flask session with the keys `T` names replaced, and only persistent sessions are refreshed
+/// (Flask's `SESSION_REFRESH_EACH_REQUEST` applies to permanent sessions only).
+pub(super) fn save<T: SessionSchema>(
     config: &SessionConfig<T>,
     codec: &FlaskCodec,
     session: &Session<T>,
     now: u64,
-) -> Result<CookieCommand, StoreError> {
-    let incoming = session.incoming().filter(|_| !session.was_cleared());
-    let permanent = session.is_permanent();
-    let must_resign = incoming.is_some_and(|o| {
-        o.by_fallback
-            || o.stamp.permanent != permanent
-            || (permanent && config.refresh == Refresh::EveryRequest)
-    });
-    if !session.was_touched() && !must_resign {
-        return Ok(CookieCommand::Unchanged);
-    }
-    let mut map: Map<String, Value> = match incoming {
-        Some(opened) => serde_json::from_slice(opened.payload()).map_err(StoreError::Serialize)?,
-        None => Map::new(),
+) -> Result<CookieCommand, SaveError> {
+    let plan = config.plan(session, false, now);
+    let incoming_map = || -> Result<Map<String, Value>, SaveError> {
+        match session.current_incoming() {
+            Some(i) => serde_json::from_slice(i.payload()).map_err(SaveError::Serialize),
+            None => Ok(Map::new()),
+        }
     };
-    if session.was_touched() {
+    let mut map = Map::new();
+    let action = if plan.needs_payload() {
+        map = incoming_map()?;
         merge::<T>(
             &mut map,
-            serde_json::to_value(&**session).map_err(StoreError::Serialize)?,
+            serde_json::to_value(&**session).map_err(SaveError::Serialize)?,
         )?;
-    }
-    map.remove(PERMANENT);
-    if map.is_empty() {
-        return Ok(config.removal(session));
-    }
-    if permanent {
-        map.insert(PERMANENT.to_owned(), Value::Bool(true));
-    }
-    let unchanged = incoming
-        .is_some_and(|o| serde_json::to_vec(&map).is_ok_and(|now_bytes| now_bytes == o.payload()));
-    if unchanged && !must_resign {
-        return Ok(CookieCommand::Unchanged);
-    }
-    let value = codec
-        .encode(&map, now)
-        .map_err(|e| StoreError::Serialize(serde::ser::Error::custom(e)))?;
-    let stamp = Stamp {
-        permanent,
+        map.remove(PERMANENT);
+        let empty = map.is_empty();
+        if plan.stamp.permanent {
+            map.insert(PERMANENT.to_owned(), Value::Bool(true));
+        }
+        let bytes = serde_json::to_vec(&map).map_err(SaveError::Serialize)?;
+        plan.decide(session, Some((&bytes, empty)))
+    } else {
+        plan.decide(session, None)
+    };
+    let stamp = match action {
+        Action::Keep => return Ok(CookieCommand::Unchanged),
+        Action::Remove => return Ok(config.removal()),
+        Action::Resign(stamp) => {
+            map = incoming_map()?;
+            map.remove(PERMANENT);
+            if stamp.permanent {
+                map.insert(PERMANENT.to_owned(), Value::Bool(true));
+            }
+            stamp
+        }
+        Action::Write(stamp) => stamp,
+    };
+    // Flask's cookie carries one time, the signing time, and Flask refuses one in its future:
+    // sign with this server's clock, as Flask does.
+    let stamp = crate::lifetime::Stamp {
         issued_at: now,
         created_at: now,
+        ..stamp
     };
+    let value = codec
+        .encode(&map, stamp.issued_at)
+        .map_err(|e| SaveError::Serialize(serde::ser::Error::custom(e)))?;
     config.finish(|out| out.push_str(&value), stamp, now)
 }
 
 /// Replaces the keys `T` names by its current values; `None` (null) means the key is absent.
 /// Keys that `T` does not name (another app's, or Flask's own) are kept.
-fn merge<T: SessionSchema>(map: &mut Map<String, Value>, ours: Value) -> Result<(), StoreError> {
+fn merge<T: SessionSchema>(map: &mut Map<String, Value>, ours: Value) -> Result<(), SaveError> {
     let Value::Object(ours) = ours else {
-        return Err(StoreError::Serialize(serde::ser::Error::custom(
+        return Err(SaveError::Serialize(serde::ser::Error::custom(
             "a Flask session must serialize to a map",
         )));
     };

@@ -1,4 +1,4 @@
-//! [`SessionConfig`]: cookie attributes, lifetimes, refresh policy, and the `load`/`store` core.
+//! [`SessionConfig`]: cookie attributes, lifetimes, refresh policy, and the `load`/`save` core.
 
 mod builder;
 #[cfg(feature = "flask")]
@@ -6,39 +6,18 @@ mod flask;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use builder::SessionConfigBuilder;
 
-use crate::codec::{Codec, Opened, Stamp};
+use crate::codec::Codec;
 use crate::cookie::{self, Layout};
-use crate::{Rejection, Session, SessionSchema, StoreError};
+use crate::decide::{Action, Plan};
+use crate::lifetime::{Lifetime, Stamp};
+use crate::{Rejection, SaveError, Session, SessionSchema};
 
 /// The `__Host-` cookie name prefix.
 pub const HOST_PREFIX: &str = "__Host-";
-
-/// When an unchanged session's cookie is signed again with a new issued-at time.
-///
-/// Re-signing slides the idle timeout forward; the created-at time is kept, so the absolute
-/// lifetime still holds.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
-pub enum Refresh {
-    /// Only changed sessions are sent.
-    Never,
-    /// Every request that loaded a session re-signs it (Flask's `SESSION_REFRESH_EACH_REQUEST`).
-    EveryRequest,
-    /// Re-sign once this fraction of the idle timeout has passed since the cookie was issued.
-    /// Without an idle timeout there is nothing to slide, so nothing is re-signed.
-    AfterFraction(f64),
-}
-
-impl Default for Refresh {
-    /// `AfterFraction(0.5)`: at most one extra `Set-Cookie` per half idle window.
-    fn default() -> Self {
-        Self::AfterFraction(0.5)
-    }
-}
 
 /// A hook that decides whether a verified session is still valid (see
 /// [`SessionConfigBuilder::validate`]).
@@ -54,7 +33,8 @@ enum Format {
     Flask(crate::flask::FlaskCodec),
 }
 
-/// How sessions of type `T` are kept in a signed cookie. Build one at start-up and share it.
+/// How sessions of type `T` are kept in a signed cookie. Build one at start-up and share it:
+/// clones are cheap and share the settings.
 ///
 /// # Examples
 ///
@@ -72,45 +52,56 @@ enum Format {
 /// let mut loaded = config.load("", now);
 /// assert!(loaded.rejected.is_none() && loaded.session.is_new());
 /// loaded.session.user = Some("alice".into());
-/// let CookieCommand::Set(header) = config.store(&loaded.session, now)? else { panic!() };
+/// let CookieCommand::Set(header) = config.save(&loaded.session, now)? else { panic!() };
 ///
 /// let value = header.split(';').next().unwrap();       // "session=..."
 /// let again = config.load(value, now + Duration::from_secs(5));
 /// assert_eq!(again.session.user.as_deref(), Some("alice"));
-/// assert_eq!(config.store(&again.session, now)?, CookieCommand::Unchanged);
+/// assert_eq!(config.save(&again.session, now)?, CookieCommand::Unchanged);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct SessionConfig<T> {
+    inner: Arc<Inner<T>>,
+}
+
+/// The settings behind a [`SessionConfig`], shared by its clones.
+struct Inner<T> {
     name: String,
     format: Format,
     layout: Layout,
-    lifetime: Duration,
-    idle_timeout: Option<Duration>,
-    refresh: Refresh,
+    lifetime: Lifetime,
     max_cookie_bytes: usize,
-    clock_skew: Duration,
     permanent: bool,
+    cache_control: Option<String>,
     empty_payload: Vec<u8>,
     validator: Option<Validator<T>>,
 }
 
+impl<T> Clone for SessionConfig<T> {
+    /// A cheap clone: the settings are shared.
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
 impl<T> fmt::Debug for SessionConfig<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &*self.inner;
         f.debug_struct("SessionConfig")
-            .field("name", &self.name)
-            .field("format", &self.format)
-            .field("layout", &self.layout)
-            .field("lifetime", &self.lifetime)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("refresh", &self.refresh)
-            .field("max_cookie_bytes", &self.max_cookie_bytes)
+            .field("name", &inner.name)
+            .field("format", &inner.format)
+            .field("layout", &inner.layout)
+            .field("lifetime", &inner.lifetime)
+            .field("max_cookie_bytes", &inner.max_cookie_bytes)
             .finish_non_exhaustive()
     }
 }
 
 /// The outcome of [`SessionConfig::load`]: always a session, and why a cookie was refused.
 #[derive(Debug)]
-#[must_use = "the session must be stored after the request for changes to persist"]
+#[must_use = "the session must be saved after the request for changes to persist"]
 pub struct Loaded<T> {
     /// The session: the cookie's data, or a fresh one.
     pub session: Session<T>,
@@ -151,12 +142,19 @@ impl<T: SessionSchema> SessionConfig<T> {
     /// The cookie name.
     #[must_use]
     pub fn cookie_name(&self) -> &str {
-        &self.name
+        &self.inner.name
+    }
+
+    /// The `Cache-Control` value a response carrying the session's `Set-Cookie` gets when the
+    /// handler set none (see [`SessionConfigBuilder::cache_control`]).
+    #[must_use]
+    pub fn cache_control(&self) -> Option<&str> {
+        self.inner.cache_control.as_deref()
     }
 
     /// Loads the session from a `Cookie` header value; see [`SessionConfig::load_headers`].
     pub fn load(&self, cookie_header: &str, now: SystemTime) -> Loaded<T> {
-        self.load_headers([cookie_header], now)
+        self.load_header_bytes([cookie_header.as_bytes()], now)
     }
 
     /// Loads the session from the request's `Cookie` headers (HTTP/2 may send several).
@@ -170,8 +168,22 @@ impl<T: SessionSchema> SessionConfig<T> {
         headers: impl IntoIterator<Item = &'h str>,
         now: SystemTime,
     ) -> Loaded<T> {
+        self.load_header_bytes(headers.into_iter().map(str::as_bytes), now)
+    }
+
+    /// Loads the session from the raw bytes of the request's `Cookie` headers, as a server
+    /// receives them.
+    ///
+    /// Other cookies may hold any bytes (browsers send UTF-8 values such as
+    /// `display_name=Zoë`): they are skipped over, never decoded, and never hide the session
+    /// cookie. Adapters call this one, so no header is dropped for not being ASCII.
+    pub fn load_header_bytes<'h>(
+        &self,
+        headers: impl IntoIterator<Item = &'h [u8]>,
+        now: SystemTime,
+    ) -> Loaded<T> {
         let now = unix_seconds(now);
-        let candidates = cookie::find(headers, &self.name);
+        let candidates = cookie::find(headers, &self.inner.name);
         let mut first_rejection = None;
         for value in candidates.as_slice() {
             match self.open(value, now) {
@@ -187,19 +199,25 @@ impl<T: SessionSchema> SessionConfig<T> {
             }
         }
         Loaded {
-            session: Session::fresh(T::default(), self.permanent),
+            session: Session::fresh(T::default(), self.inner.permanent),
             rejected: first_rejection,
         }
     }
 
-    fn open(&self, value: &str, now: u64) -> Result<Session<T>, Rejection> {
-        if value.len() > self.max_cookie_bytes {
+    fn open(&self, value: &[u8], now: u64) -> Result<Session<T>, Rejection> {
+        let inner = &*self.inner;
+        if value.len() > inner.max_cookie_bytes {
             return Err(Rejection::TooLarge {
                 bytes: value.len(),
-                limit: self.max_cookie_bytes,
+                limit: inner.max_cookie_bytes,
             });
         }
-        let opened = match &self.format {
+        // A session value is base64url (or Flask's dotted base64url): anything else is not ours.
+        let value = std::str::from_utf8(value)
+            .ok()
+            .filter(|v| v.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or(Rejection::Malformed)?;
+        let incoming = match &inner.format {
             Format::Native(codec) => {
                 let opened = codec.open(value)?;
                 if opened.schema != T::VERSION {
@@ -208,44 +226,25 @@ impl<T: SessionSchema> SessionConfig<T> {
                         expected: T::VERSION,
                     });
                 }
-                self.check_time(opened.stamp, now)?;
-                opened
+                let stamp = opened.stamp;
+                inner.lifetime.check(
+                    stamp.permanent,
+                    stamp.issued_at,
+                    Some(stamp.created_at),
+                    now,
+                )?;
+                opened.into_incoming()
             }
             #[cfg(feature = "flask")]
-            Format::Flask(codec) => flask::open(codec, value, now, self.lifetime)?,
+            Format::Flask(codec) => flask::open(codec, value, now, &inner.lifetime)?,
         };
-        let data: T = serde_json::from_slice(opened.payload())
-            .map_err(|e| Rejection::Payload(e.to_string()))?;
-        if let Some(validate) = &self.validator {
+        let data: T = crate::schema::decode_payload(incoming.payload())?;
+        if let Some(validate) = &inner.validator {
             if !validate(&data) {
                 return Err(Rejection::Revoked);
             }
         }
-        Ok(Session::loaded(data, opened))
-    }
-
-    /// Expiry from the signed timestamps: valid while `age <= lifetime` and `idle <= timeout`.
-    fn check_time(&self, stamp: Stamp, now: u64) -> Result<(), Rejection> {
-        if stamp.created_at > stamp.issued_at {
-            return Err(Rejection::Malformed);
-        }
-        if stamp.issued_at > now.saturating_add(self.clock_skew.as_secs()) {
-            return Err(Rejection::IssuedInFuture {
-                by: Duration::from_secs(stamp.issued_at - now),
-            });
-        }
-        let age = Duration::from_secs(now.saturating_sub(stamp.created_at));
-        if age > self.lifetime {
-            return Err(Rejection::Expired {
-                age,
-                limit: self.lifetime,
-            });
-        }
-        let idle = Duration::from_secs(now.saturating_sub(stamp.issued_at));
-        match self.idle_timeout {
-            Some(limit) if idle > limit => Err(Rejection::IdleTimeout { idle, limit }),
-            _ => Ok(()),
-        }
+        Ok(Session::loaded(data, incoming))
     }
 
     /// Decides what to send back for `session` at the end of a request.
@@ -253,81 +252,69 @@ impl<T: SessionSchema> SessionConfig<T> {
     /// An untouched session is not serialized. A touched one is serialized and compared with the
     /// bytes that came in: [`CookieCommand::Set`] goes out only on a real change, when a fallback
     /// key verified the cookie (it is re-signed with the current key), when the permanence
-    /// changed, or when the [`Refresh`] policy says so. A session emptied back to
-    /// `T::default()` gives [`CookieCommand::Remove`] if a cookie came in.
+    /// changed, after [`Session::renew`], or when the [`Refresh`](crate::Refresh) policy says
+    /// so. A session emptied back to `T::default()` gives [`CookieCommand::Remove`] if a cookie
+    /// came in.
     ///
     /// # Errors
     ///
-    /// [`StoreError::TooLarge`] when the whole `Set-Cookie` value would exceed
-    /// `max_cookie_bytes`; [`StoreError::Serialize`] when `T` fails to serialize.
-    pub fn store(
-        &self,
-        session: &Session<T>,
-        now: SystemTime,
-    ) -> Result<CookieCommand, StoreError> {
+    /// [`SaveError::TooLarge`] when the whole `Set-Cookie` value would exceed
+    /// `max_cookie_bytes`; [`SaveError::Serialize`] when `T` fails to serialize.
+    pub fn save(&self, session: &Session<T>, now: SystemTime) -> Result<CookieCommand, SaveError> {
         let now = unix_seconds(now);
-        match &self.format {
-            Format::Native(codec) => self.store_native(codec, session, now),
+        match &self.inner.format {
+            Format::Native(codec) => self.save_native(codec, session, now),
             #[cfg(feature = "flask")]
-            Format::Flask(codec) => flask::store(self, codec, session, now),
+            Format::Flask(codec) => flask::save(self, codec, session, now),
         }
     }
 
-    fn store_native(
+    fn plan(&self, session: &Session<T>, refresh_browser_sessions: bool, now: u64) -> Plan {
+        let inner = &*self.inner;
+        Plan::new(
+            session,
+            inner.permanent,
+            &inner.lifetime,
+            refresh_browser_sessions,
+            now,
+        )
+    }
+
+    fn save_native(
         &self,
         codec: &Codec,
         session: &Session<T>,
         now: u64,
-    ) -> Result<CookieCommand, StoreError> {
-        let incoming = session.incoming().filter(|_| !session.was_cleared());
-        let stamp = Stamp {
-            permanent: session.is_permanent(),
-            issued_at: now,
-            created_at: incoming.map_or(now, |o| o.stamp.created_at),
-        };
-        let must_resign = incoming.is_some_and(|o| self.must_resign(o, stamp));
-        if !session.was_touched() {
-            return match incoming {
-                Some(opened) if must_resign => {
-                    let mut raw = codec.begin(stamp, opened.payload().len());
-                    raw.extend_from_slice(opened.payload());
+    ) -> Result<CookieCommand, SaveError> {
+        let plan = self.plan(session, true, now);
+        if !plan.needs_payload() {
+            // Untouched: nothing is serialized, and nothing allocated unless it is re-signed.
+            return match (plan.decide(session, None), session.current_incoming()) {
+                (Action::Resign(stamp), Some(incoming)) => {
+                    let mut raw = codec.begin(stamp, incoming.payload().len());
+                    raw.extend_from_slice(incoming.payload());
                     self.finish(|out| codec.seal(raw, out), stamp, now)
                 }
                 _ => Ok(CookieCommand::Unchanged),
             };
         }
-        let mut raw = codec.begin(stamp, self.empty_payload.len() + 64);
+        let empty = &self.inner.empty_payload;
+        let mut raw = codec.begin(plan.stamp, empty.len() + 64);
         let start = raw.len();
-        serde_json::to_writer(&mut raw, &**session).map_err(StoreError::Serialize)?;
+        serde_json::to_writer(&mut raw, &**session).map_err(SaveError::Serialize)?;
         let payload = &raw[start..];
-        if payload == self.empty_payload {
-            return Ok(self.removal(session));
-        }
-        if !must_resign && incoming.is_some_and(|o| o.payload() == payload) {
-            return Ok(CookieCommand::Unchanged);
-        }
-        self.finish(|out| codec.seal(raw, out), stamp, now)
-    }
-
-    /// A removal cookie if one came in, otherwise nothing.
-    fn removal(&self, session: &Session<T>) -> CookieCommand {
-        match session.incoming() {
-            Some(_) => CookieCommand::Remove(self.layout.removal(&self.name)),
-            None => CookieCommand::Unchanged,
-        }
-    }
-
-    fn must_resign(&self, opened: &Opened, stamp: Stamp) -> bool {
-        opened.by_fallback || opened.stamp.permanent != stamp.permanent || {
-            let since = stamp.issued_at.saturating_sub(opened.stamp.issued_at);
-            match (self.refresh, self.idle_timeout) {
-                (Refresh::EveryRequest, _) => true,
-                (Refresh::AfterFraction(f), Some(idle)) => {
-                    Duration::from_secs(since) >= idle.mul_f64(f)
-                }
-                _ => false,
+        match plan.decide(session, Some((payload, payload == empty.as_slice()))) {
+            Action::Keep => Ok(CookieCommand::Unchanged),
+            Action::Remove => Ok(self.removal()),
+            Action::Resign(stamp) | Action::Write(stamp) => {
+                self.finish(|out| codec.seal(raw, out), stamp, now)
             }
         }
+    }
+
+    /// The removal cookie, with the same attributes.
+    fn removal(&self) -> CookieCommand {
+        CookieCommand::Remove(self.inner.layout.removal(&self.inner.name))
     }
 
     /// Builds the `Set-Cookie` value around the cookie value `write_value` appends, and checks
@@ -337,31 +324,21 @@ impl<T: SessionSchema> SessionConfig<T> {
         write_value: impl FnOnce(&mut String),
         stamp: Stamp,
         now: u64,
-    ) -> Result<CookieCommand, StoreError> {
-        let mut header = String::with_capacity(self.name.len() + 384);
-        header.push_str(&self.name);
+    ) -> Result<CookieCommand, SaveError> {
+        let inner = &*self.inner;
+        let mut header = String::with_capacity(inner.name.len() + 384);
+        header.push_str(&inner.name);
         header.push('=');
         write_value(&mut header);
-        let expiry = stamp.permanent.then(|| self.max_age(stamp.created_at, now));
-        self.layout.attributes(&mut header, expiry, now);
-        if header.len() > self.max_cookie_bytes {
-            return Err(StoreError::TooLarge {
+        let expiry = stamp.permanent.then(|| inner.lifetime.max_age(stamp, now));
+        inner.layout.attributes(&mut header, expiry, now);
+        if header.len() > inner.max_cookie_bytes {
+            return Err(SaveError::TooLarge {
                 bytes: header.len(),
-                limit: self.max_cookie_bytes,
+                limit: inner.max_cookie_bytes,
             });
         }
         Ok(CookieCommand::Set(header))
-    }
-
-    /// The remaining server-side lifetime: never more than the absolute limit left, nor the
-    /// idle timeout.
-    fn max_age(&self, created_at: u64, now: u64) -> u64 {
-        let left = self
-            .lifetime
-            .as_secs()
-            .saturating_sub(now.saturating_sub(created_at));
-        self.idle_timeout
-            .map_or(left, |idle| left.min(idle.as_secs()))
     }
 }
 

@@ -60,12 +60,15 @@ pub const MIN_FLASK_KEY_BYTES: usize = 16;
 pub struct FlaskCodec {
     /// Keyed with the derived key `HMAC-SHA1(secret, "cookie-session")`; the current key first.
     signers: Vec<HmacSha1>,
+    /// True once a weak legacy secret was let in (see [`FlaskCodec::new_weak_legacy`]).
+    weak_legacy: bool,
 }
 
 impl std::fmt::Debug for FlaskCodec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FlaskCodec")
             .field("keys", &self.signers.len())
+            .field("weak_legacy", &self.weak_legacy)
             .finish()
     }
 }
@@ -87,6 +90,21 @@ impl FlaskSession {
     #[must_use]
     pub fn permanent(&self) -> bool {
         self.data.get("_permanent") == Some(&Value::Bool(true))
+    }
+}
+
+/// A cookie whose signature verified; its time is not checked yet.
+#[derive(Debug)]
+pub(crate) struct Verified<'c> {
+    payload: &'c str,
+    pub(crate) timestamp: u64,
+    pub(crate) by_fallback: bool,
+}
+
+impl Verified<'_> {
+    /// The session in typed form.
+    pub(crate) fn data(&self) -> Result<Map<String, Value>, FlaskError> {
+        decode_payload(self.payload).map_err(FlaskError::BadPayload)
     }
 }
 
@@ -124,10 +142,34 @@ impl FlaskCodec {
     ///
     /// [`KeyError`] for a key shorter than [`MIN_FLASK_KEY_BYTES`], one repeated byte, a run, or
     /// a well-known tutorial secret such as `"secret key"`: an app still signing with one must
-    /// rotate first (Flask: `SECRET_KEY_FALLBACKS`).
+    /// rotate first (Flask: `SECRET_KEY_FALLBACKS`), or opt in with
+    /// [`FlaskCodec::new_weak_legacy`] for the migration.
     pub fn new(secret_key: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        let secret = secret_key.as_ref();
+        check_secret(secret, MIN_FLASK_KEY_BYTES)?;
         Ok(Self {
-            signers: vec![signer(secret_key.as_ref())?],
+            signers: vec![signer(secret)],
+            weak_legacy: false,
+        })
+    }
+
+    /// **Insecure, for a migration only.** A codec that signs with the weak secret a Flask app
+    /// really runs on (`"secret key"`, `"dev"`, a short string): anyone who guesses it can
+    /// forge any session, so it is refused by [`FlaskCodec::new`]. Only an empty secret is
+    /// refused here. Building a configuration with such a codec logs a warning.
+    ///
+    /// Use it for the first deploy only, then rotate: sign with a strong key and keep the weak
+    /// one as a fallback ([`FlaskCodec::with_weak_legacy_fallback`]) for one lifetime, so that
+    /// every cookie is re-signed with the strong key, then drop it.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::TooShort`] for an empty secret.
+    pub fn new_weak_legacy(secret_key: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        let secret = non_empty(secret_key.as_ref())?;
+        Ok(Self {
+            signers: vec![signer(secret)],
+            weak_legacy: true,
         })
     }
 
@@ -137,8 +179,33 @@ impl FlaskCodec {
     ///
     /// As [`FlaskCodec::new`].
     pub fn with_fallback(mut self, secret_key: impl AsRef<[u8]>) -> Result<Self, KeyError> {
-        self.signers.push(signer(secret_key.as_ref())?);
+        let secret = secret_key.as_ref();
+        check_secret(secret, MIN_FLASK_KEY_BYTES)?;
+        self.signers.push(signer(secret));
         Ok(self)
+    }
+
+    /// **Insecure, for a migration only.** Adds the weak legacy secret as a fallback: cookies
+    /// it verifies are accepted and re-signed with the current key. This is the rotation path
+    /// away from a weak Flask secret; see [`FlaskCodec::new_weak_legacy`].
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::TooShort`] for an empty secret.
+    pub fn with_weak_legacy_fallback(
+        mut self,
+        secret_key: impl AsRef<[u8]>,
+    ) -> Result<Self, KeyError> {
+        let secret = non_empty(secret_key.as_ref())?;
+        self.signers.push(signer(secret));
+        self.weak_legacy = true;
+        Ok(self)
+    }
+
+    /// True when a weak legacy secret signs or verifies (an opt-in for a migration).
+    #[must_use]
+    pub fn uses_weak_legacy_secret(&self) -> bool {
+        self.weak_legacy
     }
 
     /// Verifies and decodes a cookie value at `now` (Unix seconds): valid while
@@ -149,16 +216,8 @@ impl FlaskCodec {
     /// [`FlaskError::Invalid`] for anything Flask treats as no session; [`FlaskError::BadPayload`]
     /// for a signed payload that does not decode.
     pub fn decode(&self, cookie: &str, now: u64, max_age: u64) -> Result<FlaskSession, FlaskError> {
-        let (signed, signature) = cookie
-            .rsplit_once('.')
-            .ok_or(FlaskError::Invalid(Rejection::Malformed))?;
-        let position = self
-            .verify(signed, signature)
-            .ok_or(FlaskError::Invalid(Rejection::BadSignature))?;
-        let (payload, stamp) = signed
-            .rsplit_once('.')
-            .ok_or(FlaskError::Invalid(Rejection::Malformed))?;
-        let timestamp = decode_timestamp(stamp).ok_or(FlaskError::Invalid(Rejection::Malformed))?;
+        let verified = self.verify_cookie(cookie)?;
+        let timestamp = verified.timestamp;
         if timestamp > now {
             let by = std::time::Duration::from_secs(timestamp - now);
             return Err(FlaskError::Invalid(Rejection::IssuedInFuture { by }));
@@ -170,9 +229,27 @@ impl FlaskCodec {
             );
             return Err(FlaskError::Invalid(Rejection::Expired { age, limit }));
         }
-        let data = decode_payload(payload).map_err(FlaskError::BadPayload)?;
         Ok(FlaskSession {
-            data,
+            data: verified.data()?,
+            timestamp,
+            by_fallback: verified.by_fallback,
+        })
+    }
+
+    /// Verifies the signature and reads the timestamp, without checking the time.
+    pub(crate) fn verify_cookie<'c>(&self, cookie: &'c str) -> Result<Verified<'c>, FlaskError> {
+        let (signed, signature) = cookie
+            .rsplit_once('.')
+            .ok_or(FlaskError::Invalid(Rejection::Malformed))?;
+        let position = self
+            .verify(signed, signature)
+            .ok_or(FlaskError::Invalid(Rejection::BadSignature))?;
+        let (payload, stamp) = signed
+            .rsplit_once('.')
+            .ok_or(FlaskError::Invalid(Rejection::Malformed))?;
+        let timestamp = decode_timestamp(stamp).ok_or(FlaskError::Invalid(Rejection::Malformed))?;
+        Ok(Verified {
+            payload,
             timestamp,
             by_fallback: position != 0,
         })
@@ -253,12 +330,17 @@ pub fn tagged_json(data: &Map<String, Value>) -> Result<String, FlaskError> {
     Ok(json)
 }
 
-fn signer(secret: &[u8]) -> Result<HmacSha1, KeyError> {
-    check_secret(secret, MIN_FLASK_KEY_BYTES)?;
+fn signer(secret: &[u8]) -> HmacSha1 {
     let mut derive = HmacSha1::new_from_slice(secret).expect("HMAC takes any key length");
     derive.update(b"cookie-session");
-    Ok(HmacSha1::new_from_slice(&derive.finalize().into_bytes())
-        .expect("HMAC takes any key length"))
+    HmacSha1::new_from_slice(&derive.finalize().into_bytes()).expect("HMAC takes any key length")
+}
+
+fn non_empty(secret: &[u8]) -> Result<&[u8], KeyError> {
+    if secret.is_empty() {
+        return Err(KeyError::TooShort { len: 0, min: 1 });
+    }
+    Ok(secret)
 }
 
 fn decode_timestamp(text: &str) -> Option<u64> {

@@ -1,0 +1,203 @@
+//! The one lifetime policy: absolute and idle limits (separately for browser-session and
+//! persistent "remember me" sessions), clock skew, refresh, `Max-Age`.
+//!
+//! Every rule about time lives here, as pure functions of the signed times and `now` (Unix
+//! seconds), so both cookie formats and the server-side stores apply the same rules and every
+//! rule is tested without a clock.
+
+use std::time::Duration;
+
+use crate::Rejection;
+
+/// The longest `Max-Age` browsers honour (RFC 6265bis caps it at 400 days); a longer server-side
+/// lifetime still holds on the server, the browser just needs the cookie re-sent within it.
+pub(crate) const MAX_AGE_CAP: u64 = 400 * 24 * 60 * 60;
+
+/// When an unchanged session's cookie is signed again with a new issued-at time.
+///
+/// Re-signing slides the idle timeout forward; the created-at time is kept, so the absolute
+/// lifetime still holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Refresh {
+    /// Only changed sessions are sent.
+    Never,
+    /// Every request that loaded a session re-signs it (Flask's `SESSION_REFRESH_EACH_REQUEST`).
+    EveryRequest,
+    /// Re-sign once this fraction of the idle timeout has passed since the cookie was issued.
+    /// The fraction must be in `(0, 1]`. Without an idle timeout there is nothing to slide, so
+    /// nothing is re-signed.
+    AfterFraction(f64),
+}
+
+impl Default for Refresh {
+    /// `AfterFraction(0.5)`: at most one extra `Set-Cookie` per half idle window.
+    fn default() -> Self {
+        Self::AfterFraction(0.5)
+    }
+}
+
+/// The limits of one kind of session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// The absolute lifetime from creation.
+    pub(crate) absolute: Duration,
+    /// The idle timeout from the last issue, if any.
+    pub(crate) idle: Option<Duration>,
+}
+
+/// The signed times of a session, as they came in or go out (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) permanent: bool,
+    pub(crate) issued_at: u64,
+    pub(crate) created_at: u64,
+}
+
+/// The whole time policy of a configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Lifetime {
+    /// Browser-session cookies (not permanent).
+    pub(crate) browser: Limits,
+    /// Persistent cookies ("remember me"); the browser limits unless configured apart.
+    pub(crate) persistent: Limits,
+    /// How far in the future an issued-at time may be.
+    pub(crate) skew: Duration,
+    pub(crate) refresh: Refresh,
+}
+
+impl Lifetime {
+    pub(crate) fn limits(&self, permanent: bool) -> Limits {
+        if permanent {
+            self.persistent
+        } else {
+            self.browser
+        }
+    }
+
+    /// Checks signed times at `now`: valid while `age <= absolute` and `idle <= idle timeout`,
+    /// with an issued-at time at most `skew` ahead. `created_at` is `None` for a format that
+    /// signs only one time (Flask); the age then counts from `issued_at`.
+    pub(crate) fn check(
+        &self,
+        permanent: bool,
+        issued_at: u64,
+        created_at: Option<u64>,
+        now: u64,
+    ) -> Result<(), Rejection> {
+        if created_at.is_some_and(|c| c > issued_at) {
+            return Err(Rejection::Malformed);
+        }
+        if issued_at > now.saturating_add(self.skew.as_secs()) {
+            return Err(Rejection::IssuedInFuture {
+                by: Duration::from_secs(issued_at - now),
+            });
+        }
+        let limits = self.limits(permanent);
+        let age = Duration::from_secs(now.saturating_sub(created_at.unwrap_or(issued_at)));
+        if age > limits.absolute {
+            return Err(Rejection::Expired {
+                age,
+                limit: limits.absolute,
+            });
+        }
+        let idle = Duration::from_secs(now.saturating_sub(issued_at));
+        match limits.idle {
+            Some(limit) if idle > limit => Err(Rejection::IdleTimeout { idle, limit }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The times to sign into the outgoing cookie.
+    ///
+    /// `created_at` is kept from the incoming session (`None` starts a new one, as does a
+    /// renewal). The issued-at time never goes backwards: a server whose clock is behind the one
+    /// that issued the cookie (within the skew) re-issues it at the later time, so the next
+    /// server never sees `created_at > issued_at`.
+    pub(crate) fn next_stamp(incoming: Option<(u64, u64)>, permanent: bool, now: u64) -> Stamp {
+        let (issued_before, created_at) = incoming.unwrap_or((now, now));
+        Stamp {
+            permanent,
+            issued_at: now.max(issued_before).max(created_at),
+            created_at,
+        }
+    }
+
+    /// Whether an unchanged session issued at `issued_at` is re-signed at `now`.
+    pub(crate) fn refresh_due(&self, permanent: bool, issued_at: u64, now: u64) -> bool {
+        match (self.refresh, self.limits(permanent).idle) {
+            (Refresh::EveryRequest, _) => true,
+            (Refresh::AfterFraction(fraction), Some(idle)) => {
+                // In floating point: `idle * fraction` cannot overflow, whatever the idle time.
+                let since = Duration::from_secs(now.saturating_sub(issued_at)).as_secs_f64();
+                since >= idle.as_secs_f64() * fraction
+            }
+            _ => false,
+        }
+    }
+
+    /// The cookie's `Max-Age` for a persistent session: what is left of the absolute lifetime,
+    /// never more than the idle timeout, never more than browsers honour.
+    pub(crate) fn max_age(&self, stamp: Stamp, now: u64) -> u64 {
+        let limits = self.limits(stamp.permanent);
+        let left = limits
+            .absolute
+            .as_secs()
+            .saturating_sub(now.saturating_sub(stamp.created_at));
+        let capped = limits.idle.map_or(left, |idle| left.min(idle.as_secs()));
+        capped.min(MAX_AGE_CAP)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Lifetime {
+        let limits = Limits {
+            absolute: Duration::from_secs(3600),
+            idle: Some(Duration::from_secs(600)),
+        };
+        Lifetime {
+            browser: limits,
+            persistent: Limits {
+                absolute: Duration::from_secs(30 * 86_400),
+                idle: None,
+            },
+            skew: Duration::from_secs(60),
+            refresh: Refresh::default(),
+        }
+    }
+
+    #[test]
+    fn a_later_issuer_never_moves_issued_at_back() {
+        // Issued at 1_060 by a server ahead; re-issued by a server at 1_000.
+        let stamp = Lifetime::next_stamp(Some((1_060, 1_060)), false, 1_000);
+        assert_eq!((stamp.issued_at, stamp.created_at), (1_060, 1_060));
+        assert_eq!(policy().check(false, 1_060, Some(1_060), 1_000), Ok(()));
+    }
+
+    #[test]
+    fn persistent_sessions_have_their_own_limits() {
+        let p = policy();
+        assert_eq!(
+            p.max_age(Lifetime::next_stamp(None, true, 0), 0),
+            30 * 86_400
+        );
+        assert_eq!(p.max_age(Lifetime::next_stamp(None, false, 0), 0), 600);
+        assert_eq!(p.check(true, 0, Some(0), 7_200), Ok(()));
+        assert!(matches!(
+            p.check(false, 0, Some(0), 7_200),
+            Err(Rejection::Expired { .. })
+        ));
+    }
+
+    #[test]
+    fn refresh_never_overflows() {
+        let mut p = policy();
+        p.browser.idle = Some(Duration::MAX);
+        p.refresh = Refresh::AfterFraction(1.0);
+        assert!(!p.refresh_due(false, 0, 1_000_000));
+        assert_eq!(p.max_age(Lifetime::next_stamp(None, false, 5), 5), 3600);
+    }
+}
