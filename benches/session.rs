@@ -125,7 +125,7 @@ fn sessionkit_config() -> SessionConfig<Workload> {
 }
 
 fn flask_config() -> SessionConfig<Workload> {
-    let codec = sessionkit::flask::FlaskCodec::new("a-flask-secret-key-for-benchmarks").unwrap();
+    let codec = sessionkit::flask::FlaskCodec::new("bench-flask-key-3f9c1a7e5d2b").unwrap();
     SessionConfig::builder().flask(codec).build().unwrap()
 }
 

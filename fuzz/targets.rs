@@ -14,7 +14,7 @@ use sessionkit::{CookieCommand, Key, SessionConfig};
 /// The fuzzed time: 2023-11-14T22:13:20Z.
 pub const NOW: u64 = 1_700_000_000;
 pub const KEY_HEX: &str = "8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90";
-pub const FLASK_KEY: &str = "fuzz-flask-secret-key";
+pub const FLASK_KEY: &str = "fuzz-flask-key-5e2a9c71d3";
 
 #[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug, PartialEq)]
 pub struct Fuzzed {

@@ -129,9 +129,35 @@
 //! # use sessionkit::SessionConfig;
 //! # #[derive(sessionkit::Session, serde::Serialize, serde::Deserialize, Default)]
 //! # struct AppSession { user: Option<String> }
-//! # let (flask_secret_key, old_key) = ("the-flask-apps-secret-key", "the-previous-flask-secret");
+//! # let (flask_secret_key, old_key) = ("5f0c8e2a9d41b7c3e6a0", "c91d7e3f0a58b2e4d6f1");
 //! let codec = sessionkit::flask::FlaskCodec::new(flask_secret_key)?.with_fallback(old_key)?;
 //! let config = SessionConfig::<AppSession>::builder().flask(codec).build()?;
+//! # Ok(()) }
+//! # #[cfg(not(feature = "flask"))]
+//! # fn main() {}
+//! ```
+//!
+//! A Flask app that runs on a weak secret (`app.secret_key = "secret key"`, as tutorials show)
+//! cannot be verified with [`FlaskCodec::new`](flask::FlaskCodec::new), which refuses it. The
+//! migration path: deploy with the weak secret through the loudly named opt-in (a warning is
+//! logged when the configuration is built), then sign with a strong key and keep the weak one as
+//! a fallback for one lifetime (every cookie is re-signed with the strong key as it is used),
+//! then drop it. Flask's `SECRET_KEY_FALLBACKS` does the same on the Python side.
+//!
+//! ```
+//! # #[cfg(feature = "flask")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use sessionkit::SessionConfig;
+//! # #[derive(sessionkit::Session, serde::Serialize, serde::Deserialize, Default)]
+//! # struct AppSession { user: Option<String> }
+//! use sessionkit::flask::FlaskCodec;
+//! // Stage 1: the weak secret still signs.
+//! let legacy = FlaskCodec::new_weak_legacy("secret key")?;
+//! // Stage 2: a strong key signs; the weak one only verifies, for one lifetime.
+//! let rotating = FlaskCodec::new(std::env::var("FLASK_SECRET_KEY").unwrap_or("5f0c8e2a9d41b7c3e6a0".into()))?
+//!     .with_weak_legacy_fallback("secret key")?;
+//! let config = SessionConfig::<AppSession>::builder().flask(rotating).build()?;
+//! # let _ = (legacy, config);
 //! # Ok(()) }
 //! # #[cfg(not(feature = "flask"))]
 //! # fn main() {}

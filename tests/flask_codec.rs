@@ -21,14 +21,18 @@ fn record(prefix: &str) -> Value {
 
 #[test]
 fn every_public_vector_passes() {
-    let (passed, failures) = vectors::run(PUBLIC);
-    assert_eq!(failures, Vec::<String>::new());
-    assert_eq!(passed, 48);
+    let tally = vectors::run(PUBLIC);
+    assert_eq!(tally.failures, Vec::<String>::new());
+    assert_eq!(tally.total(), (48, 0));
+    assert_eq!(
+        tally.tiers,
+        [("core".to_owned(), 47, 0), ("quirk".to_owned(), 1, 0)]
+    );
 }
 
 fn decode_record<T: serde::de::DeserializeOwned>(prefix: &str) -> T {
     let r = record(prefix);
-    let codec = FlaskCodec::new("public-test-secret-key-1").unwrap();
+    let codec = FlaskCodec::new_weak_legacy("public-test-secret-key-1").unwrap();
     codec
         .decode_as(
             r["cookie"].as_str().unwrap(),
@@ -110,7 +114,7 @@ fn a_typed_struct_round_trips_through_flask_tags() {
         at: DateTime(1_700_000_000),
         note: Markup("<i>hi</i>".into()),
     };
-    let codec = FlaskCodec::new("public-test-secret-key-1").unwrap();
+    let codec = FlaskCodec::new_weak_legacy("public-test-secret-key-1").unwrap();
     let cookie = codec.encode_value(&value, 1_700_000_000).unwrap();
     let back: All = codec.decode_as(&cookie, 1_700_000_000, 60).unwrap();
     assert_eq!(back, value);
@@ -130,7 +134,7 @@ fn tagged_json_matches_flask_for_the_typed_struct() {
 #[test]
 fn signed_garbage_is_an_error_the_app_sees_but_a_forgery_is_an_empty_session() {
     let bad_json = record("pub-047");
-    let codec = FlaskCodec::new("public-test-secret-key-1").unwrap();
+    let codec = FlaskCodec::new_weak_legacy("public-test-secret-key-1").unwrap();
     let (now, max_age) = (bad_json["now"].as_u64().unwrap(), 2_678_400);
     assert!(matches!(
         codec.decode(bad_json["cookie"].as_str().unwrap(), now, max_age),
@@ -139,7 +143,7 @@ fn signed_garbage_is_an_error_the_app_sees_but_a_forgery_is_an_empty_session() {
     // Signed with another app's key than the reader's `public-test-secret-key-2`.
     let forged = record("pub-031");
     assert_eq!(forged["secret_key"], "public-test-secret-key-2");
-    let reader = FlaskCodec::new("public-test-secret-key-2").unwrap();
+    let reader = FlaskCodec::new_weak_legacy("public-test-secret-key-2").unwrap();
     assert_eq!(
         reader.decode(forged["cookie"].as_str().unwrap(), now, max_age),
         Err(FlaskError::Invalid(Rejection::BadSignature))
@@ -158,7 +162,7 @@ fn a_zip_bomb_is_refused_without_inflating_it_all() {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(z.finish().unwrap())
     );
     // Sign it properly, so only the size cap stands in the way.
-    let codec = FlaskCodec::new("public-test-secret-key-1").unwrap();
+    let codec = FlaskCodec::new_weak_legacy("public-test-secret-key-1").unwrap();
     let honest = codec
         .encode(serde_json::json!({"a": "b"}).as_object().unwrap(), 100)
         .unwrap();
@@ -189,9 +193,24 @@ fn resign(value: &str) -> String {
 }
 
 #[test]
-fn weak_flask_keys_are_refused() {
-    assert!(FlaskCodec::new("secret key").is_err());
+fn weak_flask_keys_are_refused_unless_the_legacy_opt_in_says_so() {
+    for weak in [
+        "secret key",
+        "short",
+        "public-test-secret-key-1",
+        "w98fw9ef8hwe98fhwef",
+        "supersecretkey123",
+    ] {
+        assert!(FlaskCodec::new(weak).is_err(), "{weak}");
+        let legacy = FlaskCodec::new_weak_legacy(weak).unwrap();
+        assert!(legacy.uses_weak_legacy_secret(), "{weak}");
+    }
     assert!(FlaskCodec::new("").is_err());
-    assert!(FlaskCodec::new("short").is_err());
-    assert!(FlaskCodec::new("public-test-secret-key-1").is_ok());
+    assert!(FlaskCodec::new_weak_legacy("").is_err());
+    let strong = FlaskCodec::new("7c1e9a44d0b35f86e2a1c9d7").unwrap();
+    assert!(!strong.uses_weak_legacy_secret());
+    assert!(strong
+        .with_weak_legacy_fallback("secret key")
+        .unwrap()
+        .uses_weak_legacy_secret());
 }

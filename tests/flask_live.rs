@@ -16,8 +16,10 @@ use sessionkit::axum::{Session, SessionLayer};
 use sessionkit::flask::{FlaskCodec, FlaskError, Tuple};
 use sessionkit::{Rejection, SessionConfig};
 
-const OLD_KEY: &str = "flask-live-old-secret-key";
-const NEW_KEY: &str = "flask-live-new-secret-key";
+const OLD_KEY: &str = "flask-live-old-9d31c7e2";
+const NEW_KEY: &str = "flask-live-new-4b8e0f6a";
+/// The secret the seed tutorials' Flask app really runs on.
+const TUTORIAL_KEY: &str = "secret key";
 
 /// The Rust side's view of the session Flask writes.
 #[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug)]
@@ -179,5 +181,53 @@ fn flask_and_sessionkit_share_a_session_both_ways_and_across_a_rotation() {
     assert_eq!(
         old_only.decode(value, u64::MAX / 2, u64::MAX),
         Err(FlaskError::Invalid(Rejection::BadSignature))
+    );
+}
+
+#[test]
+fn an_app_on_a_weak_tutorial_secret_migrates_without_logging_anyone_out() {
+    // Stage 0: Flask signs with the tutorial's weak secret. sessionkit refuses it by default...
+    let flask = Flask::start(TUTORIAL_KEY, &[]);
+    assert!(FlaskCodec::new(TUTORIAL_KEY).is_err());
+    // ...and reads and writes it only through the loudly named opt-in.
+    let legacy = serve_rust(FlaskCodec::new_weak_legacy(TUTORIAL_KEY).unwrap());
+    let weak_cookie = cookie_of(&flask.get("/login", None));
+    assert_eq!(
+        json_body(&http_get(legacy, "/whoami", Some(&weak_cookie)))["user"],
+        "alice"
+    );
+    let weak_from_rust = cookie_of(&http_get(legacy, "/add?item=3", Some(&weak_cookie)));
+    assert_eq!(
+        json_body(&flask.get("/show", Some(&weak_from_rust)))["session"]["cart"],
+        json!([1, 2, 3])
+    );
+    drop(flask);
+
+    // Stage 1, the rotation: a strong key signs, the weak one only verifies, on both sides.
+    let rotated = Flask::start(NEW_KEY, &[TUTORIAL_KEY]);
+    let rotating = serve_rust(
+        FlaskCodec::new(NEW_KEY)
+            .unwrap()
+            .with_weak_legacy_fallback(TUTORIAL_KEY)
+            .unwrap(),
+    );
+    // A weak-key cookie is still read, and even a read-only request re-signs it.
+    let reply = http_get(rotating, "/whoami", Some(&weak_from_rust));
+    assert_eq!(json_body(&reply)["cart"], json!([1, 2, 3]));
+    let strong_cookie = cookie_of(&reply);
+    assert_eq!(
+        json_body(&rotated.get("/show", Some(&strong_cookie)))["session"]["cart"],
+        json!([1, 2, 3])
+    );
+
+    // Stage 2: the weak secret is gone. The re-signed cookie still works; a weak one does not.
+    let strict = serve_rust(FlaskCodec::new(NEW_KEY).unwrap());
+    assert_eq!(
+        json_body(&http_get(strict, "/whoami", Some(&strong_cookie)))["cart"],
+        json!([1, 2, 3])
+    );
+    assert_eq!(
+        json_body(&http_get(strict, "/whoami", Some(&weak_from_rust)))["user"],
+        Value::Null
     );
 }

@@ -44,13 +44,19 @@ pub trait SessionSchema: Serialize + DeserializeOwned + Default {
 /// Adding a field to the session struct between deploys must not log everyone out, whether
 /// or not the struct carries `#[serde(default)]`: when the direct parse fails, the payload's
 /// keys are laid over the serialized default and parsed again. Unknown keys are ignored (unless
-/// `T` denies them); a key whose value no longer fits its field is still a rejection.
+/// `T` denies them); a key whose value no longer fits its field is still a rejection. The
+/// direct parse is the fast path; the mending runs only after a `missing field` error.
 pub(crate) fn decode_payload<T: SessionSchema>(payload: &[u8]) -> Result<T, crate::Rejection> {
     let first = match serde_json::from_slice(payload) {
         Ok(data) => return Ok(data),
         Err(e) => e,
     };
     let refuse = |e: &dyn std::fmt::Display| crate::Rejection::Payload(e.to_string());
+    // Only a missing field is mended; every other error (a duplicate key, a wrong type, trailing
+    // data) stays a rejection, as strict as the direct parse.
+    if !first.to_string().starts_with("missing field") {
+        return Err(refuse(&first));
+    }
     let Ok(serde_json::Value::Object(incoming)) = serde_json::from_slice(payload) else {
         return Err(refuse(&first));
     };

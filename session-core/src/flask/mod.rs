@@ -12,8 +12,10 @@
 //! ```
 //! use session_core::flask::FlaskCodec;
 //!
-//! // Flask: app.secret_key = "public-test-secret-key-1"
-//! let codec = FlaskCodec::new("public-test-secret-key-1")?;
+//! // Flask: app.secret_key = "public-test-secret-key-1", a weak published test secret, which
+//! // `FlaskCodec::new` refuses: reading it takes the loudly named migration opt-in.
+//! assert!(FlaskCodec::new("public-test-secret-key-1").is_err());
+//! let codec = FlaskCodec::new_weak_legacy("public-test-secret-key-1")?;
 //! let cookie = "eyJtc2ciOiJIZWxsbyJ9.aVXHFw.IdI205iZ0ZeF56bQN5OoLgplGUY";
 //! let session = codec.decode(cookie, 1_767_229_207, 2_678_400)?;
 //! assert_eq!(session.data["msg"], "Hello");
