@@ -47,7 +47,12 @@ fn flask() -> SessionConfig<Fuzzed> {
 
 /// Loads, touches and stores; checks what must hold whatever the input.
 fn exercise(config: &SessionConfig<Fuzzed>, header: &str) {
-    let mut loaded = config.load(header, now());
+    exercise_bytes(config, &[header.as_bytes()]);
+}
+
+/// As [`exercise`], from raw `Cookie` header bytes, as a server receives them.
+fn exercise_bytes(config: &SessionConfig<Fuzzed>, headers: &[&[u8]]) {
+    let mut loaded = config.load_header_bytes(headers.iter().copied(), now());
     if loaded.rejected.is_some() {
         assert!(
             loaded.session.is_new(),
@@ -81,6 +86,45 @@ fn assert_safe(header: &str) {
         !header.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0),
         "{header:?}"
     );
+}
+
+/// Target `load_raw`: any bytes as one or more raw `Cookie` headers (split at `\n`), with a
+/// valid session cookie placed among them when the first byte is odd: bytes that are not
+/// ASCII in other cookies must never cost the user the session.
+pub fn load_raw(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let config = native();
+    let mut headers: Vec<Vec<u8>> = rest.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+    if mode % 2 == 1 {
+        let mut session = sessionkit::Session::new(Fuzzed::default());
+        session.cart_mut().push(1);
+        let set = match config.save(&session, now()) {
+            Ok(CookieCommand::Set(h)) => h,
+            other => panic!("a new session gave {other:?}"),
+        };
+        let pair = set.split(';').next().expect("name=value").as_bytes();
+        let at = usize::from(mode / 2) % headers.len();
+        let header = &mut headers[at];
+        // After the last complete pair, so the fuzzed bytes cannot swallow the cookie.
+        header.extend_from_slice(b"; ");
+        header.extend_from_slice(pair);
+        let views: Vec<&[u8]> = headers.iter().map(Vec::as_slice).collect();
+        let loaded = config.load_header_bytes(views.iter().copied(), now());
+        // With no other cookie of that name, whatever the other bytes, the session is found.
+        let others_named = rest.windows(7).any(|w| w.eq_ignore_ascii_case(b"session"));
+        if !others_named {
+            assert_eq!(
+                (loaded.rejected.as_ref(), loaded.session.cart.as_slice()),
+                (None, &[1][..]),
+                "the session cookie was lost among {:?}",
+                String::from_utf8_lossy(&views.concat())
+            );
+        }
+    }
+    let views: Vec<&[u8]> = headers.iter().map(Vec::as_slice).collect();
+    exercise_bytes(&config, &views);
 }
 
 /// Target `load`: any bytes as the Cookie header, in both formats.

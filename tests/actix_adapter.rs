@@ -38,10 +38,25 @@ async fn fail(mut session: Session<Data>) -> HttpResponse {
     HttpResponse::InternalServerError().finish()
 }
 
+async fn set_varying(mut session: Session<Data>) -> HttpResponse {
+    session.set_user("alice");
+    HttpResponse::Ok()
+        .insert_header((header::VARY, "Accept-Encoding, cookie"))
+        .body("set")
+}
+
+async fn set_no_store(mut session: Session<Data>) -> HttpResponse {
+    session.set_user("alice");
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body("set")
+}
+
 struct Reply {
     status: StatusCode,
     set_cookie: Vec<String>,
     vary: Vec<String>,
+    cache_control: Vec<String>,
     body: String,
 }
 
@@ -56,7 +71,9 @@ macro_rules! app {
                 .route("/read", web::get().to(read))
                 .route("/pop", web::get().to(pop))
                 .route("/clear", web::get().to(clear))
-                .route("/fail", web::get().to(fail)),
+                .route("/fail", web::get().to(fail))
+                .route("/set-varying", web::get().to(set_varying))
+                .route("/set-no-store", web::get().to(set_no_store)),
         )
         .await
     }};
@@ -70,9 +87,22 @@ where
         Error = actix_web::Error,
     >,
 {
+    send_bytes(app, path, cookie.map(str::as_bytes)).await
+}
+
+/// Sends a `Cookie` header of any bytes, as a browser may.
+async fn send_bytes<S>(app: &S, path: &str, cookie: Option<&[u8]>) -> Reply
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+    >,
+{
     let mut request = test::TestRequest::get().uri(path);
     if let Some(cookie) = cookie {
-        request = request.insert_header((header::COOKIE, cookie));
+        let value = header::HeaderValue::from_bytes(cookie).unwrap();
+        request = request.insert_header((header::COOKIE, value));
     }
     let response = test::call_service(app, request.to_request()).await;
     let all = |name| {
@@ -83,12 +113,14 @@ where
             .collect::<Vec<_>>()
     };
     let (set_cookie, vary) = (all(header::SET_COOKIE), all(header::VARY));
+    let cache_control = all(header::CACHE_CONTROL);
     let status = response.status();
     let body = test::read_body(response).await;
     Reply {
         status,
         set_cookie,
         vary,
+        cache_control,
         body: String::from_utf8(body.to_vec()).unwrap(),
     }
 }
@@ -155,4 +187,53 @@ async fn a_missing_middleware_is_a_500_that_names_the_fix() {
         "{}",
         reply.body
     );
+}
+
+#[actix_web::test]
+async fn a_non_ascii_byte_in_another_cookie_keeps_the_user_logged_in() {
+    let app = app!();
+    let set = send(&app, "/set", None).await;
+    let cookie = common::pair(&set.set_cookie[0]);
+    for other in [
+        "display_name=Zo\u{eb}".as_bytes(),
+        b"legacy=caf\xe9",
+        b"emoji=\xf0\x9f\x8d\xaa; city=K\xc3\xb8benhavn",
+    ] {
+        let mut header = other.to_vec();
+        header.extend_from_slice(b"; ");
+        header.extend_from_slice(cookie.as_bytes());
+        let reply = send_bytes(&app, "/read", Some(&header)).await;
+        assert_eq!(reply.body, "alice", "{}", String::from_utf8_lossy(other));
+        assert!(reply.set_cookie.is_empty());
+    }
+    let mut own = cookie.into_bytes();
+    own.push(0xe9);
+    assert_eq!(
+        send_bytes(&app, "/read", Some(&own)).await.body,
+        "Not logged in"
+    );
+}
+
+#[actix_web::test]
+async fn vary_from_the_handler_is_kept_and_not_doubled() {
+    let app = app!();
+    let reply = send(&app, "/set-varying", None).await;
+    assert_eq!(reply.vary, ["Accept-Encoding, cookie"]);
+    assert_eq!(reply.set_cookie.len(), 1);
+}
+
+#[actix_web::test]
+async fn a_response_that_sets_the_cookie_is_private_unless_the_handler_chose() {
+    let app = app!();
+    let set = send(&app, "/set", None).await;
+    assert_eq!(set.cache_control, ["private"]);
+    assert_eq!(
+        send(&app, "/set-no-store", None).await.cache_control,
+        ["no-store"]
+    );
+    let cookie = common::pair(&set.set_cookie[0]);
+    assert!(send(&app, "/read", Some(&cookie))
+        .await
+        .cache_control
+        .is_empty());
 }

@@ -45,6 +45,20 @@ async fn plain() -> &'static str {
     "no session here"
 }
 
+async fn set_varying(
+    mut session: Session<App>,
+) -> ([(header::HeaderName, &'static str); 1], &'static str) {
+    session.set_user("alice");
+    ([(header::VARY, "Accept-Encoding, cookie")], "set")
+}
+
+async fn set_no_store(
+    mut session: Session<App>,
+) -> ([(header::HeaderName, &'static str); 1], &'static str) {
+    session.set_user("alice");
+    ([(header::CACHE_CONTROL, "no-store")], "set")
+}
+
 fn app() -> Router {
     let config = common::builder::<App>().build().unwrap();
     Router::new()
@@ -54,6 +68,8 @@ fn app() -> Router {
         .route("/clear", get(clear))
         .route("/fail", get(fail))
         .route("/plain", get(plain))
+        .route("/set-varying", get(set_varying))
+        .route("/set-no-store", get(set_no_store))
         .layer(SessionLayer::new(config))
 }
 
@@ -61,13 +77,20 @@ struct Reply {
     status: StatusCode,
     set_cookie: Vec<String>,
     vary: Vec<String>,
+    cache_control: Vec<String>,
     body: String,
 }
 
 async fn send(app: &Router, path: &str, cookie: Option<&str>) -> Reply {
+    send_bytes(app, path, cookie.map(str::as_bytes)).await
+}
+
+/// Sends a `Cookie` header of any bytes, as a browser may.
+async fn send_bytes(app: &Router, path: &str, cookie: Option<&[u8]>) -> Reply {
     let mut request = Request::get(path);
     if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
+        let value = axum::http::HeaderValue::from_bytes(cookie).unwrap();
+        request = request.header(header::COOKIE, value);
     }
     let response = app
         .clone()
@@ -83,6 +106,7 @@ async fn send(app: &Router, path: &str, cookie: Option<&str>) -> Reply {
             .collect::<Vec<_>>()
     };
     let (set_cookie, vary) = (all(header::SET_COOKIE), all(header::VARY));
+    let cache_control = all(header::CACHE_CONTROL);
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
@@ -91,6 +115,7 @@ async fn send(app: &Router, path: &str, cookie: Option<&str>) -> Reply {
         status,
         set_cookie,
         vary,
+        cache_control,
         body: String::from_utf8(bytes.to_vec()).unwrap(),
     }
 }
@@ -206,4 +231,74 @@ async fn a_cookie_header_that_is_not_utf8_is_no_cookie() {
         .await
         .unwrap();
     assert_eq!(&body[..], b"Not logged in");
+}
+
+#[tokio::test]
+async fn a_non_ascii_byte_in_another_cookie_keeps_the_user_logged_in() {
+    let app = app();
+    let cookie = logged_in(&app).await;
+    for other in [
+        "display_name=Zo\u{eb}".as_bytes(),
+        b"legacy=caf\xe9",
+        b"emoji=\xf0\x9f\x8d\xaa; city=K\xc3\xb8benhavn",
+    ] {
+        let mut header = other.to_vec();
+        header.extend_from_slice(b"; ");
+        header.extend_from_slice(cookie.as_bytes());
+        let reply = send_bytes(&app, "/read", Some(&header)).await;
+        assert_eq!(reply.body, "alice", "{}", String::from_utf8_lossy(other));
+        assert!(reply.set_cookie.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn the_session_cookie_itself_holding_non_ascii_bytes_is_a_fresh_session() {
+    let app = app();
+    let cookie = logged_in(&app).await;
+    let mut header = cookie.into_bytes();
+    header.push(0xe9);
+    let reply = send_bytes(&app, "/read", Some(&header)).await;
+    assert_eq!(reply.body, "Not logged in");
+}
+
+#[tokio::test]
+async fn vary_from_the_handler_is_kept_and_not_doubled() {
+    let reply = send(&app(), "/set-varying", None).await;
+    assert_eq!(reply.vary, ["Accept-Encoding, cookie"]);
+    assert_eq!(reply.set_cookie.len(), 1);
+}
+
+#[tokio::test]
+async fn a_response_that_sets_the_cookie_is_private_unless_the_handler_chose() {
+    let app = app();
+    let set = send(&app, "/set", None).await;
+    assert_eq!(set.cache_control, ["private"]);
+    let chosen = send(&app, "/set-no-store", None).await;
+    assert_eq!(chosen.cache_control, ["no-store"]);
+    let cookie = common::pair(&set.set_cookie[0]);
+    let unchanged = send(&app, "/read", Some(&cookie)).await;
+    assert!(unchanged.cache_control.is_empty());
+}
+
+#[tokio::test]
+async fn cache_control_is_configurable() {
+    let config = common::builder::<App>()
+        .cache_control(None)
+        .build()
+        .unwrap();
+    let off = Router::new()
+        .route("/set", get(set))
+        .layer(SessionLayer::new(config));
+    assert!(send(&off, "/set", None).await.cache_control.is_empty());
+    let config = common::builder::<App>()
+        .cache_control(Some("private, no-cache"))
+        .build()
+        .unwrap();
+    let custom = Router::new()
+        .route("/set", get(set))
+        .layer(SessionLayer::new(config));
+    assert_eq!(
+        send(&custom, "/set", None).await.cache_control,
+        ["private, no-cache"]
+    );
 }

@@ -1,6 +1,7 @@
 //! Replays the fuzz corpus (`fuzz/corpus/<target>/`) through the fuzz targets' own logic on
 //! stable, so every input the fuzzers kept is checked in CI. A longer fuzz run:
-//! `cd fuzz && cargo +nightly fuzz run load -- -max_total_time=600` (and `load_signed`).
+//! `cd fuzz && cargo +nightly fuzz run load -- -max_total_time=600` (and `load_signed`,
+//! `load_raw`).
 
 mod common;
 
@@ -36,4 +37,21 @@ fn the_load_corpus_replays_cleanly() {
 #[test]
 fn the_signed_corpus_replays_cleanly() {
     assert!(replay("load_signed", targets::load_signed) >= 17);
+}
+
+#[test]
+fn the_raw_header_corpus_replays_cleanly() {
+    assert!(replay("load_raw", targets::load_raw) >= 5);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// Random raw header bytes through the `load_raw` target, on stable, in every test run.
+    #[test]
+    fn random_raw_headers_never_hide_the_session(
+        data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)
+    ) {
+        targets::load_raw(&data);
+    }
 }
