@@ -277,3 +277,55 @@ async fn keys_the_rust_struct_does_not_name_are_kept() {
         serde_json::json!({"_user_id": "42", "_fresh": true})
     );
 }
+
+#[test]
+fn settings_flask_mode_cannot_honour_are_build_errors() {
+    let codec = || FlaskCodec::new("behaviour-secret").unwrap();
+    for builder in [
+        SessionConfig::<Data>::builder()
+            .flask(codec())
+            .idle_timeout(Duration::from_secs(1_800)),
+        SessionConfig::<Data>::builder()
+            .flask(codec())
+            .persistent_lifetime(Duration::from_secs(86_400))
+            .persistent_idle_timeout(Duration::from_secs(3_600)),
+    ] {
+        let error = builder.build().unwrap_err();
+        assert!(
+            matches!(error, ConfigError::UnsupportedInFlaskMode(_)),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(message.contains("idle timeout"), "{message}");
+        assert!(message.contains("remove `.idle_timeout(..)`"), "{message}");
+    }
+}
+
+#[test]
+fn a_flask_cookie_signed_by_a_server_slightly_ahead_is_read_within_the_skew() {
+    let codec = FlaskCodec::new("behaviour-secret").unwrap();
+    let config = SessionConfig::<Data>::builder()
+        .flask(codec.clone())
+        .build()
+        .unwrap();
+    let now = FROZEN;
+    let ahead = codec
+        .encode(serde_json::json!({"x": 1}).as_object().unwrap(), now + 30)
+        .unwrap();
+    let loaded = config.load(
+        &format!("session={ahead}"),
+        UNIX_EPOCH + Duration::from_secs(now),
+    );
+    assert_eq!(loaded.rejected, None);
+    let too_far = codec
+        .encode(serde_json::json!({"x": 1}).as_object().unwrap(), now + 120)
+        .unwrap();
+    let refused = config.load(
+        &format!("session={too_far}"),
+        UNIX_EPOCH + Duration::from_secs(now),
+    );
+    assert!(matches!(
+        refused.rejected,
+        Some(sessionkit::Rejection::IssuedInFuture { .. })
+    ));
+}

@@ -8,18 +8,25 @@ use syn::GenericParam;
 use crate::ast::{Container, Field, Shape};
 use crate::attr::Ctxt;
 
-/// Methods of `sessionkit::Session<T>`: an accessor with one of these names would be shadowed
-/// by the wrapper's own method when called on a session.
-const WRAPPER_METHODS: &[&str] = &[
-    "clear",
-    "created_at",
-    "deref",
-    "deref_mut",
-    "into_inner",
-    "is_modified",
-    "is_new",
-    "is_permanent",
-    "set_permanent",
+/// Methods an accessor would be shadowed by when called on a session, with their owner: the
+/// core wrapper `sessionkit::Session<T>`, and the framework extractors (axum's and actix's
+/// `Session<T>`), which deref to the wrapper. Keep in step with `session.rs` and `extract.rs`.
+const RESERVED_METHODS: &[(&str, &str)] = &[
+    ("clear", "sessionkit::Session::clear"),
+    ("created_at", "sessionkit::Session::created_at"),
+    ("deref", "sessionkit::Session::deref"),
+    ("deref_mut", "sessionkit::Session::deref_mut"),
+    ("into_inner", "sessionkit::Session::into_inner"),
+    ("is_modified", "sessionkit::Session::is_modified"),
+    ("is_new", "sessionkit::Session::is_new"),
+    ("is_permanent", "sessionkit::Session::is_permanent"),
+    ("issued_at", "sessionkit::Session::issued_at"),
+    ("renew", "sessionkit::Session::renew"),
+    ("set_permanent", "sessionkit::Session::set_permanent"),
+    (
+        "rejection",
+        "the extractor's `rejection` (axum and actix `Session`)",
+    ),
 ];
 
 pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
@@ -120,8 +127,13 @@ fn check_unique_accessors(cx: &Ctxt, container: &Container<'_>) {
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     for field in &container.fields {
         for method in accessor_names(field) {
-            if WRAPPER_METHODS.contains(&method.as_str()) {
-                cx.error(field.span(), format!("accessor `{method}` of field `{}` would be shadowed by `Session::{method}`, rename the field", field.name));
+            if let Some((_, owner)) = RESERVED_METHODS.iter().find(|(m, _)| *m == method) {
+                let owner = if owner.starts_with("sessionkit::") {
+                    format!("`{owner}`")
+                } else {
+                    (*owner).to_owned()
+                };
+                cx.error(field.span(), format!("accessor `{method}` of field `{}` would be shadowed by {owner}, rename the field", field.name));
             } else if let Some(owner) = seen.get(&method) {
                 cx.error(field.span(), format!("accessor `{method}` of field `{}` collides with an accessor of field `{owner}`, rename one of the fields", field.name));
             } else {
