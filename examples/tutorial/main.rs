@@ -2,7 +2,7 @@
 //!
 //! `cargo run --example tutorial --features axum` serves it on <http://127.0.0.1:8000>.
 //! Options: `--port N` (or `PORT`), `--lifetime 1m` (or `SESSION_LIFETIME`; units s, m, h, d;
-//! the tutorial's one minute by default). The key comes from `SESSION_SECRET` (hex or base64);
+//! the tutorial's one minute by default). The key comes from `SESSION_SECRET` (hex digits, or `base64:<text>`);
 //! without it a development key is generated, which logs everyone out at every restart.
 
 mod pages;
