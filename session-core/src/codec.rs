@@ -135,8 +135,9 @@ impl Codec {
         URL_SAFE_NO_PAD.encode_string(&raw, out);
     }
 
-    /// Decodes and verifies a cookie value, whose length the caller has bounded.
-    pub(crate) fn open(&self, value: &str) -> Result<Opened, Rejection> {
+    /// Decodes and verifies a cookie value, whose length the caller has bounded. Any byte
+    /// outside base64url makes it [`Rejection::Malformed`].
+    pub(crate) fn open(&self, value: &[u8]) -> Result<Opened, Rejection> {
         let raw = URL_SAFE_NO_PAD
             .decode(value)
             .map_err(|_| Rejection::Malformed)?;

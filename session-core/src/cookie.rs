@@ -199,9 +199,12 @@ pub(crate) fn find<'h>(headers: impl IntoIterator<Item = &'h [u8]>, name: &str) 
     let name = name.as_bytes();
     let mut found = Candidates::default();
     for header in headers {
-        for pair in header.split(|&b| b == b';') {
-            let pair = trim_blanks(pair);
-            let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+        let mut start = 0;
+        let ends = memchr::memchr_iter(b';', header).chain(std::iter::once(header.len()));
+        for end in ends {
+            let pair = trim_blanks(&header[start..end]);
+            start = end + 1;
+            let Some(eq) = memchr::memchr(b'=', pair) else {
                 continue;
             };
             let (key, value) = (&pair[..eq], &pair[eq + 1..]);

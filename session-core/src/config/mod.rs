@@ -212,11 +212,6 @@ impl<T: SessionSchema> SessionConfig<T> {
                 limit: inner.max_cookie_bytes,
             });
         }
-        // A session value is base64url (or Flask's dotted base64url): anything else is not ours.
-        let value = std::str::from_utf8(value)
-            .ok()
-            .filter(|v| v.bytes().all(|b| b.is_ascii_graphic()))
-            .ok_or(Rejection::Malformed)?;
         let incoming = match &inner.format {
             Format::Native(codec) => {
                 let opened = codec.open(value)?;
@@ -236,7 +231,14 @@ impl<T: SessionSchema> SessionConfig<T> {
                 opened.into_incoming()
             }
             #[cfg(feature = "flask")]
-            Format::Flask(codec) => flask::open(codec, value, now, &inner.lifetime)?,
+            Format::Flask(codec) => {
+                // Flask's value is dotted base64url: bytes that are not ASCII are not its.
+                let value = std::str::from_utf8(value)
+                    .ok()
+                    .filter(|v| v.is_ascii())
+                    .ok_or(Rejection::Malformed)?;
+                flask::open(codec, value, now, &inner.lifetime)?
+            }
         };
         let data: T = crate::schema::decode_payload(incoming.payload())?;
         if let Some(validate) = &inner.validator {
