@@ -27,16 +27,17 @@
 
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::time::SystemTime;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{HeaderValue, CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
+use actix_web::http::header::{HeaderValue, CACHE_CONTROL, COOKIE, RETRY_AFTER, SET_COOKIE, VARY};
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 pub use crate::extract::Session;
-use crate::slot::{Shared, Slot, MISSING_LAYER, TAKEN_TWICE};
+use crate::slot::{varies_by_cookie, Begin, Failure, Shared, Slot, MISSING_LAYER, TAKEN_TWICE};
 use crate::{SessionConfig, SessionSchema};
 
 /// Middleware that gives handlers a [`Session<T>`]. Build it once, clone it into each worker.
@@ -92,7 +93,7 @@ where
 
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(SessionService {
-            service,
+            service: Rc::new(service),
             shared: self.shared.clone(),
         }))
     }
@@ -100,7 +101,7 @@ where
 
 /// The service [`SessionMiddleware`] wraps around the app.
 pub struct SessionService<S, T> {
-    service: S,
+    service: Rc<S>,
     shared: Shared<T>,
 }
 
@@ -124,21 +125,28 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let headers = request.headers().get_all(COOKIE);
-        let slot = self.shared.begin(headers.map(HeaderValue::as_bytes));
-        request.extensions_mut().insert(slot.clone());
-        let shared = self.shared.clone();
-        let response = self.service.call(request);
+        let begin = self.shared.begin(headers.map(HeaderValue::as_bytes));
+        let (shared, service) = (self.shared.clone(), Rc::clone(&self.service));
         Box::pin(async move {
-            let mut response = response.await?.map_into_boxed_body();
-            let outcome = shared.end(
-                &slot,
-                response.status().as_u16(),
-                response.headers().get_all(VARY).map(HeaderValue::as_bytes),
-                response.headers().contains_key(CACHE_CONTROL),
-            );
-            if outcome.error.is_some() {
-                let failed = HttpResponse::InternalServerError().body("session could not be saved");
-                return Ok(response.into_response(failed));
+            let slot = match begin {
+                Begin::Ready(slot) => slot,
+                Begin::Load(headers) => match shared.load(headers).await {
+                    Ok(slot) => slot,
+                    Err(failure) => {
+                        let (request, _) = request.into_parts();
+                        return Ok(ServiceResponse::new(request, failure_response(failure)));
+                    }
+                },
+            };
+            request.extensions_mut().insert(slot.clone());
+            let mut response = service.call(request).await?.map_into_boxed_body();
+            let headers = response.headers();
+            let varies = varies_by_cookie(headers.get_all(VARY).map(HeaderValue::as_bytes));
+            let has_cache_control = headers.contains_key(CACHE_CONTROL);
+            let status = response.status().as_u16();
+            let outcome = shared.end(&slot, status, varies, has_cache_control).await;
+            if let Some(failure) = outcome.failure {
+                return Ok(response.into_response(failure_response(failure)));
             }
             let headers = response.headers_mut();
             if outcome.vary_cookie {
@@ -159,6 +167,16 @@ where
             Ok(response)
         })
     }
+}
+
+/// The response that replaces the handler's when the session cannot be loaded or saved.
+fn failure_response(failure: Failure) -> HttpResponse {
+    let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut response = HttpResponse::build(status);
+    if let Some(seconds) = failure.retry_after {
+        response.insert_header((RETRY_AFTER, seconds.to_string()));
+    }
+    response.body(failure.body)
 }
 
 /// Why the [`Session`] extractor failed: a setup mistake, answered with a 500.

@@ -30,12 +30,14 @@ use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use ::axum::extract::{FromRequestParts, Request};
-use ::axum::http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
+use ::axum::http::header::{CACHE_CONTROL, COOKIE, RETRY_AFTER, SET_COOKIE, VARY};
 use ::axum::http::{request::Parts, HeaderValue, StatusCode};
 use ::axum::response::{IntoResponse, Response};
 
 pub use crate::extract::Session;
-use crate::slot::{Outcome, Shared, Slot, MISSING_LAYER, TAKEN_TWICE};
+use crate::slot::{
+    varies_by_cookie, Begin, Failure, Outcome, Shared, Slot, MISSING_LAYER, TAKEN_TWICE,
+};
 use crate::{SessionConfig, SessionSchema};
 
 /// A tower layer that gives handlers a [`Session<T>`]. Build it once, at start-up.
@@ -115,7 +117,7 @@ impl<S, T> tower_service::Service<Request> for SessionService<S, T>
 where
     S: tower_service::Service<Request, Response = Response> + Clone + Send + 'static,
     S::Future: Send,
-    T: SessionSchema + Send + 'static,
+    T: SessionSchema + Send + Sync + 'static,
 {
     type Response = Response;
     type Error = S::Error;
@@ -127,36 +129,47 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         let headers = request.headers().get_all(COOKIE).iter();
-        let slot = self.shared.begin(headers.map(HeaderValue::as_bytes));
-        request.extensions_mut().insert(slot.clone());
+        let begin = self.shared.begin(headers.map(HeaderValue::as_bytes));
         // Call the instance that was polled ready; keep a fresh clone for the next call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
         Box::pin(async move {
+            let slot = match begin {
+                Begin::Ready(slot) => slot,
+                Begin::Load(headers) => match shared.load(headers).await {
+                    Ok(slot) => slot,
+                    Err(failure) => return Ok(failure_response(failure)),
+                },
+            };
+            request.extensions_mut().insert(slot.clone());
             let mut response = inner.call(request).await?;
             let headers = response.headers();
-            let outcome = shared.end(
-                &slot,
-                response.status().as_u16(),
-                headers.get_all(VARY).iter().map(HeaderValue::as_bytes),
-                headers.contains_key(CACHE_CONTROL),
-            );
+            let varies = varies_by_cookie(headers.get_all(VARY).iter().map(HeaderValue::as_bytes));
+            let has_cache_control = headers.contains_key(CACHE_CONTROL);
+            let status = response.status().as_u16();
+            let outcome = shared.end(&slot, status, varies, has_cache_control).await;
             Ok(apply(outcome, &mut response).unwrap_or(response))
         })
     }
 }
 
+/// The response that replaces the handler's when the session cannot be loaded or saved.
+fn failure_response(failure: Failure) -> Response {
+    let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut response = (status, failure.body).into_response();
+    if let Some(seconds) = failure.retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
 /// Writes the outcome into `response`, or returns the error response that replaces it.
 fn apply(outcome: Outcome, response: &mut Response) -> Option<Response> {
-    if outcome.error.is_some() {
-        return Some(
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "session could not be saved",
-            )
-                .into_response(),
-        );
+    if let Some(failure) = outcome.failure {
+        return Some(failure_response(failure));
     }
     let headers = response.headers_mut();
     if outcome.vary_cookie {

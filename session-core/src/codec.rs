@@ -5,7 +5,7 @@
 //! ```text
 //! offset  size  field
 //!      0     1  format version (1)
-//!      1     1  flags (bit 0: permanent)
+//!      1     1  flags (bit 0: permanent; bit 1: the payload is a server-side session id)
 //!      2     4  key id: the first 4 bytes of HMAC-SHA256(signing key, "key-id")
 //!      6     2  name tag: the first 2 bytes of SHA-256(cookie name), for diagnostics only
 //!      8     4  schema version, big-endian
@@ -36,6 +36,8 @@ pub const FORMAT_VERSION: u8 = 1;
 pub(crate) const HEADER_LEN: usize = 28;
 pub(crate) const TAG_LEN: usize = 32;
 const FLAG_PERMANENT: u8 = 1;
+/// The payload is a server-side session id, not the session.
+pub(crate) const FLAG_SERVER: u8 = 2;
 
 /// A verified envelope: the decoded bytes and where the payload sits in them.
 #[derive(Debug)]
@@ -47,6 +49,8 @@ pub(crate) struct Opened {
     pub(crate) schema: u32,
     /// True when a fallback key, not the current one, verified the tag.
     pub(crate) by_fallback: bool,
+    /// True when the payload is a server-side session id ([`FLAG_SERVER`]).
+    pub(crate) server: bool,
 }
 
 impl Opened {
@@ -59,6 +63,7 @@ impl Opened {
             issued_at: self.stamp.issued_at,
             created_at: Some(self.stamp.created_at),
             by_fallback: self.by_fallback,
+            server: None,
         }
     }
 }
@@ -116,9 +121,14 @@ impl Codec {
 
     /// Starts an envelope: returns a buffer holding the header, ready for the payload.
     pub(crate) fn begin(&self, stamp: Stamp, payload_hint: usize) -> Vec<u8> {
+        self.begin_with(stamp, 0, payload_hint)
+    }
+
+    /// [`Codec::begin`] with extra flags ([`FLAG_SERVER`]).
+    pub(crate) fn begin_with(&self, stamp: Stamp, flags: u8, payload_hint: usize) -> Vec<u8> {
         let mut raw = Vec::with_capacity(HEADER_LEN + payload_hint + TAG_LEN);
         raw.push(FORMAT_VERSION);
-        raw.push(if stamp.permanent { FLAG_PERMANENT } else { 0 });
+        raw.push(flags | if stamp.permanent { FLAG_PERMANENT } else { 0 });
         raw.extend_from_slice(&self.signers[0].id);
         raw.extend_from_slice(&self.name_tag);
         raw.extend_from_slice(&self.schema.to_be_bytes());
@@ -168,6 +178,7 @@ impl Codec {
             });
         }
         Ok(Opened {
+            server: body[1] & FLAG_SERVER != 0,
             stamp: parse_stamp(body)?,
             schema: u32::from_be_bytes(field(body, 8)),
             by_fallback: position != 0,
@@ -178,7 +189,7 @@ impl Codec {
 }
 
 fn parse_stamp(body: &[u8]) -> Result<Stamp, Rejection> {
-    if body[1] & !FLAG_PERMANENT != 0 {
+    if body[1] & !(FLAG_PERMANENT | FLAG_SERVER) != 0 {
         return Err(Rejection::Malformed);
     }
     Ok(Stamp {

@@ -58,6 +58,11 @@ pub enum Rejection {
     },
     /// The app's validation hook refused the session (for example a logged-out-everywhere user).
     Revoked,
+    /// A valid id, but the store has no live record for it: expired, logged out or revoked.
+    UnknownSession,
+    /// This configuration keeps sessions in a store: load them with
+    /// [`SessionConfig::load_async`](crate::SessionConfig::load_async).
+    ServerSide,
 }
 
 impl fmt::Display for Rejection {
@@ -95,6 +100,12 @@ impl fmt::Display for Rejection {
                 )
             }
             Self::Revoked => f.write_str("session revoked by the validation hook"),
+            Self::UnknownSession => {
+                f.write_str("no live session for this id (expired, logged out or revoked)")
+            }
+            Self::ServerSide => f.write_str(
+                "this configuration keeps sessions in a store: call `load_async`, not `load`",
+            ),
         }
     }
 }
@@ -115,6 +126,14 @@ pub enum SaveError {
     },
     /// The session data failed to serialize (for example a map with non-string keys).
     Serialize(serde_json::Error),
+    /// The session store failed; nothing was saved and no cookie must be sent.
+    Store(crate::StoreError),
+    /// Another request changed the session first and the policy is
+    /// [`ConflictPolicy::Reject`](crate::ConflictPolicy::Reject).
+    Conflict,
+    /// This configuration keeps sessions in a store: save them with
+    /// [`SessionConfig::save_async`](crate::SessionConfig::save_async).
+    NeedsAsync,
 }
 
 impl fmt::Display for SaveError {
@@ -126,6 +145,13 @@ impl fmt::Display for SaveError {
                  in the session"
             ),
             Self::Serialize(e) => write!(f, "session data failed to serialize: {e}"),
+            Self::Store(e) => write!(f, "session could not be saved: {e}"),
+            Self::Conflict => {
+                f.write_str("another request changed the session first (conflict policy `Reject`)")
+            }
+            Self::NeedsAsync => f.write_str(
+                "this configuration keeps sessions in a store: call `save_async`, not `save`",
+            ),
         }
     }
 }
@@ -134,7 +160,8 @@ impl std::error::Error for SaveError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Serialize(e) => Some(e),
-            Self::TooLarge { .. } => None,
+            Self::Store(e) => Some(e),
+            Self::TooLarge { .. } | Self::Conflict | Self::NeedsAsync => None,
         }
     }
 }

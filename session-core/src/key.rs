@@ -257,7 +257,7 @@ impl Key {
     /// [`KeyError::InvalidHex`], or any error of [`Key::from_bytes`].
     pub fn from_hex(text: &str) -> Result<Self, KeyError> {
         let text = text.trim().as_bytes();
-        if text.len() % 2 != 0 {
+        if !text.len().is_multiple_of(2) {
             return Err(KeyError::InvalidHex);
         }
         let bytes = text
@@ -423,7 +423,7 @@ fn is_well_known(normal: &[u8]) -> bool {
     let whole = WELL_KNOWN.iter().any(|known| {
         let known = normalise(known);
         !normal.is_empty()
-            && normal.len() % known.len() == 0
+            && normal.len().is_multiple_of(known.len())
             && normal.chunks(known.len()).all(|c| c == known)
     });
     whole

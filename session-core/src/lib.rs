@@ -46,6 +46,7 @@ mod schema;
 mod session;
 #[cfg(any(feature = "axum", feature = "actix"))]
 mod slot;
+pub mod store;
 
 pub use codec::FORMAT_VERSION;
 pub use config::{CookieCommand, Loaded, SessionConfig, SessionConfigBuilder, HOST_PREFIX};
@@ -53,5 +54,11 @@ pub use cookie::{SameSite, MAX_CANDIDATES};
 pub use error::{ConfigError, Rejection, SaveError};
 pub use key::{Key, KeyError, Keyring, MIN_KEY_BYTES};
 pub use lifetime::Refresh;
+#[doc(hidden)]
+pub use schema::owner_of;
 pub use schema::{SessionSchema, DEFAULT_MAX_AGE};
 pub use session::Session;
+pub use store::{
+    BoxedStore, ConflictPolicy, FileStore, MemoryStore, SessionId, SessionStore, StoreError,
+    StoreFailure, StoreKey,
+};

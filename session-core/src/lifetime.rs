@@ -136,6 +136,16 @@ impl Lifetime {
         }
     }
 
+    /// When a session signed with `stamp` at `now` ends unless used again (Unix seconds): the
+    /// idle timeout from now, never past the absolute lifetime.
+    pub(crate) fn expires_at(&self, stamp: Stamp, now: u64) -> u64 {
+        let limits = self.limits(stamp.permanent);
+        let absolute = stamp.created_at.saturating_add(limits.absolute.as_secs());
+        limits.idle.map_or(absolute, |idle| {
+            absolute.min(now.saturating_add(idle.as_secs()))
+        })
+    }
+
     /// The cookie's `Max-Age` for a persistent session: what is left of the absolute lifetime,
     /// never more than the idle timeout, never more than browsers honour.
     pub(crate) fn max_age(&self, stamp: Stamp, now: u64) -> u64 {

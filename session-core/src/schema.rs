@@ -36,6 +36,24 @@ pub trait SessionSchema: Serialize + DeserializeOwned + Default {
     const VERSION: u32 = 0;
     /// The session keys, as serialized.
     const FIELDS: &'static [&'static str];
+
+    /// Who the session belongs to (the field marked `#[session(owner)]`), indexed by
+    /// server-side stores so that a user's sessions can be listed and revoked. `None` for an
+    /// anonymous session.
+    fn owner(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The owner string of a field value: a string as is, a number in decimal, `None` for null.
+#[doc(hidden)]
+pub fn owner_of<V: Serialize + ?Sized>(value: &V) -> Option<String> {
+    match serde_json::to_value(value).ok()? {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
 }
 
 /// Deserializes a verified payload into `T`, filling fields the payload lacks from

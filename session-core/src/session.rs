@@ -16,6 +16,8 @@ pub(crate) struct Incoming {
     pub(crate) created_at: Option<u64>,
     /// True when a fallback key, not the current one, verified it.
     pub(crate) by_fallback: bool,
+    /// With a server-side store: where the record is and which version was read.
+    pub(crate) server: Option<crate::store::Stored>,
 }
 
 impl Incoming {

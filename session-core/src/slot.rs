@@ -8,7 +8,10 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use crate::{CookieCommand, Loaded, Rejection, SaveError, Session, SessionConfig, SessionSchema};
+use crate::{
+    CookieCommand, Loaded, Rejection, SaveError, Session, SessionConfig, SessionSchema,
+    StoreFailure,
+};
 
 /// The clock an adapter reads: `SystemTime::now` unless a test gives another.
 pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -44,39 +47,124 @@ impl<T: SessionSchema> Shared<T> {
         }
     }
 
-    /// Loads the request's session from the raw bytes of its `Cookie` headers into a new slot.
-    pub(crate) fn begin<'h>(&self, cookie_headers: impl IntoIterator<Item = &'h [u8]>) -> Slot<T> {
+    /// Starts a request from the raw bytes of its `Cookie` headers: in cookie mode the session
+    /// is loaded at once; with a store, the headers are kept for [`Shared::load`].
+    pub(crate) fn begin<'h>(&self, cookie_headers: impl IntoIterator<Item = &'h [u8]>) -> Begin<T> {
+        if self.config.store_failure().is_some() {
+            return Begin::Load(cookie_headers.into_iter().map(<[u8]>::to_vec).collect());
+        }
         let loaded = self
             .config
             .load_header_bytes(cookie_headers, (self.clock)());
+        Begin::Ready(Self::slot(loaded))
+    }
+
+    /// Loads the session from the store. A store failure is the response to send (503 by
+    /// default), unless the policy continues anonymous.
+    pub(crate) async fn load(&self, headers: Vec<Vec<u8>>) -> Result<Slot<T>, Failure> {
+        let now = (self.clock)();
+        match self
+            .config
+            .load_async(headers.iter().map(Vec::as_slice), now)
+            .await
+        {
+            Ok(loaded) => Ok(Self::slot(loaded)),
+            Err(error) => {
+                tracing::error!(%error, "sessionkit: the session store failed on load");
+                match self.config.store_failure() {
+                    Some(StoreFailure::ContinueAnonymous) => Ok(Self::slot(Loaded {
+                        session: Session::default(),
+                        rejected: None,
+                    })),
+                    policy => Err(Failure::unavailable(policy)),
+                }
+            }
+        }
+    }
+
+    fn slot(loaded: Loaded<T>) -> Slot<T> {
         if let Some(reason) = &loaded.rejected {
             tracing::debug!(%reason, "session cookie rejected, starting a fresh session");
         }
         Slot::new(loaded)
     }
 
-    /// Decides what to add to a response with `status`, whose `Vary` values and whether it has
-    /// a `Cache-Control` are given, logging what the app must know. This is the one response
-    /// policy both adapters apply.
-    pub(crate) fn end<'v>(
+    /// Decides what to add to a response with `status`; `varies` says whether its `Vary`
+    /// already covers `Cookie` ([`varies_by_cookie`]). Logs what the app must know. This is the
+    /// one response policy both adapters apply.
+    pub(crate) async fn end(
         &self,
         slot: &Slot<T>,
         status: u16,
-        vary: impl IntoIterator<Item = &'v [u8]>,
+        varies: bool,
         has_cache_control: bool,
     ) -> Outcome {
-        let mut outcome = slot.finish(&self.config, status >= 500, (self.clock)());
-        outcome.vary_cookie &= !varies_by_cookie(vary);
+        let (session, mut outcome) = slot.settle(status >= 500);
+        if let Some(session) = session {
+            match self.config.save_async(&session, (self.clock)()).await {
+                Ok(CookieCommand::Set(h) | CookieCommand::Remove(h)) => {
+                    outcome.set_cookie = Some(h);
+                    outcome.vary_cookie = true;
+                }
+                Ok(CookieCommand::Unchanged) => {}
+                Err(error) => {
+                    tracing::error!(%error, %status, "sessionkit: the session could not be saved");
+                    outcome.failure = Some(Failure::from_save(&error, self.config.store_failure()));
+                }
+            }
+        }
+        outcome.vary_cookie &= !varies;
         if outcome.set_cookie.is_some() && !has_cache_control {
             outcome.cache_control = self.config.cache_control().map(str::to_owned);
         }
         if outcome.escaped {
             tracing::error!("sessionkit: the session extractor outlived its request (moved into a spawned task?); its changes were not saved");
         }
-        if let Some(error) = &outcome.error {
-            tracing::error!(%error, %status, "sessionkit: the session could not be saved");
-        }
         outcome
+    }
+}
+
+/// How a request starts: loaded, or to be loaded from the store.
+pub(crate) enum Begin<T> {
+    Ready(Slot<T>),
+    Load(Vec<Vec<u8>>),
+}
+
+/// The error response that replaces the handler's, with no `Set-Cookie`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub(crate) status: u16,
+    pub(crate) retry_after: Option<u32>,
+    pub(crate) body: &'static str,
+}
+
+impl Failure {
+    fn unavailable(policy: Option<StoreFailure>) -> Self {
+        let retry_after = match policy {
+            Some(StoreFailure::Unavailable { retry_after }) => retry_after,
+            _ => 1,
+        };
+        Self {
+            status: 503,
+            retry_after: Some(retry_after),
+            body: "session store unavailable",
+        }
+    }
+
+    fn from_save(error: &SaveError, policy: Option<StoreFailure>) -> Self {
+        match error {
+            SaveError::Store(_) => Self::unavailable(policy),
+            SaveError::Conflict => Self {
+                status: 409,
+                retry_after: None,
+                body: "the session was changed by another request",
+            },
+            _ => Self {
+                status: 500,
+                retry_after: None,
+                body: "session could not be saved",
+            },
+        }
     }
 }
 
@@ -116,8 +204,8 @@ pub(crate) struct Outcome {
     pub(crate) vary_cookie: bool,
     /// The `Cache-Control` to add: the response sets the cookie and has none of its own.
     pub(crate) cache_control: Option<String>,
-    /// Why the session could not be saved: the response must become an error.
-    pub(crate) error: Option<SaveError>,
+    /// Why the session could not be saved: the response to send instead.
+    pub(crate) failure: Option<Failure>,
     /// The extractor was moved somewhere that outlived the request; its changes are lost.
     pub(crate) escaped: bool,
 }
@@ -153,37 +241,28 @@ impl<T: SessionSchema> Slot<T> {
         self.lock().session = Some(session);
     }
 
-    /// Decides what to send, once the handler has returned. `server_error` skips saving.
+    /// Takes the session back once the handler has returned, with the outcome so far.
+    /// `server_error` skips saving.
     ///
     /// The core decides even when the handler never took the session, so a refresh policy
     /// (Flask's re-signing of permanent sessions) applies to every response.
-    fn finish(&self, config: &SessionConfig<T>, server_error: bool, now: SystemTime) -> Outcome {
-        let state = self.lock();
-        let mut outcome = Outcome {
+    fn settle(&self, server_error: bool) -> (Option<Session<T>>, Outcome) {
+        let mut state = self.lock();
+        let outcome = Outcome {
             set_cookie: None,
             vary_cookie: state.extracted,
             cache_control: None,
-            error: None,
+            failure: None,
             escaped: state.extracted && state.session.is_none(),
         };
-        let Some(session) = state.session.as_ref().filter(|_| !server_error) else {
-            return outcome;
-        };
-        match config.save(session, now) {
-            Ok(CookieCommand::Set(h) | CookieCommand::Remove(h)) => {
-                outcome.set_cookie = Some(h);
-                outcome.vary_cookie = true;
-            }
-            Ok(CookieCommand::Unchanged) => {}
-            Err(e) => outcome.error = Some(e),
-        }
-        outcome
+        let session = state.session.take().filter(|_| !server_error);
+        (session, outcome)
     }
 }
 
 /// True when a response's `Vary` values already cover `Cookie` (`Cookie` in any case, in a
 /// list, or `*`).
-fn varies_by_cookie<'v>(values: impl IntoIterator<Item = &'v [u8]>) -> bool {
+pub(crate) fn varies_by_cookie<'v>(values: impl IntoIterator<Item = &'v [u8]>) -> bool {
     values.into_iter().any(|value| {
         value.split(|&b| b == b',').any(|token| {
             let token = token.trim_ascii();

@@ -29,6 +29,11 @@ pub struct SessionConfigBuilder<T> {
     permanent: bool,
     cache_control: Option<String>,
     validator: Option<Validator<T>>,
+    store: Option<crate::BoxedStore>,
+    namespace: Option<String>,
+    conflict: crate::ConflictPolicy,
+    store_timeout: Duration,
+    store_failure: crate::StoreFailure,
     #[cfg(feature = "flask")]
     flask: Option<crate::flask::FlaskCodec>,
     schema: PhantomData<fn() -> T>,
@@ -68,6 +73,11 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
             permanent: false,
             cache_control: Some("private".to_owned()),
             validator: None,
+            store: None,
+            namespace: None,
+            conflict: crate::ConflictPolicy::default(),
+            store_timeout: Duration::from_secs(2),
+            store_failure: crate::StoreFailure::default(),
             #[cfg(feature = "flask")]
             flask: None,
             schema: PhantomData,
@@ -220,6 +230,41 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
         self
     }
 
+    /// Keeps the session data in `store`; the cookie then carries only a signed 256-bit id.
+    /// The handlers do not change. Load and save with
+    /// [`SessionConfig::load_async`] / [`SessionConfig::save_async`] (the adapters do).
+    pub fn store(mut self, store: impl crate::SessionStore) -> Self {
+        self.store = Some(crate::BoxedStore::new(store));
+        self
+    }
+
+    /// Separates this app's records from another's in a shared store (default: the cookie
+    /// name). Records are keyed by `SHA-256(namespace ‖ id)`.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// What to do when two requests change one session at once (default
+    /// [`ConflictPolicy::Merge`](crate::ConflictPolicy::Merge)).
+    pub fn conflict_policy(mut self, policy: crate::ConflictPolicy) -> Self {
+        self.conflict = policy;
+        self
+    }
+
+    /// The longest a store operation may take before the request fails (default 2 s; applied
+    /// with the `tokio` feature, which the adapters enable).
+    pub fn store_timeout(mut self, timeout: Duration) -> Self {
+        self.store_timeout = timeout;
+        self
+    }
+
+    /// What a request gets when the store fails (default: 503 with `Retry-After: 1`).
+    pub fn on_store_error(mut self, policy: crate::StoreFailure) -> Self {
+        self.store_failure = policy;
+        self
+    }
+
     /// When unchanged sessions are re-signed (default `Refresh::AfterFraction(0.5)`).
     pub fn refresh(mut self, refresh: Refresh) -> Self {
         self.refresh = refresh;
@@ -268,10 +313,16 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
         let name = if self.host_prefix && !self.name.starts_with(HOST_PREFIX) {
             format!("{HOST_PREFIX}{}", self.name)
         } else {
-            self.name
+            self.name.clone()
         };
         check_attributes(&name, &self.attributes)?;
-        let lifetime = Lifetime {
+        let lifetime = self.lifetime_policy();
+        check_times(&lifetime)?;
+        self.finish_build(name, lifetime)
+    }
+
+    fn lifetime_policy(&self) -> Lifetime {
+        Lifetime {
             browser: Limits {
                 absolute: self.lifetime,
                 idle: self.idle_timeout,
@@ -291,8 +342,14 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
             },
             skew: self.clock_skew,
             refresh: self.refresh,
-        };
-        check_times(&lifetime)?;
+        }
+    }
+
+    fn finish_build(
+        mut self,
+        name: String,
+        lifetime: Lifetime,
+    ) -> Result<SessionConfig<T>, ConfigError> {
         if self.max_cookie_bytes < 256 {
             return Err(ConfigError::CookieLimitTooSmall(self.max_cookie_bytes));
         }
@@ -306,35 +363,11 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
             }
         }
         let empty_payload = serde_json::to_vec(&T::default()).unwrap_or_default();
-        #[cfg(feature = "flask")]
-        let flask = self.flask;
-        #[cfg(not(feature = "flask"))]
-        let flask: Option<std::convert::Infallible> = None;
-        let (format, layout) = match flask {
-            #[cfg(feature = "flask")]
-            Some(codec) => {
-                check_flask(&lifetime)?;
-                if codec.uses_weak_legacy_secret() {
-                    tracing::warn!(
-                        "sessionkit: Flask mode runs with a weak legacy secret, and anyone who \
-                         guesses it can forge sessions: sign with a strong key and keep the weak \
-                         one as a fallback for one lifetime, then remove it"
-                    );
-                }
-                (Format::Flask(codec), Layout::flask(&self.attributes))
-            }
-            #[cfg(not(feature = "flask"))]
-            Some(never) => match never {},
-            None => {
-                let key = self.key.ok_or(ConfigError::MissingKey)??;
-                let mut keys = Keyring::new(key);
-                for fallback in self.fallbacks {
-                    keys = keys.with_fallback(fallback?);
-                }
-                let codec = Codec::new(&keys, &name, T::VERSION);
-                (Format::Native(codec), Layout::native(&self.attributes))
-            }
-        };
+        let (format, layout, fingerprint_key) = self.format(&name, &lifetime)?;
+        if self.store_timeout.is_zero() {
+            return Err(ConfigError::ZeroLifetime);
+        }
+        let name_for_namespace = name.clone();
         Ok(SessionConfig {
             inner: Arc::new(Inner {
                 format,
@@ -346,8 +379,60 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
                 cache_control: self.cache_control,
                 empty_payload,
                 validator: self.validator,
+                server: self.store.map(|store| crate::store::ServerSide {
+                    store,
+                    namespace: self.namespace.unwrap_or(name_for_namespace),
+                    conflict: self.conflict,
+                    timeout: self.store_timeout,
+                    failure: self.store_failure,
+                    fingerprint_key,
+                }),
             }),
         })
+    }
+
+    /// The cookie format, its attribute layout, and the key of log fingerprints.
+    #[allow(clippy::type_complexity)]
+    fn format(
+        &mut self,
+        name: &str,
+        lifetime: &Lifetime,
+    ) -> Result<(Format, Layout, [u8; 32]), ConfigError> {
+        #[cfg(feature = "flask")]
+        if let Some(codec) = self.flask.take() {
+            check_flask(lifetime)?;
+            if self.store.is_some() {
+                return Err(ConfigError::UnsupportedInFlaskMode(
+                    "a server-side store: Flask's cookie carries the session itself; drop \
+                     `.flask(..)` to keep sessions in the store with sessionkit's cookie",
+                ));
+            }
+            if codec.uses_weak_legacy_secret() {
+                tracing::warn!(
+                    "sessionkit: Flask mode runs with a weak legacy secret, and anyone who \
+                     guesses it can forge sessions: sign with a strong key and keep the weak \
+                     one as a fallback for one lifetime, then remove it"
+                );
+            }
+            return Ok((
+                Format::Flask(codec),
+                Layout::flask(&self.attributes),
+                [0; 32],
+            ));
+        }
+        let _ = lifetime;
+        let key = self.key.take().ok_or(ConfigError::MissingKey)??;
+        let fingerprint_key = key.derive(b"log-fingerprint");
+        let mut keys = Keyring::new(key);
+        for fallback in std::mem::take(&mut self.fallbacks) {
+            keys = keys.with_fallback(fallback?);
+        }
+        let codec = Codec::new(&keys, name, T::VERSION);
+        Ok((
+            Format::Native(codec),
+            Layout::native(&self.attributes),
+            fingerprint_key,
+        ))
     }
 }
 

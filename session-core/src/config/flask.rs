@@ -37,6 +37,7 @@ pub(super) fn open(
         issued_at: verified.timestamp,
         created_at: None,
         by_fallback: verified.by_fallback,
+        server: None,
     })
 }
 

@@ -25,7 +25,7 @@ type Validator<T> = Arc<dyn Fn(&T) -> bool + Send + Sync>;
 
 /// The cookie format a configuration reads and writes.
 #[derive(Debug)]
-enum Format {
+pub(crate) enum Format {
     /// sessionkit's signed envelope (`codec.rs`).
     Native(Codec),
     /// Flask's `URLSafeTimedSerializer` cookie.
@@ -61,20 +61,22 @@ enum Format {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct SessionConfig<T> {
-    inner: Arc<Inner<T>>,
+    pub(crate) inner: Arc<Inner<T>>,
 }
 
 /// The settings behind a [`SessionConfig`], shared by its clones.
-struct Inner<T> {
-    name: String,
-    format: Format,
-    layout: Layout,
-    lifetime: Lifetime,
-    max_cookie_bytes: usize,
-    permanent: bool,
-    cache_control: Option<String>,
-    empty_payload: Vec<u8>,
-    validator: Option<Validator<T>>,
+pub(crate) struct Inner<T> {
+    pub(crate) name: String,
+    pub(crate) format: Format,
+    pub(crate) layout: Layout,
+    pub(crate) lifetime: Lifetime,
+    pub(crate) max_cookie_bytes: usize,
+    pub(crate) permanent: bool,
+    pub(crate) cache_control: Option<String>,
+    pub(crate) empty_payload: Vec<u8>,
+    pub(crate) validator: Option<Validator<T>>,
+    /// Where the data lives when it is not in the cookie.
+    pub(crate) server: Option<crate::store::ServerSide>,
 }
 
 impl<T> Clone for SessionConfig<T> {
@@ -206,6 +208,9 @@ impl<T: SessionSchema> SessionConfig<T> {
 
     fn open(&self, value: &[u8], now: u64) -> Result<Session<T>, Rejection> {
         let inner = &*self.inner;
+        if inner.server.is_some() {
+            return Err(Rejection::ServerSide);
+        }
         if value.len() > inner.max_cookie_bytes {
             return Err(Rejection::TooLarge {
                 bytes: value.len(),
@@ -215,6 +220,10 @@ impl<T: SessionSchema> SessionConfig<T> {
         let incoming = match &inner.format {
             Format::Native(codec) => {
                 let opened = codec.open(value)?;
+                if opened.server {
+                    // An id for a server-side store, not a session.
+                    return Err(Rejection::Malformed);
+                }
                 if opened.schema != T::VERSION {
                     return Err(Rejection::SchemaMismatch {
                         found: opened.schema,
@@ -263,6 +272,9 @@ impl<T: SessionSchema> SessionConfig<T> {
     /// [`SaveError::TooLarge`] when the whole `Set-Cookie` value would exceed
     /// `max_cookie_bytes`; [`SaveError::Serialize`] when `T` fails to serialize.
     pub fn save(&self, session: &Session<T>, now: SystemTime) -> Result<CookieCommand, SaveError> {
+        if self.inner.server.is_some() {
+            return Err(SaveError::NeedsAsync);
+        }
         let now = unix_seconds(now);
         match &self.inner.format {
             Format::Native(codec) => self.save_native(codec, session, now),
@@ -271,7 +283,12 @@ impl<T: SessionSchema> SessionConfig<T> {
         }
     }
 
-    fn plan(&self, session: &Session<T>, refresh_browser_sessions: bool, now: u64) -> Plan {
+    pub(crate) fn plan(
+        &self,
+        session: &Session<T>,
+        refresh_browser_sessions: bool,
+        now: u64,
+    ) -> Plan {
         let inner = &*self.inner;
         Plan::new(
             session,
@@ -315,13 +332,13 @@ impl<T: SessionSchema> SessionConfig<T> {
     }
 
     /// The removal cookie, with the same attributes.
-    fn removal(&self) -> CookieCommand {
+    pub(crate) fn removal(&self) -> CookieCommand {
         CookieCommand::Remove(self.inner.layout.removal(&self.inner.name))
     }
 
     /// Builds the `Set-Cookie` value around the cookie value `write_value` appends, and checks
     /// its length.
-    fn finish(
+    pub(crate) fn finish(
         &self,
         write_value: impl FnOnce(&mut String),
         stamp: Stamp,
@@ -344,6 +361,6 @@ impl<T: SessionSchema> SessionConfig<T> {
     }
 }
 
-fn unix_seconds(now: SystemTime) -> u64 {
+pub(crate) fn unix_seconds(now: SystemTime) -> u64 {
     now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

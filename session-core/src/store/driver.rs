@@ -1,0 +1,630 @@
+//! The async driver: verify the cookie, load the record, resume; after the handler, plan and run
+//! the store operation, then (only then) the cookie.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::merge::reapply;
+use super::{BoxedStore, Created, Record, SessionId, SessionStore, StoreError, StoreKey, Updated};
+use crate::codec::{Codec, FLAG_SERVER};
+use crate::config::{unix_seconds, Format};
+use crate::decide::{Action, Plan};
+use crate::lifetime::Stamp;
+use crate::session::Incoming;
+use crate::{
+    cookie, CookieCommand, Loaded, Rejection, SaveError, Session, SessionConfig, SessionSchema,
+};
+
+/// What to do when another request changed the session between this one's load and save.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ConflictPolicy {
+    /// Take the current record and re-apply the top-level fields this request changed, then
+    /// retry: two requests changing different fields both land.
+    #[default]
+    Merge,
+    /// Overwrite whatever the other request wrote (Flask-Session's behaviour).
+    LastWriteWins,
+    /// Save nothing and report [`SaveError::Conflict`].
+    Reject,
+}
+
+/// What a request gets when the store fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreFailure {
+    /// Answer `503 Service Unavailable` with `Retry-After` (seconds) and no `Set-Cookie`.
+    Unavailable {
+        /// The `Retry-After` value, in seconds.
+        retry_after: u32,
+    },
+    /// A failed load continues with a fresh, anonymous session (logged as an error); a failed
+    /// save still answers 503.
+    ContinueAnonymous,
+}
+
+impl Default for StoreFailure {
+    fn default() -> Self {
+        Self::Unavailable { retry_after: 1 }
+    }
+}
+
+/// What a configuration needs to keep sessions in a store.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerSide {
+    pub(crate) store: BoxedStore,
+    pub(crate) namespace: String,
+    pub(crate) conflict: ConflictPolicy,
+    pub(crate) timeout: Duration,
+    pub(crate) failure: StoreFailure,
+    /// Keys the log fingerprint of ids, derived from the secret.
+    pub(crate) fingerprint_key: [u8; 32],
+}
+
+/// Where a loaded session's record is, and which version was read.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    pub(crate) id: SessionId,
+    pub(crate) key: StoreKey,
+    pub(crate) version: u64,
+}
+
+/// One live session of an owner, as [`SessionConfig::list_owner`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// The key it is stored under (not its id, which is never kept).
+    pub key: StoreKey,
+    /// When it was created or last renewed.
+    pub created_at: SystemTime,
+    /// When it ends unless used.
+    pub expires_at: SystemTime,
+}
+
+fn unix_millis(now: SystemTime) -> u64 {
+    now.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Runs a store operation under the configured timeout (with the `tokio` feature; without
+/// it, the backend's own timeouts apply).
+async fn bounded<F: std::future::Future<Output = Result<R, StoreError>>, R>(
+    timeout: Duration,
+    operation: F,
+) -> Result<R, StoreError> {
+    #[cfg(feature = "tokio")]
+    {
+        tokio::time::timeout(timeout, operation)
+            .await
+            .unwrap_or(Err(StoreError::Timeout))
+    }
+    #[cfg(not(feature = "tokio"))]
+    {
+        let _ = timeout;
+        operation.await
+    }
+}
+
+/// An idempotent operation may be tried once more after an outage or a timeout.
+fn retryable(error: &StoreError) -> bool {
+    matches!(error, StoreError::Unavailable(_) | StoreError::Timeout)
+}
+
+impl<T: SessionSchema> SessionConfig<T> {
+    fn server(&self) -> Option<&ServerSide> {
+        self.inner.server.as_ref()
+    }
+
+    // `None` only in Flask mode, which builds without a store.
+    #[allow(clippy::unnecessary_wraps)]
+    fn codec(&self) -> Option<&Codec> {
+        match &self.inner.format {
+            Format::Native(codec) => Some(codec),
+            #[cfg(feature = "flask")]
+            Format::Flask(_) => None,
+        }
+    }
+
+    /// A short keyed fingerprint of a session id, for logs: ids themselves are never logged.
+    #[must_use]
+    pub fn fingerprint(&self, id: &SessionId) -> String {
+        use hmac::Mac as _;
+        let key = self.server().map_or([0; 32], |s| s.fingerprint_key);
+        let Ok(mut mac) = crate::key::HmacSha256::new_from_slice(&key) else {
+            return String::new(); // HMAC takes keys of any length
+        };
+        mac.update(id.as_bytes());
+        super::id::hex(&mac.finalize().into_bytes()[..6])
+    }
+
+    /// Loads the session, from the store when one is configured (otherwise as
+    /// [`SessionConfig::load_header_bytes`]).
+    ///
+    /// A missing, forged, expired or unknown id gives a fresh session and a [`Rejection`];
+    /// nothing is written for it.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store cannot answer: the request must fail (503), not continue
+    /// as if the user had no session.
+    pub async fn load_async<'h>(
+        &self,
+        headers: impl IntoIterator<Item = &'h [u8]>,
+        now: SystemTime,
+    ) -> Result<Loaded<T>, StoreError> {
+        let Some(server) = self.server() else {
+            return Ok(self.load_header_bytes(headers, now));
+        };
+        let mut first_rejection = None;
+        let candidates = cookie::find(headers, &self.inner.name);
+        for value in candidates.as_slice() {
+            let outcome = match self.open_id(value, unix_seconds(now)) {
+                Ok((id, stamp, by_fallback)) => {
+                    let key = StoreKey::new(&server.namespace, &id);
+                    let record = self.load_record(server, &key, now).await?;
+                    record.ok_or(Rejection::UnknownSession).and_then(|r| {
+                        self.resume(
+                            Stored {
+                                id,
+                                key,
+                                version: r.version,
+                            },
+                            &r,
+                            stamp,
+                            by_fallback,
+                            now,
+                        )
+                    })
+                }
+                Err(reason) => Err(reason),
+            };
+            match outcome {
+                Ok(session) => {
+                    return Ok(Loaded {
+                        session,
+                        rejected: None,
+                    })
+                }
+                Err(reason) => {
+                    first_rejection.get_or_insert(reason);
+                }
+            }
+        }
+        Ok(Loaded {
+            session: Session::fresh(T::default(), self.inner.permanent),
+            rejected: first_rejection,
+        })
+    }
+
+    async fn load_record(
+        &self,
+        server: &ServerSide,
+        key: &StoreKey,
+        now: SystemTime,
+    ) -> Result<Option<Record>, StoreError> {
+        let now_ms = unix_millis(now);
+        match bounded(server.timeout, server.store.load(key, now_ms)).await {
+            Err(e) if retryable(&e) => {
+                bounded(server.timeout, server.store.load(key, now_ms)).await
+            }
+            other => other,
+        }
+    }
+
+    /// Verifies a cookie that carries an id; checks its signed times (no idle timeout: the
+    /// record's expiry is the authority).
+    fn open_id(&self, value: &[u8], now: u64) -> Result<(SessionId, Stamp, bool), Rejection> {
+        if value.len() > self.inner.max_cookie_bytes {
+            return Err(Rejection::TooLarge {
+                bytes: value.len(),
+                limit: self.inner.max_cookie_bytes,
+            });
+        }
+        let codec = self.codec().ok_or(Rejection::Malformed)?;
+        let opened = codec.open(value)?;
+        if !opened.server {
+            return Err(Rejection::Malformed);
+        }
+        if opened.schema != T::VERSION {
+            return Err(Rejection::SchemaMismatch {
+                found: opened.schema,
+                expected: T::VERSION,
+            });
+        }
+        let stamp = opened.stamp;
+        let mut lifetime = self.inner.lifetime.clone();
+        lifetime.browser.idle = None;
+        lifetime.persistent.idle = None;
+        lifetime.check(
+            stamp.permanent,
+            stamp.issued_at,
+            Some(stamp.created_at),
+            now,
+        )?;
+        let id = SessionId::from_bytes(&opened.raw[opened.payload.clone()])
+            .ok_or(Rejection::Malformed)?;
+        Ok((id, stamp, opened.by_fallback))
+    }
+
+    /// Resumes a session from its record: schema, absolute lifetime, payload, validation.
+    fn resume(
+        &self,
+        stored: Stored,
+        record: &Record,
+        stamp: Stamp,
+        by_fallback: bool,
+        now: SystemTime,
+    ) -> Result<Session<T>, Rejection> {
+        let (schema, json) = record
+            .json()
+            .ok_or_else(|| Rejection::Payload("the record was not written by sessionkit".into()))?;
+        if schema != T::VERSION {
+            return Err(Rejection::SchemaMismatch {
+                found: schema,
+                expected: T::VERSION,
+            });
+        }
+        let created_at = record.created_at / 1000;
+        let limits = self.inner.lifetime.limits(stamp.permanent);
+        let age = Duration::from_secs(unix_seconds(now).saturating_sub(created_at));
+        if age > limits.absolute {
+            return Err(Rejection::Expired {
+                age,
+                limit: limits.absolute,
+            });
+        }
+        let data: T = crate::schema::decode_payload(json)?;
+        if let Some(validate) = &self.inner.validator {
+            if !validate(&data) {
+                return Err(Rejection::Revoked);
+            }
+        }
+        let incoming = Incoming {
+            payload: 5..record.payload.len(),
+            raw: record.payload.clone(),
+            permanent: stamp.permanent,
+            issued_at: stamp.issued_at,
+            created_at: Some(created_at.min(stamp.issued_at)),
+            by_fallback,
+            server: Some(stored),
+        };
+        Ok(Session::loaded(data, incoming))
+    }
+
+    /// Saves the session: in the store when one is configured (otherwise as
+    /// [`SessionConfig::save`]). The returned cookie is to be sent only because the store
+    /// operation succeeded.
+    ///
+    /// A write that races a logout is not brought back: the session ends and a removal cookie
+    /// is returned. On a conflict, the [`ConflictPolicy`] applies.
+    ///
+    /// # Errors
+    ///
+    /// [`SaveError::Store`] when the store fails, [`SaveError::Conflict`] under
+    /// [`ConflictPolicy::Reject`], and the errors of [`SessionConfig::save`].
+    pub async fn save_async(
+        &self,
+        session: &Session<T>,
+        now: SystemTime,
+    ) -> Result<CookieCommand, SaveError> {
+        let Some(server) = self.server() else {
+            return self.save(session, now);
+        };
+        let now_s = unix_seconds(now);
+        let plan = self.plan(session, true, now_s);
+        let outgoing = if plan.needs_payload() {
+            Some(serde_json::to_vec(&**session).map_err(SaveError::Serialize)?)
+        } else {
+            None
+        };
+        let empty = self.inner.empty_payload.as_slice();
+        let action = plan.decide(session, outgoing.as_deref().map(|p| (p, p == empty)));
+        let stored = session.current_incoming().and_then(|i| i.server.as_ref());
+        let store = |e| SaveError::Store(e);
+        match action {
+            Action::Keep => Ok(CookieCommand::Unchanged),
+            Action::Remove => {
+                if let Some(old) = session.incoming().and_then(|i| i.server.as_ref()) {
+                    bounded(server.timeout, server.store.delete(&old.key))
+                        .await
+                        .map_err(store)?;
+                }
+                Ok(self.removal())
+            }
+            Action::Resign(stamp) => {
+                let (Some(stored), Some(incoming)) = (stored, session.current_incoming()) else {
+                    return Ok(CookieCommand::Unchanged);
+                };
+                if session.was_renewed() {
+                    let json = incoming.payload().to_vec();
+                    return self.rotate(server, session, stored, json, stamp, now).await;
+                }
+                let expires = self.expires_at_ms(stamp, now_s);
+                let touched = bounded(
+                    server.timeout,
+                    server.store.touch(&stored.key, expires, unix_millis(now)),
+                )
+                .await
+                .map_err(store)?;
+                if touched {
+                    self.id_cookie(&stored.id, stamp, now_s)
+                } else {
+                    Ok(self.removal())
+                }
+            }
+            Action::Write(stamp) => {
+                let json = outgoing.unwrap_or_default();
+                if let Some(old) = session
+                    .incoming()
+                    .and_then(|i| i.server.as_ref())
+                    .filter(|_| stored.is_none())
+                {
+                    // Cleared, then filled again: the old record goes, a new id comes.
+                    bounded(server.timeout, server.store.delete(&old.key))
+                        .await
+                        .map_err(store)?;
+                }
+                match stored {
+                    Some(stored) if session.was_renewed() => {
+                        self.rotate(server, session, stored, json, stamp, now).await
+                    }
+                    Some(stored) => {
+                        self.update(server, session, stored, json, stamp, plan, now)
+                            .await
+                    }
+                    None => self.create(server, &json, stamp, now).await,
+                }
+            }
+        }
+    }
+
+    fn expires_at_ms(&self, stamp: Stamp, now: u64) -> u64 {
+        self.inner
+            .lifetime
+            .expires_at(stamp, now)
+            .saturating_mul(1000)
+    }
+
+    fn record(
+        &self,
+        version: u64,
+        json: &[u8],
+        stamp: Stamp,
+        now: u64,
+    ) -> Result<Record, SaveError> {
+        let data: T = crate::schema::decode_payload(json)
+            .map_err(|e| SaveError::Serialize(serde::ser::Error::custom(e)))?;
+        Ok(Record {
+            version,
+            created_at: stamp.created_at.saturating_mul(1000),
+            expires_at: self.expires_at_ms(stamp, now),
+            owner: data.owner(),
+            payload: Record::payload_bytes(T::VERSION, json),
+        })
+    }
+
+    /// The cookie that carries `id`.
+    fn id_cookie(
+        &self,
+        id: &SessionId,
+        stamp: Stamp,
+        now: u64,
+    ) -> Result<CookieCommand, SaveError> {
+        let codec = self.codec().ok_or(SaveError::NeedsAsync)?;
+        let mut raw = codec.begin_with(stamp, FLAG_SERVER, SessionId::LEN);
+        raw.extend_from_slice(id.as_bytes());
+        self.finish(|out| codec.seal(raw, out), stamp, now)
+    }
+
+    async fn create(
+        &self,
+        server: &ServerSide,
+        json: &[u8],
+        stamp: Stamp,
+        now: SystemTime,
+    ) -> Result<CookieCommand, SaveError> {
+        let now_s = unix_seconds(now);
+        let record = self.record(1, json, stamp, now_s)?;
+        // A collision of 256-bit random ids means a broken generator: a few draws, then fail.
+        for _ in 0..4 {
+            let id = SessionId::generate().map_err(SaveError::Store)?;
+            let key = StoreKey::new(&server.namespace, &id);
+            let created = bounded(
+                server.timeout,
+                server.store.create(&key, &record, unix_millis(now)),
+            )
+            .await
+            .map_err(SaveError::Store)?;
+            if created == Created::Ok {
+                return self.id_cookie(&id, stamp, now_s);
+            }
+        }
+        Err(SaveError::Store(StoreError::Other(
+            "four id collisions in a row".into(),
+        )))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn update(
+        &self,
+        server: &ServerSide,
+        session: &Session<T>,
+        stored: &Stored,
+        mut json: Vec<u8>,
+        stamp: Stamp,
+        plan: Plan,
+        now: SystemTime,
+    ) -> Result<CookieCommand, SaveError> {
+        let now_s = unix_seconds(now);
+        let loaded = session
+            .current_incoming()
+            .map_or(&[][..], Incoming::payload)
+            .to_vec();
+        let mut expected = stored.version;
+        for _ in 0..16 {
+            let record = self.record(expected + 1, &json, stamp, now_s)?;
+            let outcome = bounded(
+                server.timeout,
+                server
+                    .store
+                    .update(&stored.key, expected, &record, unix_millis(now)),
+            )
+            .await
+            .map_err(SaveError::Store)?;
+            match outcome {
+                // The id did not change: the cookie is sent again only if it is due anyway.
+                Updated::Ok if plan.must_write => return self.id_cookie(&stored.id, stamp, now_s),
+                Updated::Ok => return Ok(CookieCommand::Unchanged),
+                Updated::Gone => return Ok(self.removal()),
+                Updated::Conflict(current) => {
+                    (expected, json) = Self::resolve(server.conflict, &current, &loaded, json)?;
+                }
+            }
+        }
+        Err(SaveError::Conflict)
+    }
+
+    /// Applies the conflict policy: the version to expect next and the JSON to write.
+    fn resolve(
+        policy: ConflictPolicy,
+        current: &Record,
+        loaded: &[u8],
+        outgoing: Vec<u8>,
+    ) -> Result<(u64, Vec<u8>), SaveError> {
+        match policy {
+            ConflictPolicy::Reject => Err(SaveError::Conflict),
+            ConflictPolicy::LastWriteWins => Ok((current.version, outgoing)),
+            ConflictPolicy::Merge => {
+                let corrupt = |why: &str| SaveError::Store(StoreError::Corrupt(why.into()));
+                let (schema, current_json) = current
+                    .json()
+                    .ok_or_else(|| corrupt("unknown payload format"))?;
+                if schema != T::VERSION {
+                    return Err(SaveError::Conflict);
+                }
+                let merged = reapply(current_json, loaded, &outgoing)
+                    .ok_or_else(|| corrupt("not a JSON object"))?;
+                // Written as `T` writes itself, so the next comparison sees no false change.
+                let data: T =
+                    crate::schema::decode_payload(&merged).map_err(|_| SaveError::Conflict)?;
+                let json = serde_json::to_vec(&data).map_err(SaveError::Serialize)?;
+                Ok((current.version, json))
+            }
+        }
+    }
+
+    async fn rotate(
+        &self,
+        server: &ServerSide,
+        session: &Session<T>,
+        stored: &Stored,
+        mut json: Vec<u8>,
+        stamp: Stamp,
+        now: SystemTime,
+    ) -> Result<CookieCommand, SaveError> {
+        let now_s = unix_seconds(now);
+        let loaded = session
+            .current_incoming()
+            .map_or(&[][..], Incoming::payload)
+            .to_vec();
+        let id = SessionId::generate().map_err(SaveError::Store)?;
+        let key = StoreKey::new(&server.namespace, &id);
+        let mut expected = stored.version;
+        for _ in 0..16 {
+            let record = self.record(expected + 1, &json, stamp, now_s)?;
+            let outcome = bounded(
+                server.timeout,
+                server
+                    .store
+                    .rotate(&stored.key, &key, expected, &record, unix_millis(now)),
+            )
+            .await
+            .map_err(SaveError::Store)?;
+            match outcome {
+                Updated::Ok => return self.id_cookie(&id, stamp, now_s),
+                Updated::Gone => return Ok(self.removal()),
+                Updated::Conflict(current) => {
+                    (expected, json) = Self::resolve(server.conflict, &current, &loaded, json)?;
+                }
+            }
+        }
+        Err(SaveError::Conflict)
+    }
+
+    /// The live sessions of `owner` (the field marked `#[session(owner)]`), for a "your
+    /// devices" page.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store fails, [`StoreError::Unsupported`] without a store or an
+    /// owner index.
+    pub async fn list_owner(
+        &self,
+        owner: &str,
+        now: SystemTime,
+    ) -> Result<Vec<SessionInfo>, StoreError> {
+        let server = self
+            .server()
+            .ok_or(StoreError::Unsupported("an owner index without a store"))?;
+        let records = bounded(
+            server.timeout,
+            server.store.list_owner(owner, unix_millis(now)),
+        )
+        .await?;
+        let time = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
+        Ok(records
+            .into_iter()
+            .map(|(key, r)| SessionInfo {
+                key,
+                created_at: time(r.created_at),
+                expires_at: time(r.expires_at),
+            })
+            .collect())
+    }
+
+    /// Logs `owner` out everywhere: deletes every session of theirs, but `keep` (the current
+    /// one, for "log out my other devices"). Returns how many were deleted.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionConfig::list_owner`].
+    pub async fn revoke_owner(
+        &self,
+        owner: &str,
+        keep: Option<&Session<T>>,
+    ) -> Result<usize, StoreError> {
+        let server = self
+            .server()
+            .ok_or(StoreError::Unsupported("an owner index without a store"))?;
+        let except = keep
+            .and_then(Session::current_incoming)
+            .and_then(|i| i.server.as_ref())
+            .map(|s| s.key);
+        bounded(
+            server.timeout,
+            server.store.revoke_owner(owner, except.as_ref()),
+        )
+        .await
+    }
+
+    /// Deletes up to `limit` expired records, for backends without native expiry (a periodic
+    /// task calls it). Live sessions are never touched.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store fails.
+    pub async fn delete_expired(&self, now: SystemTime, limit: usize) -> Result<usize, StoreError> {
+        let Some(server) = self.server() else {
+            return Ok(0);
+        };
+        bounded(
+            server.timeout,
+            server.store.delete_expired(unix_millis(now), limit),
+        )
+        .await
+    }
+
+    /// The failure policy the adapters apply; `None` in cookie mode.
+    pub(crate) fn store_failure(&self) -> Option<StoreFailure> {
+        self.server().map(|s| s.failure)
+    }
+}

@@ -1,0 +1,188 @@
+//! [`MemoryStore`]: the reference backend, for tests and single-process apps.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use super::{Created, Record, SessionStore, StoreKey, StoreResult, Updated};
+
+/// Sessions in this process's memory, behind one lock: every operation is trivially atomic.
+///
+/// The reference the conformance suite holds every backend to. Sessions are lost when the
+/// process ends, and each process has its own: use [`FileStore`](super::FileStore) or a server
+/// store when that matters.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    records: HashMap<StoreKey, Record>,
+    owners: HashMap<String, BTreeSet<StoreKey>>,
+}
+
+impl State {
+    fn live(&self, key: &StoreKey, now: u64) -> Option<&Record> {
+        self.records.get(key).filter(|r| r.is_live(now))
+    }
+
+    fn put(&mut self, key: StoreKey, record: Record) {
+        self.remove(&key);
+        if let Some(owner) = &record.owner {
+            self.owners.entry(owner.clone()).or_default().insert(key);
+        }
+        self.records.insert(key, record);
+    }
+
+    fn remove(&mut self, key: &StoreKey) -> Option<Record> {
+        let old = self.records.remove(key)?;
+        if let Some(owner) = &old.owner {
+            if let Some(keys) = self.owners.get_mut(owner) {
+                keys.remove(key);
+                if keys.is_empty() {
+                    self.owners.remove(owner);
+                }
+            }
+        }
+        Some(old)
+    }
+
+    /// The compare step of an update or rotate.
+    fn check(&self, key: &StoreKey, expected: u64, now: u64) -> Option<Updated> {
+        match self.live(key, now) {
+            None => Some(Updated::Gone),
+            Some(current) if current.version != expected => {
+                Some(Updated::Conflict(current.clone()))
+            }
+            Some(_) => None,
+        }
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many records it holds, expired ones included.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.lock().records.len()
+    }
+
+    /// True when it holds no record.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl SessionStore for MemoryStore {
+    async fn load(&self, key: &StoreKey, now_ms: u64) -> StoreResult<Option<Record>> {
+        Ok(self.lock().live(key, now_ms).cloned())
+    }
+
+    async fn create(&self, key: &StoreKey, record: &Record, now_ms: u64) -> StoreResult<Created> {
+        let mut state = self.lock();
+        if state.live(key, now_ms).is_some() {
+            return Ok(Created::Collision);
+        }
+        state.put(*key, record.clone());
+        Ok(Created::Ok)
+    }
+
+    async fn update(
+        &self,
+        key: &StoreKey,
+        expected: u64,
+        record: &Record,
+        now_ms: u64,
+    ) -> StoreResult<Updated> {
+        let mut state = self.lock();
+        if let Some(refused) = state.check(key, expected, now_ms) {
+            return Ok(refused);
+        }
+        state.put(*key, record.clone());
+        Ok(Updated::Ok)
+    }
+
+    async fn touch(&self, key: &StoreKey, expires_at: u64, now_ms: u64) -> StoreResult<bool> {
+        let mut state = self.lock();
+        match state.records.get_mut(key).filter(|r| r.is_live(now_ms)) {
+            Some(record) => {
+                record.expires_at = expires_at;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn rotate(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        expected: u64,
+        record: &Record,
+        now_ms: u64,
+    ) -> StoreResult<Updated> {
+        let mut state = self.lock();
+        if let Some(refused) = state.check(old, expected, now_ms) {
+            return Ok(refused);
+        }
+        state.remove(old);
+        state.put(*new, record.clone());
+        Ok(Updated::Ok)
+    }
+
+    async fn delete(&self, key: &StoreKey) -> StoreResult<()> {
+        self.lock().remove(key);
+        Ok(())
+    }
+
+    async fn delete_expired(&self, now_ms: u64, limit: usize) -> StoreResult<usize> {
+        let mut state = self.lock();
+        let expired: Vec<StoreKey> = state
+            .records
+            .iter()
+            .filter(|(_, r)| !r.is_live(now_ms))
+            .map(|(k, _)| *k)
+            .take(limit)
+            .collect();
+        for key in &expired {
+            state.remove(key);
+        }
+        Ok(expired.len())
+    }
+
+    async fn list_owner(&self, owner: &str, now_ms: u64) -> StoreResult<Vec<(StoreKey, Record)>> {
+        let state = self.lock();
+        let keys = state.owners.get(owner).into_iter().flatten();
+        Ok(keys
+            .filter_map(|k| state.live(k, now_ms).map(|r| (*k, r.clone())))
+            .collect())
+    }
+
+    async fn revoke_owner(&self, owner: &str, except: Option<&StoreKey>) -> StoreResult<usize> {
+        let mut state = self.lock();
+        let keys: Vec<StoreKey> = state
+            .owners
+            .get(owner)
+            .into_iter()
+            .flatten()
+            .filter(|k| Some(*k) != except)
+            .copied()
+            .collect();
+        for key in &keys {
+            state.remove(key);
+        }
+        Ok(keys.len())
+    }
+}

@@ -1,0 +1,348 @@
+//! Server-side sessions: the [`SessionStore`] trait every backend implements, and the two that
+//! need no server, [`MemoryStore`] and [`FileStore`].
+//!
+//! With a store, the cookie carries only a signed 256-bit id; the data lives in the store under
+//! `SHA-256(namespace ‖ id)`. The core stays free of I/O: it verifies the cookie, resumes a
+//! session from the record and plans the operation (create, compare-and-swap update, data-free
+//! touch, atomic rotate, delete); the async driver
+//! ([`SessionConfig::load_async`](crate::SessionConfig::load_async) and
+//! [`SessionConfig::save_async`](crate::SessionConfig::save_async)) runs it, and the
+//! `Set-Cookie` goes out only after the operation succeeded.
+
+mod driver;
+mod file;
+mod id;
+mod memory;
+mod merge;
+mod record;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+pub use driver::{ConflictPolicy, SessionInfo, StoreFailure};
+pub(crate) use driver::{ServerSide, Stored};
+pub use file::FileStore;
+pub use id::{SessionId, StoreKey};
+pub use memory::MemoryStore;
+pub use record::Record;
+
+/// Why a store operation failed. The request is answered with an error (503 by default), never
+/// with an empty session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend cannot be reached (refused connection, server down, directory missing).
+    Unavailable(String),
+    /// The operation did not finish within the configured timeout.
+    Timeout,
+    /// A record is there but does not decode.
+    Corrupt(String),
+    /// The backend cannot do this (for example an owner index on memcached).
+    Unsupported(&'static str),
+    /// Anything else the backend reported.
+    Other(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unavailable(why) => write!(f, "session store unavailable: {why}"),
+            Self::Timeout => f.write_str("session store timed out"),
+            Self::Corrupt(why) => write!(f, "session record is corrupt: {why}"),
+            Self::Unsupported(what) => write!(f, "session store does not support {what}"),
+            Self::Other(why) => write!(f, "session store failed: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The outcome of [`SessionStore::create`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Created {
+    /// The record was inserted.
+    Ok,
+    /// A live record already has that key; nothing was written (the driver draws a new id).
+    Collision,
+}
+
+/// The outcome of a compare-and-swap ([`SessionStore::update`], [`SessionStore::rotate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Updated {
+    /// Written: the record had the expected version.
+    Ok,
+    /// Another request wrote first: the current record.
+    Conflict(Record),
+    /// The record is gone (logged out, revoked or expired): nothing was written, and it is not
+    /// brought back.
+    Gone,
+}
+
+/// The result type of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Where server-side sessions live. One trait for every backend; times are Unix milliseconds.
+///
+/// Every operation is atomic with respect to the others on the same key. A record whose
+/// `expires_at` is not after `now` counts as absent for `load` (and `create` may replace it);
+/// `delete_expired` only collects garbage.
+pub trait SessionStore: Send + Sync + 'static {
+    /// The live record under `key`, or `None` if absent or expired.
+    fn load(
+        &self,
+        key: &StoreKey,
+        now_ms: u64,
+    ) -> impl Future<Output = StoreResult<Option<Record>>> + Send;
+
+    /// Inserts `record` if no live record has `key`.
+    fn create(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        now_ms: u64,
+    ) -> impl Future<Output = StoreResult<Created>> + Send;
+
+    /// Replaces the record if its version is `expected`; `record.version` is the new one.
+    fn update(
+        &self,
+        key: &StoreKey,
+        expected: u64,
+        record: &Record,
+        now_ms: u64,
+    ) -> impl Future<Output = StoreResult<Updated>> + Send;
+
+    /// Moves the expiry without rewriting the data. `false` if the record is gone.
+    fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: u64,
+        now_ms: u64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Atomically moves the record from `old` to `new` (a login's id change) if `old` has the
+    /// version `expected`: afterwards `old` is dead, even for a request racing this one.
+    fn rotate(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        expected: u64,
+        record: &Record,
+        now_ms: u64,
+    ) -> impl Future<Output = StoreResult<Updated>> + Send;
+
+    /// Deletes the record (logout). Deleting an absent record is not an error.
+    fn delete(&self, key: &StoreKey) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Deletes up to `limit` records expired at `now`; returns how many. Live records are never
+    /// touched.
+    fn delete_expired(
+        &self,
+        now_ms: u64,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<usize>> + Send;
+
+    /// The live records of `owner`.
+    fn list_owner(
+        &self,
+        owner: &str,
+        now_ms: u64,
+    ) -> impl Future<Output = StoreResult<Vec<(StoreKey, Record)>>> + Send {
+        let _ = (owner, now_ms);
+        async { Err(StoreError::Unsupported("an owner index")) }
+    }
+
+    /// Deletes every record of `owner` but `except`; returns how many.
+    fn revoke_owner(
+        &self,
+        owner: &str,
+        except: Option<&StoreKey>,
+    ) -> impl Future<Output = StoreResult<usize>> + Send {
+        let _ = (owner, except);
+        async { Err(StoreError::Unsupported("an owner index")) }
+    }
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The object-safe form of [`SessionStore`], implemented for every store.
+trait DynStore: Send + Sync {
+    fn load<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        now: u64,
+    ) -> BoxFuture<'a, StoreResult<Option<Record>>>;
+    fn create<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        record: &'a Record,
+        now: u64,
+    ) -> BoxFuture<'a, StoreResult<Created>>;
+    fn update<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        expected: u64,
+        record: &'a Record,
+        now: u64,
+    ) -> BoxFuture<'a, StoreResult<Updated>>;
+    fn touch<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        expires_at: u64,
+        now: u64,
+    ) -> BoxFuture<'a, StoreResult<bool>>;
+    fn rotate<'a>(
+        &'a self,
+        old: &'a StoreKey,
+        new: &'a StoreKey,
+        expected: u64,
+        record: &'a Record,
+        now: u64,
+    ) -> BoxFuture<'a, StoreResult<Updated>>;
+    fn delete<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, StoreResult<()>>;
+    fn delete_expired(&self, now: u64, limit: usize) -> BoxFuture<'_, StoreResult<usize>>;
+    fn list_owner<'a>(
+        &'a self,
+        owner: &'a str,
+        now: u64,
+    ) -> BoxFuture<'a, StoreResult<Vec<(StoreKey, Record)>>>;
+    fn revoke_owner<'a>(
+        &'a self,
+        owner: &'a str,
+        except: Option<&'a StoreKey>,
+    ) -> BoxFuture<'a, StoreResult<usize>>;
+}
+
+impl<S: SessionStore> DynStore for S {
+    fn load<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        now: u64,
+    ) -> BoxFuture<'a, StoreResult<Option<Record>>> {
+        Box::pin(SessionStore::load(self, key, now))
+    }
+    fn create<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        record: &'a Record,
+        now: u64,
+    ) -> BoxFuture<'a, StoreResult<Created>> {
+        Box::pin(SessionStore::create(self, key, record, now))
+    }
+    fn update<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        expected: u64,
+        record: &'a Record,
+        now: u64,
+    ) -> BoxFuture<'a, StoreResult<Updated>> {
+        Box::pin(SessionStore::update(self, key, expected, record, now))
+    }
+    fn touch<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        expires_at: u64,
+        now: u64,
+    ) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(SessionStore::touch(self, key, expires_at, now))
+    }
+    fn rotate<'a>(
+        &'a self,
+        old: &'a StoreKey,
+        new: &'a StoreKey,
+        expected: u64,
+        record: &'a Record,
+        now: u64,
+    ) -> BoxFuture<'a, StoreResult<Updated>> {
+        Box::pin(SessionStore::rotate(self, old, new, expected, record, now))
+    }
+    fn delete<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(SessionStore::delete(self, key))
+    }
+    fn delete_expired(&self, now: u64, limit: usize) -> BoxFuture<'_, StoreResult<usize>> {
+        Box::pin(SessionStore::delete_expired(self, now, limit))
+    }
+    fn list_owner<'a>(
+        &'a self,
+        owner: &'a str,
+        now: u64,
+    ) -> BoxFuture<'a, StoreResult<Vec<(StoreKey, Record)>>> {
+        Box::pin(SessionStore::list_owner(self, owner, now))
+    }
+    fn revoke_owner<'a>(
+        &'a self,
+        owner: &'a str,
+        except: Option<&'a StoreKey>,
+    ) -> BoxFuture<'a, StoreResult<usize>> {
+        Box::pin(SessionStore::revoke_owner(self, owner, except))
+    }
+}
+
+/// A type-erased store, as a configuration holds it: adapters' types do not grow a type
+/// parameter, and one virtual call costs nothing next to a round trip.
+#[derive(Clone)]
+pub struct BoxedStore {
+    inner: std::sync::Arc<dyn DynStore>,
+    name: &'static str,
+}
+
+impl BoxedStore {
+    /// Erases the type of `store`.
+    pub fn new<S: SessionStore>(store: S) -> Self {
+        Self {
+            inner: std::sync::Arc::new(store),
+            name: std::any::type_name::<S>(),
+        }
+    }
+}
+
+impl fmt::Debug for BoxedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("BoxedStore").field(&self.name).finish()
+    }
+}
+
+impl SessionStore for BoxedStore {
+    async fn load(&self, key: &StoreKey, now_ms: u64) -> StoreResult<Option<Record>> {
+        self.inner.load(key, now_ms).await
+    }
+    async fn create(&self, key: &StoreKey, record: &Record, now_ms: u64) -> StoreResult<Created> {
+        self.inner.create(key, record, now_ms).await
+    }
+    async fn update(
+        &self,
+        key: &StoreKey,
+        expected: u64,
+        record: &Record,
+        now_ms: u64,
+    ) -> StoreResult<Updated> {
+        self.inner.update(key, expected, record, now_ms).await
+    }
+    async fn touch(&self, key: &StoreKey, expires_at: u64, now_ms: u64) -> StoreResult<bool> {
+        self.inner.touch(key, expires_at, now_ms).await
+    }
+    async fn rotate(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        expected: u64,
+        record: &Record,
+        now_ms: u64,
+    ) -> StoreResult<Updated> {
+        self.inner.rotate(old, new, expected, record, now_ms).await
+    }
+    async fn delete(&self, key: &StoreKey) -> StoreResult<()> {
+        self.inner.delete(key).await
+    }
+    async fn delete_expired(&self, now_ms: u64, limit: usize) -> StoreResult<usize> {
+        self.inner.delete_expired(now_ms, limit).await
+    }
+    async fn list_owner(&self, owner: &str, now_ms: u64) -> StoreResult<Vec<(StoreKey, Record)>> {
+        self.inner.list_owner(owner, now_ms).await
+    }
+    async fn revoke_owner(&self, owner: &str, except: Option<&StoreKey>) -> StoreResult<usize> {
+        self.inner.revoke_owner(owner, except).await
+    }
+}
