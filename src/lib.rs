@@ -181,5 +181,5 @@ pub use session_derive::Session;
 #[doc(hidden)]
 pub mod __private {
     pub use serde;
-    pub use session_core::SessionSchema;
+    pub use session_core::{owner_of, SessionSchema};
 }

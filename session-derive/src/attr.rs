@@ -66,7 +66,7 @@ pub(crate) struct ContainerAttrs {
 }
 
 const CONTAINER_KEYS: &str = "`cookie`, `max_age`, `version`, `crate`";
-const FIELD_KEYS: &str = "`rename`, `skip`, `flash`";
+const FIELD_KEYS: &str = "`rename`, `skip`, `flash`, `owner`";
 
 impl ContainerAttrs {
     pub(crate) fn parse(cx: &Ctxt, attrs: &[Attribute]) -> Self {
@@ -142,12 +142,13 @@ impl ContainerAttrs {
     }
 }
 
-/// `#[session(rename = "..", skip, flash)]` on a field, plus `#[serde(rename = "..")]`.
+/// `#[session(rename = "..", skip, flash, owner)]` on a field, plus `#[serde(rename = "..")]`.
 pub(crate) struct FieldAttrs {
     pub(crate) rename: Once<String>,
     pub(crate) serde_rename: Option<(Span, String)>,
     pub(crate) skip: Once<()>,
     pub(crate) flash: Once<()>,
+    pub(crate) owner: Once<()>,
 }
 
 impl FieldAttrs {
@@ -157,6 +158,7 @@ impl FieldAttrs {
             serde_rename: None,
             skip: Once::new("skip"),
             flash: Once::new("flash"),
+            owner: Once::new("owner"),
         };
         for attr in attrs {
             if attr.path().is_ident("session") {
@@ -185,6 +187,8 @@ impl FieldAttrs {
             self.skip.set(cx, span, ());
         } else if path.is_ident("flash") {
             self.flash.set(cx, span, ());
+        } else if path.is_ident("owner") {
+            self.owner.set(cx, span, ());
         } else {
             let hint = if is_container_key(path) {
                 " (this one belongs on the struct)"
@@ -248,7 +252,9 @@ fn skip_value(meta: &ParseNestedMeta<'_>) {
 }
 
 fn is_field_key(path: &syn::Path) -> bool {
-    ["rename", "skip", "flash"].iter().any(|k| path.is_ident(k))
+    ["rename", "skip", "flash", "owner"]
+        .iter()
+        .any(|k| path.is_ident(k))
 }
 
 fn is_container_key(path: &syn::Path) -> bool {

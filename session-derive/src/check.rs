@@ -37,6 +37,33 @@ pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
     check_rename_agrees_with_serde(cx, container);
     check_unique_keys(cx, container);
     check_unique_accessors(cx, container);
+    check_single_owner(cx, container);
+}
+
+/// One field says whose session it is, and it is data: not skipped, not the flash queue.
+fn check_single_owner(cx: &Ctxt, container: &Container<'_>) {
+    let owners: Vec<&Field<'_>> = container
+        .fields
+        .iter()
+        .filter(|f| f.attrs.owner.get().is_some())
+        .collect();
+    for extra in owners.iter().skip(1) {
+        cx.error(
+            extra.span(),
+            format!(
+                "`owner` is already on field `{}`: a session has one owner",
+                owners[0].name
+            ),
+        );
+    }
+    for field in owners {
+        if field.is_skipped() || field.attrs.flash.get().is_some() {
+            cx.error(
+                field.span(),
+                "`owner` needs a stored field: not `skip`, not `flash`",
+            );
+        }
+    }
 }
 
 /// A session is deserialized into owned data, so borrowed fields cannot work.

@@ -75,6 +75,18 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
         .unwrap_or(DEFAULT_MAX_AGE);
     let version = container.attrs.version.get().copied().unwrap_or(0);
     let keys = container.fields.iter().map(|f| &f.key);
+    let owner = container
+        .fields
+        .iter()
+        .find(|f| f.attrs.owner.get().is_some())
+        .map(|f| {
+            let member = f.ident;
+            quote_spanned! {f.span()=>
+                fn owner(&self) -> ::core::option::Option<::std::string::String> {
+                    #krate::__private::owner_of(&self.#member)
+                }
+            }
+        });
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::__private::SessionSchema for #ident #ty_generics where #(#predicates),* {
@@ -82,6 +94,7 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
             const MAX_AGE: ::core::time::Duration = ::core::time::Duration::from_secs(#max_age);
             const VERSION: ::core::primitive::u32 = #version;
             const FIELDS: &'static [&'static ::core::primitive::str] = &[#(#keys),*];
+            #owner
         }
     }
 }

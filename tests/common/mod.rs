@@ -3,7 +3,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub mod conformance;
 pub mod forge;
+pub mod temp;
 
 use serde::{Deserialize, Serialize};
 use sessionkit::{CookieCommand, Key, Loaded, SessionConfig, SessionConfigBuilder, SessionSchema};

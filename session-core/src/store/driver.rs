@@ -14,6 +14,11 @@ use crate::{
     cookie, CookieCommand, Loaded, Rejection, SaveError, Session, SessionConfig, SessionSchema,
 };
 
+/// How often a compare-and-swap is tried before the save reports a conflict. Each other
+/// request can win a race against this one at most once per write it makes, so 64 covers 64
+/// concurrent writers on one session.
+const MAX_ATTEMPTS: usize = 64;
+
 /// What to do when another request changed the session between this one's load and save.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -460,7 +465,7 @@ impl<T: SessionSchema> SessionConfig<T> {
             .map_or(&[][..], Incoming::payload)
             .to_vec();
         let mut expected = stored.version;
-        for _ in 0..16 {
+        for _ in 0..MAX_ATTEMPTS {
             let record = self.record(expected + 1, &json, stamp, now_s)?;
             let outcome = bounded(
                 server.timeout,
@@ -529,7 +534,7 @@ impl<T: SessionSchema> SessionConfig<T> {
         let id = SessionId::generate().map_err(SaveError::Store)?;
         let key = StoreKey::new(&server.namespace, &id);
         let mut expected = stored.version;
-        for _ in 0..16 {
+        for _ in 0..MAX_ATTEMPTS {
             let record = self.record(expected + 1, &json, stamp, now_s)?;
             let outcome = bounded(
                 server.timeout,

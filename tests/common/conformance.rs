@@ -1,0 +1,639 @@
+//! The conformance suite every session store passes: the store contract directly, then the
+//! driver on top of it. `conformance!(name, factory)` expands to one test per case; the factory
+//! returns the store and whatever must live as long as it (a temporary directory, a server).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sessionkit::store::{Created, Record, Updated};
+use sessionkit::{
+    BoxedStore, ConflictPolicy, CookieCommand, Rejection, SessionConfig, SessionId, SessionStore,
+    StoreKey,
+};
+
+use super::{at, builder, pair, set_header, T0};
+
+/// Milliseconds of `T0`.
+pub const NOW: u64 = T0 * 1000;
+
+pub fn key(namespace: &str) -> StoreKey {
+    StoreKey::new(namespace, &SessionId::generate().unwrap())
+}
+
+pub fn record(version: u64, owner: Option<&str>, json: &str) -> Record {
+    let mut payload = vec![1, 0, 0, 0, 0];
+    payload.extend_from_slice(json.as_bytes());
+    Record {
+        version,
+        created_at: NOW,
+        expires_at: NOW + 60_000,
+        owner: owner.map(str::to_owned),
+        payload,
+    }
+}
+
+pub async fn round_trip(store: BoxedStore) {
+    let k = key("app");
+    let r = record(1, Some("alice"), r#"{"a":1}"#);
+    assert_eq!(store.load(&k, NOW).await.unwrap(), None);
+    assert_eq!(store.create(&k, &r, NOW).await.unwrap(), Created::Ok);
+    assert_eq!(store.load(&k, NOW).await.unwrap(), Some(r.clone()));
+    store.delete(&k).await.unwrap();
+    assert_eq!(store.load(&k, NOW).await.unwrap(), None);
+    // Deleting what is not there is not an error.
+    store.delete(&k).await.unwrap();
+}
+
+pub async fn collision(store: BoxedStore) {
+    let k = key("app");
+    let first = record(1, None, r#"{"a":1}"#);
+    assert_eq!(store.create(&k, &first, NOW).await.unwrap(), Created::Ok);
+    let second = record(1, None, r#"{"a":2}"#);
+    assert_eq!(
+        store.create(&k, &second, NOW).await.unwrap(),
+        Created::Collision
+    );
+    assert_eq!(store.load(&k, NOW).await.unwrap(), Some(first));
+    // An expired record does not block a create.
+    assert_eq!(
+        store.create(&k, &second, NOW + 60_000).await.unwrap(),
+        Created::Ok
+    );
+}
+
+pub async fn expiry_without_sleeping(store: BoxedStore) {
+    let k = key("app");
+    assert_eq!(
+        store.create(&k, &record(1, None, "{}"), NOW).await.unwrap(),
+        Created::Ok
+    );
+    assert!(store.load(&k, NOW + 59_999).await.unwrap().is_some());
+    assert_eq!(store.load(&k, NOW + 60_000).await.unwrap(), None);
+    assert!(!store.touch(&k, NOW + 120_000, NOW + 60_000).await.unwrap());
+    let update = store
+        .update(&k, 1, &record(2, None, "{}"), NOW + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(update, Updated::Gone);
+}
+
+pub async fn touch_moves_only_the_expiry(store: BoxedStore) {
+    let k = key("app");
+    let r = record(1, None, r#"{"a":1}"#);
+    assert_eq!(store.create(&k, &r, NOW).await.unwrap(), Created::Ok);
+    assert!(store.touch(&k, NOW + 90_000, NOW + 50_000).await.unwrap());
+    let touched = store.load(&k, NOW + 70_000).await.unwrap().unwrap();
+    assert_eq!((touched.version, touched.expires_at), (1, NOW + 90_000));
+    assert_eq!(touched.payload, r.payload);
+}
+
+pub async fn stale_version_conflicts(store: BoxedStore) {
+    let k = key("app");
+    assert_eq!(
+        store
+            .create(&k, &record(1, None, r#"{"a":1}"#), NOW)
+            .await
+            .unwrap(),
+        Created::Ok
+    );
+    let v2 = record(2, None, r#"{"a":2}"#);
+    assert_eq!(store.update(&k, 1, &v2, NOW).await.unwrap(), Updated::Ok);
+    let stale = store
+        .update(&k, 1, &record(2, None, r#"{"a":3}"#), NOW)
+        .await
+        .unwrap();
+    assert_eq!(stale, Updated::Conflict(v2.clone()));
+    assert_eq!(store.load(&k, NOW).await.unwrap(), Some(v2));
+}
+
+pub async fn an_update_racing_a_delete_is_gone(store: BoxedStore) {
+    let k = key("app");
+    assert_eq!(
+        store
+            .create(&k, &record(1, None, r#"{"a":1}"#), NOW)
+            .await
+            .unwrap(),
+        Created::Ok
+    );
+    store.delete(&k).await.unwrap();
+    let late = store
+        .update(&k, 1, &record(2, None, r#"{"a":2}"#), NOW)
+        .await
+        .unwrap();
+    assert_eq!(late, Updated::Gone);
+    assert_eq!(store.load(&k, NOW).await.unwrap(), None, "resurrected");
+    assert!(!store.touch(&k, NOW + 1, NOW).await.unwrap());
+}
+
+pub async fn rotate_kills_the_old_id(store: BoxedStore) {
+    let (old, new) = (key("app"), key("app"));
+    assert_eq!(
+        store
+            .create(&old, &record(1, Some("u"), r#"{"a":1}"#), NOW)
+            .await
+            .unwrap(),
+        Created::Ok
+    );
+    let rotated = record(2, Some("u"), r#"{"a":1}"#);
+    assert_eq!(
+        store.rotate(&old, &new, 1, &rotated, NOW).await.unwrap(),
+        Updated::Ok
+    );
+    assert_eq!(store.load(&old, NOW).await.unwrap(), None);
+    assert_eq!(store.load(&new, NOW).await.unwrap(), Some(rotated));
+    // A request that still holds the old id can neither write nor rotate it back.
+    let racing = store
+        .update(&old, 1, &record(2, None, r#"{"a":9}"#), NOW)
+        .await
+        .unwrap();
+    assert_eq!(racing, Updated::Gone);
+    let again = store
+        .rotate(&old, &key("app"), 1, &record(2, None, "{}"), NOW)
+        .await
+        .unwrap();
+    assert_eq!(again, Updated::Gone);
+    assert_eq!(store.list_owner("u", NOW).await.unwrap().len(), 1);
+}
+
+pub async fn cleanup_removes_only_expired_records(store: BoxedStore) {
+    let mut live = Vec::new();
+    for i in 0..10u64 {
+        let k = key("app");
+        let mut r = record(1, None, "{}");
+        r.expires_at = NOW + i * 1_000 + 1;
+        assert_eq!(store.create(&k, &r, NOW).await.unwrap(), Created::Ok);
+        live.push((k, r.expires_at));
+    }
+    // At NOW + 5000: records 0..=4 have expired.
+    let mut removed = 0;
+    loop {
+        let n = store.delete_expired(NOW + 5_000, 2).await.unwrap();
+        assert!(n <= 2);
+        if n == 0 {
+            break;
+        }
+        removed += n;
+    }
+    assert_eq!(removed, 5);
+    for (k, expires_at) in live {
+        let found = store.load(&k, NOW + 5_000).await.unwrap();
+        assert_eq!(found.is_some(), expires_at > NOW + 5_000);
+    }
+}
+
+pub async fn owner_list_and_revoke(store: BoxedStore) {
+    let keys: Vec<StoreKey> = (0..3).map(|_| key("app")).collect();
+    for k in &keys {
+        assert_eq!(
+            store
+                .create(k, &record(1, Some("alice"), "{}"), NOW)
+                .await
+                .unwrap(),
+            Created::Ok
+        );
+    }
+    let bob = key("app");
+    assert_eq!(
+        store
+            .create(&bob, &record(1, Some("bob"), "{}"), NOW)
+            .await
+            .unwrap(),
+        Created::Ok
+    );
+    let mut listed: Vec<StoreKey> = store
+        .list_owner("alice", NOW)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    listed.sort();
+    let mut expected = keys.clone();
+    expected.sort();
+    assert_eq!(listed, expected);
+    assert_eq!(
+        store.revoke_owner("alice", Some(&keys[0])).await.unwrap(),
+        2
+    );
+    assert!(store.load(&keys[0], NOW).await.unwrap().is_some());
+    assert_eq!(store.load(&keys[1], NOW).await.unwrap(), None);
+    assert!(store.load(&bob, NOW).await.unwrap().is_some());
+    assert_eq!(store.revoke_owner("alice", None).await.unwrap(), 1);
+    assert!(store.list_owner("alice", NOW).await.unwrap().is_empty());
+}
+
+pub async fn namespaces_are_isolated(store: BoxedStore) {
+    let id = SessionId::generate().unwrap();
+    let (a, b) = (StoreKey::new("app-a", &id), StoreKey::new("app-b", &id));
+    assert_eq!(
+        store
+            .create(&a, &record(1, None, r#"{"a":1}"#), NOW)
+            .await
+            .unwrap(),
+        Created::Ok
+    );
+    assert_eq!(store.load(&b, NOW).await.unwrap(), None);
+}
+
+/// A session with 32 top-level fields, for 32 writers on disjoint fields.
+#[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
+pub struct Wide {
+    #[session(owner)]
+    pub user: Option<String>,
+    pub fields: Vec<Option<u32>>,
+    pub f00: u32,
+    pub f01: u32,
+    pub f02: u32,
+    pub f03: u32,
+    pub f04: u32,
+    pub f05: u32,
+    pub f06: u32,
+    pub f07: u32,
+    pub f08: u32,
+    pub f09: u32,
+    pub f10: u32,
+    pub f11: u32,
+    pub f12: u32,
+    pub f13: u32,
+    pub f14: u32,
+    pub f15: u32,
+    pub f16: u32,
+    pub f17: u32,
+    pub f18: u32,
+    pub f19: u32,
+    pub f20: u32,
+    pub f21: u32,
+    pub f22: u32,
+    pub f23: u32,
+    pub f24: u32,
+    pub f25: u32,
+    pub f26: u32,
+    pub f27: u32,
+    pub f28: u32,
+    pub f29: u32,
+    pub f30: u32,
+    pub f31: u32,
+}
+
+impl Wide {
+    pub fn field(&mut self, i: usize) -> &mut u32 {
+        let all = [
+            &mut self.f00,
+            &mut self.f01,
+            &mut self.f02,
+            &mut self.f03,
+            &mut self.f04,
+            &mut self.f05,
+            &mut self.f06,
+            &mut self.f07,
+            &mut self.f08,
+            &mut self.f09,
+            &mut self.f10,
+            &mut self.f11,
+            &mut self.f12,
+            &mut self.f13,
+            &mut self.f14,
+            &mut self.f15,
+            &mut self.f16,
+            &mut self.f17,
+            &mut self.f18,
+            &mut self.f19,
+            &mut self.f20,
+            &mut self.f21,
+            &mut self.f22,
+            &mut self.f23,
+            &mut self.f24,
+            &mut self.f25,
+            &mut self.f26,
+            &mut self.f27,
+            &mut self.f28,
+            &mut self.f29,
+            &mut self.f30,
+            &mut self.f31,
+        ];
+        all.into_iter().nth(i).unwrap()
+    }
+}
+
+pub fn config(store: &BoxedStore) -> SessionConfig<Wide> {
+    builder::<Wide>().store(store.clone()).build().unwrap()
+}
+
+/// Logs alice in through the driver; returns the cookie pair.
+pub async fn logged_in(config: &SessionConfig<Wide>) -> String {
+    let mut loaded = config.load_async([&b""[..]], at(T0)).await.unwrap();
+    loaded.session.set_user("alice");
+    pair(&set_header(
+        config.save_async(&loaded.session, at(T0)).await.unwrap(),
+    ))
+}
+
+pub async fn driver_round_trip_and_strict_ids(store: BoxedStore) {
+    let config = config(&store);
+    let cookie = logged_in(&config).await;
+    // The cookie is a short signed id, not the data.
+    // `session=` and 92 bytes in base64url: header, the 32-byte id, the 32-byte tag.
+    assert_eq!(cookie.len(), 8 + 123, "{cookie}");
+    assert!(!cookie.contains("alice"));
+    let loaded = config
+        .load_async([cookie.as_bytes()], at(T0 + 1))
+        .await
+        .unwrap();
+    assert_eq!(loaded.session.user(), Some(&"alice".to_owned()));
+    // An unchanged session writes nothing and sends nothing.
+    assert_eq!(
+        config
+            .save_async(&loaded.session, at(T0 + 1))
+            .await
+            .unwrap(),
+        CookieCommand::Unchanged
+    );
+
+    // A validly signed cookie for an id the store does not know: fresh, and nothing is written.
+    let other: SessionConfig<Wide> = builder::<Wide>()
+        .store(sessionkit::MemoryStore::new())
+        .build()
+        .unwrap();
+    let unknown = logged_in(&other).await;
+    let loaded = config
+        .load_async([unknown.as_bytes()], at(T0))
+        .await
+        .unwrap();
+    assert_eq!(loaded.rejected, Some(Rejection::UnknownSession));
+    assert!(loaded.session.is_new());
+    assert_eq!(
+        config.save_async(&loaded.session, at(T0)).await.unwrap(),
+        CookieCommand::Unchanged
+    );
+    // A cookie-mode cookie is not an id.
+    let cookie_mode = super::mint(
+        &builder::<Wide>().build().unwrap(),
+        Wide::default_with_user(),
+        T0,
+    );
+    let loaded = config
+        .load_async([cookie_mode.as_bytes()], at(T0))
+        .await
+        .unwrap();
+    assert_eq!(loaded.rejected, Some(Rejection::Malformed));
+}
+
+impl Wide {
+    pub fn default_with_user() -> Self {
+        Self {
+            user: Some("x".into()),
+            ..Self::default()
+        }
+    }
+}
+
+pub async fn driver_logout_deletes_and_a_racing_write_stays_dead(store: BoxedStore) {
+    let config = config(&store);
+    let cookie = logged_in(&config).await;
+    let mut racing = config
+        .load_async([cookie.as_bytes()], at(T0))
+        .await
+        .unwrap();
+    let mut logout = config
+        .load_async([cookie.as_bytes()], at(T0))
+        .await
+        .unwrap();
+    logout.session.clear();
+    let removal = config.save_async(&logout.session, at(T0)).await.unwrap();
+    assert!(matches!(removal, CookieCommand::Remove(_)));
+    *racing.session.f01_mut() = 5;
+    let late = config.save_async(&racing.session, at(T0)).await.unwrap();
+    assert!(matches!(late, CookieCommand::Remove(_)), "{late:?}");
+    let after = config
+        .load_async([cookie.as_bytes()], at(T0))
+        .await
+        .unwrap();
+    assert_eq!(after.rejected, Some(Rejection::UnknownSession));
+}
+
+pub async fn driver_renew_rotates_the_id(store: BoxedStore) {
+    let config = config(&store);
+    let cookie = logged_in(&config).await;
+    let mut racing = config
+        .load_async([cookie.as_bytes()], at(T0 + 5))
+        .await
+        .unwrap();
+    let mut login = config
+        .load_async([cookie.as_bytes()], at(T0 + 5))
+        .await
+        .unwrap();
+    login.session.renew();
+    let renewed = pair(&set_header(
+        config.save_async(&login.session, at(T0 + 5)).await.unwrap(),
+    ));
+    assert_ne!(renewed, cookie);
+    let dead = config
+        .load_async([cookie.as_bytes()], at(T0 + 6))
+        .await
+        .unwrap();
+    assert_eq!(dead.rejected, Some(Rejection::UnknownSession));
+    let alive = config
+        .load_async([renewed.as_bytes()], at(T0 + 6))
+        .await
+        .unwrap();
+    assert_eq!(alive.session.created_at(), Some(at(T0 + 5)));
+    // A request that read the old id before the rotation cannot write it back.
+    *racing.session.f02_mut() = 1;
+    assert!(matches!(
+        config
+            .save_async(&racing.session, at(T0 + 6))
+            .await
+            .unwrap(),
+        CookieCommand::Remove(_)
+    ));
+}
+
+pub async fn driver_32_writers_on_disjoint_fields_all_land(store: BoxedStore) {
+    let config = Arc::new(config(&store));
+    let cookie = logged_in(&config).await;
+    let barrier = Arc::new(tokio::sync::Barrier::new(32));
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let (config, cookie, barrier) = (config.clone(), cookie.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let mut loaded = config
+                    .load_async([cookie.as_bytes()], at(T0 + 1))
+                    .await
+                    .unwrap();
+                // Every writer has read the same version before any writes.
+                barrier.wait().await;
+                *loaded.session.field(i) = u32::try_from(i).unwrap() + 100;
+                config
+                    .save_async(&loaded.session, at(T0 + 1))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), CookieCommand::Unchanged);
+    }
+    let mut last = config
+        .load_async([cookie.as_bytes()], at(T0 + 2))
+        .await
+        .unwrap();
+    for i in 0..32 {
+        assert_eq!(
+            *last.session.field(i),
+            u32::try_from(i).unwrap() + 100,
+            "field {i} lost"
+        );
+    }
+}
+
+pub async fn driver_conflict_policies(store: BoxedStore) {
+    for (policy, expect_first_kept) in [
+        (ConflictPolicy::LastWriteWins, false),
+        (ConflictPolicy::Reject, true),
+    ] {
+        let config = builder::<Wide>()
+            .store(store.clone())
+            .conflict_policy(policy)
+            .build()
+            .unwrap();
+        let cookie = logged_in(&config).await;
+        let mut a = config
+            .load_async([cookie.as_bytes()], at(T0))
+            .await
+            .unwrap();
+        let mut b = config
+            .load_async([cookie.as_bytes()], at(T0))
+            .await
+            .unwrap();
+        *a.session.f00_mut() = 1;
+        *b.session.f01_mut() = 2;
+        assert_eq!(
+            config.save_async(&a.session, at(T0)).await.unwrap(),
+            CookieCommand::Unchanged
+        );
+        let second = config.save_async(&b.session, at(T0)).await;
+        let mut after = config
+            .load_async([cookie.as_bytes()], at(T0))
+            .await
+            .unwrap();
+        if policy == ConflictPolicy::Reject {
+            assert!(
+                matches!(second, Err(sessionkit::SaveError::Conflict)),
+                "{second:?}"
+            );
+        }
+        assert_eq!(
+            *after.session.field(0) == 1,
+            expect_first_kept,
+            "{policy:?}"
+        );
+    }
+}
+
+pub async fn driver_owner_revocation(store: BoxedStore) {
+    let config = config(&store);
+    let phone = logged_in(&config).await;
+    let laptop = logged_in(&config).await;
+    assert_eq!(config.list_owner("alice", at(T0)).await.unwrap().len(), 2);
+    let current = config
+        .load_async([laptop.as_bytes()], at(T0))
+        .await
+        .unwrap();
+    assert_eq!(
+        config
+            .revoke_owner("alice", Some(&current.session))
+            .await
+            .unwrap(),
+        1
+    );
+    let phone = config.load_async([phone.as_bytes()], at(T0)).await.unwrap();
+    assert_eq!(phone.rejected, Some(Rejection::UnknownSession));
+    let laptop = config
+        .load_async([laptop.as_bytes()], at(T0))
+        .await
+        .unwrap();
+    assert_eq!(laptop.rejected, None);
+}
+
+pub async fn driver_expiry_and_refresh(store: BoxedStore) {
+    let config = builder::<Wide>()
+        .store(store.clone())
+        .idle_timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let cookie = logged_in(&config).await;
+    // Past half the idle window, an unchanged request touches the record and re-sends the id.
+    let loaded = config
+        .load_async([cookie.as_bytes()], at(T0 + 400))
+        .await
+        .unwrap();
+    let refreshed = config
+        .save_async(&loaded.session, at(T0 + 400))
+        .await
+        .unwrap();
+    let refreshed = pair(&set_header(refreshed));
+    // The record now lives until T0 + 1000: alive at T0 + 900, gone at T0 + 1001.
+    assert_eq!(
+        config
+            .load_async([refreshed.as_bytes()], at(T0 + 900))
+            .await
+            .unwrap()
+            .rejected,
+        None
+    );
+    let expired = config
+        .load_async([refreshed.as_bytes()], at(T0 + 1001))
+        .await
+        .unwrap();
+    assert_eq!(expired.rejected, Some(Rejection::UnknownSession));
+}
+
+pub async fn corrupt_records_are_errors_or_rejections_never_panics(store: BoxedStore) {
+    let config = config(&store);
+    let cookie = logged_in(&config).await;
+    // Overwrite alice's record with bytes sessionkit did not write.
+    let owned = store.list_owner("alice", NOW).await.unwrap();
+    let (k, current) = owned.into_iter().next().unwrap();
+    let mut bad = current.clone();
+    bad.payload = b"\x09garbage".to_vec();
+    bad.version += 1;
+    assert_eq!(
+        store.update(&k, current.version, &bad, NOW).await.unwrap(),
+        Updated::Ok
+    );
+    let loaded = config
+        .load_async([cookie.as_bytes()], at(T0))
+        .await
+        .unwrap();
+    assert!(
+        matches!(loaded.rejected, Some(Rejection::Payload(_))),
+        "{:?}",
+        loaded.rejected
+    );
+    assert!(loaded.session.is_new());
+}
+
+/// One `#[tokio::test]` per case of the suite, on the store the factory makes.
+#[macro_export]
+macro_rules! conformance {
+    ($factory:expr) => {
+        $crate::conformance!(@cases $factory;
+            round_trip, collision, expiry_without_sleeping, touch_moves_only_the_expiry,
+            stale_version_conflicts, an_update_racing_a_delete_is_gone, rotate_kills_the_old_id,
+            cleanup_removes_only_expired_records, owner_list_and_revoke, namespaces_are_isolated,
+            driver_round_trip_and_strict_ids, driver_logout_deletes_and_a_racing_write_stays_dead,
+            driver_renew_rotates_the_id, driver_32_writers_on_disjoint_fields_all_land,
+            driver_conflict_policies, driver_owner_revocation, driver_expiry_and_refresh,
+            corrupt_records_are_errors_or_rejections_never_panics);
+    };
+    (@cases $factory:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let (store, _guard) = $factory;
+                common::conformance::$case(store).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,29 @@
+//! A temporary directory removed on drop.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Self {
+        let mut suffix = [0u8; 8];
+        getrandom::fill(&mut suffix).unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "sessionkit-{label}-{:016x}",
+            u64::from_be_bytes(suffix)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

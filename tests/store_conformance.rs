@@ -1,0 +1,22 @@
+//! The conformance suite on the stores that need no server: memory and file.
+
+#[macro_use]
+mod common;
+
+mod memory {
+    use super::common;
+    use sessionkit::{BoxedStore, MemoryStore};
+
+    crate::conformance!((BoxedStore::new(MemoryStore::new()), ()));
+}
+
+mod file {
+    use super::common;
+    use common::temp::TempDir;
+    use sessionkit::{BoxedStore, FileStore};
+
+    crate::conformance!({
+        let dir = TempDir::new("conformance");
+        (BoxedStore::new(FileStore::new(dir.path()).unwrap()), dir)
+    });
+}
