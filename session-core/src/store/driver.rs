@@ -454,7 +454,7 @@ impl<T: SessionSchema> SessionConfig<T> {
         server: &ServerSide,
         session: &Session<T>,
         stored: &Stored,
-        mut json: Vec<u8>,
+        outgoing: Vec<u8>,
         stamp: Stamp,
         plan: Plan,
         now: SystemTime,
@@ -462,9 +462,8 @@ impl<T: SessionSchema> SessionConfig<T> {
         let now_s = unix_seconds(now);
         let loaded = session
             .current_incoming()
-            .map_or(&[][..], Incoming::payload)
-            .to_vec();
-        let mut expected = stored.version;
+            .map_or(&[][..], Incoming::payload);
+        let (mut expected, mut json) = (stored.version, outgoing.clone());
         for _ in 0..MAX_ATTEMPTS {
             let record = self.record(expected + 1, &json, stamp, now_s)?;
             let outcome = bounded(
@@ -481,7 +480,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                 Updated::Ok => return Ok(CookieCommand::Unchanged),
                 Updated::Gone => return Ok(self.removal()),
                 Updated::Conflict(current) => {
-                    (expected, json) = Self::resolve(server.conflict, &current, &loaded, json)?;
+                    (expected, json) = Self::resolve(server.conflict, &current, loaded, &outgoing)?;
                 }
             }
         }
@@ -489,15 +488,19 @@ impl<T: SessionSchema> SessionConfig<T> {
     }
 
     /// Applies the conflict policy: the version to expect next and the JSON to write.
+    ///
+    /// `loaded` and `outgoing` are what this request read and what it wants to write, never an
+    /// earlier merge: re-applying a merge would carry other requests' older values over newer
+    /// ones.
     fn resolve(
         policy: ConflictPolicy,
         current: &Record,
         loaded: &[u8],
-        outgoing: Vec<u8>,
+        outgoing: &[u8],
     ) -> Result<(u64, Vec<u8>), SaveError> {
         match policy {
             ConflictPolicy::Reject => Err(SaveError::Conflict),
-            ConflictPolicy::LastWriteWins => Ok((current.version, outgoing)),
+            ConflictPolicy::LastWriteWins => Ok((current.version, outgoing.to_vec())),
             ConflictPolicy::Merge => {
                 let corrupt = |why: &str| SaveError::Store(StoreError::Corrupt(why.into()));
                 let (schema, current_json) = current
@@ -522,18 +525,17 @@ impl<T: SessionSchema> SessionConfig<T> {
         server: &ServerSide,
         session: &Session<T>,
         stored: &Stored,
-        mut json: Vec<u8>,
+        outgoing: Vec<u8>,
         stamp: Stamp,
         now: SystemTime,
     ) -> Result<CookieCommand, SaveError> {
         let now_s = unix_seconds(now);
         let loaded = session
             .current_incoming()
-            .map_or(&[][..], Incoming::payload)
-            .to_vec();
+            .map_or(&[][..], Incoming::payload);
         let id = SessionId::generate().map_err(SaveError::Store)?;
         let key = StoreKey::new(&server.namespace, &id);
-        let mut expected = stored.version;
+        let (mut expected, mut json) = (stored.version, outgoing.clone());
         for _ in 0..MAX_ATTEMPTS {
             let record = self.record(expected + 1, &json, stamp, now_s)?;
             let outcome = bounded(
@@ -548,7 +550,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                 Updated::Ok => return self.id_cookie(&id, stamp, now_s),
                 Updated::Gone => return Ok(self.removal()),
                 Updated::Conflict(current) => {
-                    (expected, json) = Self::resolve(server.conflict, &current, &loaded, json)?;
+                    (expected, json) = Self::resolve(server.conflict, &current, loaded, &outgoing)?;
                 }
             }
         }
