@@ -509,7 +509,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                 if schema != T::VERSION {
                     return Err(SaveError::Conflict);
                 }
-                let merged = reapply(current_json, loaded, &outgoing)
+                let merged = reapply(current_json, loaded, outgoing)
                     .ok_or_else(|| corrupt("not a JSON object"))?;
                 // Written as `T` writes itself, so the next comparison sees no false change.
                 let data: T =
