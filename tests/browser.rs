@@ -236,14 +236,17 @@ fn wait<R>(mut probe: impl FnMut() -> Option<R>) -> Option<R> {
     }
 }
 
-/// Serves the tutorial app on a free loopback port from a background runtime.
-fn serve_tutorial() -> u16 {
-    let config = SessionConfig::<tutorial::Tutorial>::builder()
-        .key(Key::generate().unwrap())
-        .lifetime(Duration::from_secs(600))
+/// Serves the tutorial app on a free loopback port from a background runtime: with the
+/// session data in the cookie, or in the store `--store` names.
+fn serve_tutorial(key: &Key, store: Option<&str>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let builder = SessionConfig::<tutorial::Tutorial>::builder()
+        .key(key.clone())
+        .lifetime(Duration::from_secs(600));
+    let config = tutorial::with_store(builder, store)
+        .unwrap()
         .build()
         .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     listener.set_nonblocking(true).unwrap();
     std::thread::spawn(move || {
@@ -259,9 +262,84 @@ fn serve_tutorial() -> u16 {
 
 #[test]
 fn register_reload_flash_once_http_only_log_out_and_nested_item() {
-    let base = format!("http://127.0.0.1:{}", serve_tutorial());
+    let base = format!(
+        "http://127.0.0.1:{}",
+        serve_tutorial(&Key::generate().unwrap(), None)
+    );
     let browser = Browser::start();
+    the_tutorial_works(&browser, &base);
+}
 
+/// Record files under a file store's directory.
+fn records(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for shard in std::fs::read_dir(dir).unwrap().flatten() {
+        if shard.path().is_dir() {
+            for entry in std::fs::read_dir(shard.path()).unwrap().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.len() == 64 {
+                    found.push(entry.path());
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_tutorial_on_the_file_store_survives_a_restart_and_logout_deletes_the_record() {
+    let dir = common::temp::TempDir::new("browser");
+    let store = format!("file://{}", dir.path().display());
+    let key = Key::generate().unwrap();
+    let base = format!("http://127.0.0.1:{}", serve_tutorial(&key, Some(&store)));
+    let browser = Browser::start();
+    the_tutorial_works(&browser, &base);
+
+    // Register again; the cookie is a short signed id, and the data is on disk.
+    browser.go(&format!("{base}/add"));
+    browser.type_into("#username", "Grace");
+    browser.click("#submit");
+    assert_eq!(browser.wait_text("#user").as_deref(), Some("Grace"));
+    browser.refresh();
+    let cookie = browser
+        .cookies()
+        .into_iter()
+        .find(|c| c["name"] == "session")
+        .unwrap();
+    assert_eq!(cookie["value"].as_str().unwrap().len(), 123);
+    assert_eq!(records(dir.path()).len(), 1);
+    let on_disk = std::fs::read(&records(dir.path())[0]).unwrap();
+    assert!(on_disk.windows(5).any(|w| w == b"Grace"));
+
+    // A second server on the same directory and key (a restart, or another instance).
+    let other = format!("http://127.0.0.1:{}", serve_tutorial(&key, Some(&store)));
+    let port = other.rsplit(':').next().unwrap().to_owned();
+    browser.go(&format!("{base}/"));
+    let value = cookie["value"].as_str().unwrap();
+    let reply = common::http_get(
+        port.parse().unwrap(),
+        "/get",
+        Some(&format!("session={value}")),
+    );
+    assert_eq!(reply.body, "Hello, Grace!");
+
+    // Logging out deletes the record; the notice lives in a new one until it is shown.
+    browser.click("#logout");
+    assert_eq!(
+        browser.wait_text("#anonymous").as_deref(),
+        Some("No username registered.")
+    );
+    browser.refresh();
+    assert!(records(dir.path()).is_empty(), "{:?}", records(dir.path()));
+    let replayed = common::http_get(
+        port.parse().unwrap(),
+        "/get",
+        Some(&format!("session={value}")),
+    );
+    assert_eq!(replayed.body, "Not logged in");
+}
+
+fn the_tutorial_works(browser: &Browser, base: &str) {
     browser.go(&format!("{base}/"));
     assert_eq!(
         browser.text("#anonymous").as_deref(),

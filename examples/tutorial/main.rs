@@ -2,8 +2,11 @@
 //!
 //! `cargo run --example tutorial --features axum` serves it on <http://127.0.0.1:8000>.
 //! Options: `--port N` (or `PORT`), `--lifetime 1m` (or `SESSION_LIFETIME`; units s, m, h, d;
-//! the tutorial's one minute by default). The key comes from `SESSION_SECRET` (hex digits, or `base64:<text>`);
-//! without it a development key is generated, which logs everyone out at every restart.
+//! the tutorial's one minute by default), `--store memory` or `--store file:///ABSOLUTE/DIR`
+//! (or `SESSION_STORE`) to keep the sessions on the server (Flask-Session's filesystem
+//! backend) instead of in the cookie. The key comes from `SESSION_SECRET` (hex digits, or
+//! `base64:<text>`); without it a development key is generated, which logs everyone out at
+//! every restart.
 
 mod pages;
 
@@ -70,6 +73,8 @@ async fn add(mut session: AppSession, Form(form): Form<AddForm>) -> Result<Redir
         ))));
     }
     session.set_user(user);
+    // A login: the session's life (and, with a store, its id) starts again.
+    session.renew();
     session.flash(Notice::Registered {
         user: user.to_owned(),
     });
@@ -78,6 +83,8 @@ async fn add(mut session: AppSession, Form(form): Form<AddForm>) -> Result<Redir
 
 async fn remove(mut session: AppSession) -> Redirect {
     if let Some(user) = session.pop_user() {
+        // A logout: everything goes (with a store, the record is deleted), the notice stays.
+        session.clear();
         session.flash(Notice::LoggedOut { user });
     }
     Redirect::to("/")
@@ -177,15 +184,50 @@ fn lifetime() -> Duration {
     Duration::from_secs(n * scale)
 }
 
+/// Where the sessions live: `memory`, `file:///ABSOLUTE/DIR`, or (`None`) the cookie.
+pub(crate) fn with_store(
+    builder: sessionkit::SessionConfigBuilder<Tutorial>,
+    store: Option<&str>,
+) -> Result<sessionkit::SessionConfigBuilder<Tutorial>, String> {
+    match store {
+        None => Ok(builder),
+        Some("memory") => Ok(builder.store(sessionkit::MemoryStore::new())),
+        Some(url) => match url.strip_prefix("file://") {
+            Some(dir) if dir.starts_with('/') => {
+                let store = sessionkit::FileStore::new(dir).map_err(|e| e.to_string())?;
+                Ok(builder.store(store))
+            }
+            _ => Err(format!(
+                "--store {url:?}: expected `memory` or `file:///ABSOLUTE/DIR`"
+            )),
+        },
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = option("port", "PORT").map_or(Ok(8000), |p| p.parse())?;
-    let config = SessionConfig::<Tutorial>::builder()
+    let builder = SessionConfig::<Tutorial>::builder()
         .key(key())
         .lifetime(lifetime())
         // The tutorial's sessions are permanent: the browser drops the cookie with the server.
-        .permanent(true)
-        .build()?;
+        .permanent(true);
+    let store = option("store", "SESSION_STORE");
+    let config = with_store(builder, store.as_deref())?.build()?;
+    // Expired records are garbage: collect them in batches, never touching live sessions.
+    let sweeper = config.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            if let Err(e) = sweeper
+                .delete_expired(std::time::SystemTime::now(), 1_000)
+                .await
+            {
+                eprintln!("session sweep failed: {e}");
+            }
+        }
+    });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!(
         "sessionkit tutorial listening on http://{}",
