@@ -23,8 +23,12 @@ use sessionkit::{CookieCommand, Key, Session, SessionConfig};
 use sha2::Sha256;
 use workload::{workload, Workload};
 
+#[path = "support/interleave.rs"]
+mod interleave;
 #[path = "support/workload.rs"]
 mod workload;
+
+use interleave::{interleaved, print_rows};
 
 const KEY_HEX: &str = "8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90";
 
@@ -219,50 +223,6 @@ fn bench_flask(c: &mut Criterion) {
         b.iter(|| config.save(black_box(&session), now()).unwrap());
     });
     group.finish();
-}
-
-/// Runs every operation in interleaved rounds: each round times a batch of each one back to
-/// back, in a rotating order, so that the drift of a shared machine hits them alike. Returns the
-/// median ns/op of each, and the median of the per-round ratios to `base`.
-fn interleaved(ops: &mut [(&str, &mut dyn FnMut())], base: usize) -> Vec<(String, f64, f64)> {
-    const ROUNDS: usize = 41;
-    const BATCH: u32 = 1000;
-    let n = ops.len();
-    let mut times = vec![Vec::with_capacity(ROUNDS); n];
-    for round in 0..ROUNDS {
-        for k in 0..n {
-            let i = (round + k) % n;
-            let start = std::time::Instant::now();
-            for _ in 0..BATCH {
-                (ops[i].1)();
-            }
-            times[i].push(start.elapsed().as_secs_f64() * 1e9 / f64::from(BATCH));
-        }
-    }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    (0..n)
-        .map(|i| {
-            let ratios = times[i]
-                .iter()
-                .zip(&times[base])
-                .map(|(t, b)| t / b)
-                .collect();
-            (
-                ops[i].0.to_owned(),
-                median(times[i].clone()),
-                median(ratios),
-            )
-        })
-        .collect()
-}
-
-fn print_rows(operation: &str, base: &str, rows: &[(String, f64, f64)]) {
-    for (name, ns, ratio) in rows {
-        println!("| {operation} | {name} | {ns:.0} | {ratio:.2}x | {base} |");
-    }
 }
 
 /// The table: interleaved ratios, the figures the targets are judged by.

@@ -1,6 +1,7 @@
 //! The async driver: verify the cookie, load the record, resume; after the handler, plan and run
 //! the store operation, then (only then) the cookie.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::merge::reapply;
@@ -173,7 +174,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                                 key,
                                 version: r.version,
                             },
-                            &r,
+                            r,
                             stamp,
                             by_fallback,
                             now,
@@ -254,7 +255,7 @@ impl<T: SessionSchema> SessionConfig<T> {
     fn resume(
         &self,
         stored: Stored,
-        record: &Record,
+        record: Record,
         stamp: Stamp,
         by_fallback: bool,
         now: SystemTime,
@@ -285,7 +286,7 @@ impl<T: SessionSchema> SessionConfig<T> {
         }
         let incoming = Incoming {
             payload: 5..record.payload.len(),
-            raw: record.payload.clone(),
+            raw: record.payload,
             permanent: stamp.permanent,
             issued_at: stamp.issued_at,
             created_at: Some(created_at.min(stamp.issued_at)),
@@ -376,7 +377,10 @@ impl<T: SessionSchema> SessionConfig<T> {
                         self.update(server, session, stored, json, stamp, plan, now)
                             .await
                     }
-                    None => self.create(server, &json, stamp, now).await,
+                    None => {
+                        self.create(server, &json, session.owner(), stamp, now)
+                            .await
+                    }
                 }
             }
         }
@@ -393,18 +397,17 @@ impl<T: SessionSchema> SessionConfig<T> {
         &self,
         version: u64,
         json: &[u8],
+        owner: Option<String>,
         stamp: Stamp,
         now: u64,
-    ) -> Result<Record, SaveError> {
-        let data: T = crate::schema::decode_payload(json)
-            .map_err(|e| SaveError::Serialize(serde::ser::Error::custom(e)))?;
-        Ok(Record {
+    ) -> Record {
+        Record {
             version,
             created_at: stamp.created_at.saturating_mul(1000),
             expires_at: self.expires_at_ms(stamp, now),
-            owner: data.owner(),
+            owner,
             payload: Record::payload_bytes(T::VERSION, json),
-        })
+        }
     }
 
     /// The cookie that carries `id`.
@@ -424,11 +427,12 @@ impl<T: SessionSchema> SessionConfig<T> {
         &self,
         server: &ServerSide,
         json: &[u8],
+        owner: Option<String>,
         stamp: Stamp,
         now: SystemTime,
     ) -> Result<CookieCommand, SaveError> {
         let now_s = unix_seconds(now);
-        let record = self.record(1, json, stamp, now_s)?;
+        let record = self.record(1, json, owner, stamp, now_s);
         // A collision of 256-bit random ids means a broken generator: a few draws, then fail.
         for _ in 0..4 {
             let id = SessionId::generate().map_err(SaveError::Store)?;
@@ -463,9 +467,11 @@ impl<T: SessionSchema> SessionConfig<T> {
         let loaded = session
             .current_incoming()
             .map_or(&[][..], Incoming::payload);
-        let (mut expected, mut json) = (stored.version, outgoing.clone());
+        let owner = session.owner();
+        let (mut expected, mut json, mut owner_now) =
+            (stored.version, Cow::Borrowed(&outgoing[..]), owner.clone());
         for _ in 0..MAX_ATTEMPTS {
-            let record = self.record(expected + 1, &json, stamp, now_s)?;
+            let record = self.record(expected + 1, &json, owner_now.take(), stamp, now_s);
             let outcome = bounded(
                 server.timeout,
                 server
@@ -480,7 +486,14 @@ impl<T: SessionSchema> SessionConfig<T> {
                 Updated::Ok => return Ok(CookieCommand::Unchanged),
                 Updated::Gone => return Ok(self.removal()),
                 Updated::Conflict(current) => {
-                    (expected, json) = Self::resolve(server.conflict, &current, loaded, &outgoing)?;
+                    let (version, merged, merged_owner) = Self::resolve(
+                        server.conflict,
+                        &current,
+                        loaded,
+                        &outgoing,
+                        owner.as_ref(),
+                    )?;
+                    (expected, json, owner_now) = (version, Cow::Owned(merged), merged_owner);
                 }
             }
         }
@@ -497,10 +510,13 @@ impl<T: SessionSchema> SessionConfig<T> {
         current: &Record,
         loaded: &[u8],
         outgoing: &[u8],
-    ) -> Result<(u64, Vec<u8>), SaveError> {
+        owner: Option<&String>,
+    ) -> Result<(u64, Vec<u8>, Option<String>), SaveError> {
         match policy {
             ConflictPolicy::Reject => Err(SaveError::Conflict),
-            ConflictPolicy::LastWriteWins => Ok((current.version, outgoing.to_vec())),
+            ConflictPolicy::LastWriteWins => {
+                Ok((current.version, outgoing.to_vec(), owner.cloned()))
+            }
             ConflictPolicy::Merge => {
                 let corrupt = |why: &str| SaveError::Store(StoreError::Corrupt(why.into()));
                 let (schema, current_json) = current
@@ -515,7 +531,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                 let data: T =
                     crate::schema::decode_payload(&merged).map_err(|_| SaveError::Conflict)?;
                 let json = serde_json::to_vec(&data).map_err(SaveError::Serialize)?;
-                Ok((current.version, json))
+                Ok((current.version, json, data.owner()))
             }
         }
     }
@@ -535,9 +551,11 @@ impl<T: SessionSchema> SessionConfig<T> {
             .map_or(&[][..], Incoming::payload);
         let id = SessionId::generate().map_err(SaveError::Store)?;
         let key = StoreKey::new(&server.namespace, &id);
-        let (mut expected, mut json) = (stored.version, outgoing.clone());
+        let owner = session.owner();
+        let (mut expected, mut json, mut owner_now) =
+            (stored.version, Cow::Borrowed(&outgoing[..]), owner.clone());
         for _ in 0..MAX_ATTEMPTS {
-            let record = self.record(expected + 1, &json, stamp, now_s)?;
+            let record = self.record(expected + 1, &json, owner_now.take(), stamp, now_s);
             let outcome = bounded(
                 server.timeout,
                 server
@@ -550,7 +568,14 @@ impl<T: SessionSchema> SessionConfig<T> {
                 Updated::Ok => return self.id_cookie(&id, stamp, now_s),
                 Updated::Gone => return Ok(self.removal()),
                 Updated::Conflict(current) => {
-                    (expected, json) = Self::resolve(server.conflict, &current, loaded, &outgoing)?;
+                    let (version, merged, merged_owner) = Self::resolve(
+                        server.conflict,
+                        &current,
+                        loaded,
+                        &outgoing,
+                        owner.as_ref(),
+                    )?;
+                    (expected, json, owner_now) = (version, Cow::Owned(merged), merged_owner);
                 }
             }
         }

@@ -90,8 +90,13 @@ impl FileStore {
     /// Runs `op` with the shard of `key` locked (and the shard created).
     fn locked<R>(&self, key: &StoreKey, op: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
         let shard = self.shard(key);
-        create_private_dir(&shard)?;
-        let lock = open_lock(&shard)?;
+        let lock = match open_lock(&shard) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                create_private_dir(&shard)?;
+                open_lock(&shard)?
+            }
+            other => other?,
+        };
         lock.lock()?;
         let result = op();
         lock.unlock()?;
@@ -110,10 +115,10 @@ impl FileStore {
         Ok(self.read(key)?.filter(|r| r.is_live(now)))
     }
 
-    /// Writes `record` for `key`: temporary file, flush to disk, rename.
+    /// Writes `record` for `key`: temporary file, flush to disk, rename. The caller holds the
+    /// shard's lock, so the shard exists.
     fn write(&self, key: &StoreKey, record: &Record) -> io::Result<()> {
         let shard = self.shard(key);
-        create_private_dir(&shard)?;
         let mut suffix = [0u8; 8];
         getrandom::fill(&mut suffix).map_err(|e| io::Error::other(e.to_string()))?;
         let tmp = shard.join(format!(".tmp-{:016x}", u64::from_be_bytes(suffix)));

@@ -27,22 +27,32 @@ impl State {
     }
 
     fn put(&mut self, key: StoreKey, record: Record) {
-        self.remove(&key);
-        if let Some(owner) = &record.owner {
-            self.owners.entry(owner.clone()).or_default().insert(key);
+        let owner = record.owner.clone();
+        let old = self.records.insert(key, record).and_then(|old| old.owner);
+        if old == owner {
+            return; // the common update: same owner, the index stands
         }
-        self.records.insert(key, record);
+        if let Some(old) = old {
+            self.unindex(&old, &key);
+        }
+        if let Some(owner) = owner {
+            self.owners.entry(owner).or_default().insert(key);
+        }
+    }
+
+    fn unindex(&mut self, owner: &str, key: &StoreKey) {
+        if let Some(keys) = self.owners.get_mut(owner) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.owners.remove(owner);
+            }
+        }
     }
 
     fn remove(&mut self, key: &StoreKey) -> Option<Record> {
         let old = self.records.remove(key)?;
         if let Some(owner) = &old.owner {
-            if let Some(keys) = self.owners.get_mut(owner) {
-                keys.remove(key);
-                if keys.is_empty() {
-                    self.owners.remove(owner);
-                }
-            }
+            self.unindex(owner, key);
         }
         Some(old)
     }
