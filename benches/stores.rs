@@ -58,7 +58,9 @@ fn request(runtime: &tokio::runtime::Runtime, config: &SessionConfig<Workload>, 
     runtime.block_on(async {
         let mut loaded = config.load_async([header.as_bytes()], now()).await.unwrap();
         *loaded.session.user_id_mut() += 1;
-        black_box(config.save_async(&loaded.session, now()).await.unwrap());
+        drop(black_box(
+            config.save_async(&loaded.session, now()).await.unwrap(),
+        ));
     });
 }
 
@@ -136,7 +138,7 @@ fn main() {
                 });
             }),
             ("sessionkit", &mut || {
-                request(&runtime, &memory, &memory_header)
+                request(&runtime, &memory, &memory_header);
             }),
         ],
         0,
