@@ -165,11 +165,48 @@
 //!
 //! See [`flask`] for the codec on its own and the mapping of Python types.
 //!
+//! # Server-side sessions
+//!
+//! One builder line keeps the data in a [`SessionStore`] ([`FileStore`], [`MemoryStore`]); the
+//! cookie then carries only a signed id. Handlers do not change; the adapters call the async
+//! pair [`SessionConfig::load_async`] / [`SessionConfig::save_async`], and so can any server:
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use sessionkit::{CookieCommand, Key, MemoryStore, SessionConfig};
+//!
+//! #[derive(sessionkit::Session, serde::Serialize, serde::Deserialize, Default)]
+//! struct AppSession {
+//!     #[session(owner)]
+//!     user: Option<String>,
+//! }
+//!
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! let config = SessionConfig::<AppSession>::builder()
+//!     .key(Key::generate()?)
+//!     .store(MemoryStore::new())
+//!     .build()?;
+//! let now = SystemTime::now();
+//! let mut loaded = config.load_async([&b""[..]], now).await?;
+//! loaded.session.set_user("alice");
+//! let CookieCommand::Set(header) = config.save_async(&loaded.session, now).await? else {
+//!     panic!("a new session sets its id cookie")
+//! };
+//! assert!(!header.contains("alice"));                     // only a signed id travels
+//! assert_eq!(config.list_owner("alice", now).await?.len(), 1);
+//! assert_eq!(config.revoke_owner("alice", None).await?, 1); // logged out everywhere
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Features
 //!
 //! - `axum`: the axum/tower adapter.
 //! - `actix`: the actix-web adapter.
 //! - `flask`: Flask's session cookie format (adds `sha1` and `flate2`).
+//! - `tokio`: store timeouts, and the file store's I/O on tokio's blocking pool (the adapters
+//!   turn it on).
 //!
 //! All are off by default.
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -119,7 +119,7 @@ impl<T> Session<T> {
 
     /// True once the data was borrowed mutably or the session was cleared.
     ///
-    /// This says the session *may* have changed; [`SessionConfig::store`](crate::SessionConfig::store)
+    /// This says the session *may* have changed; [`SessionConfig::save`](crate::SessionConfig::save)
     /// compares bytes and sends a cookie only if it did.
     #[must_use]
     pub fn is_modified(&self) -> bool {
