@@ -7,7 +7,7 @@ mod memory {
     use super::common;
     use sessionkit::{BoxedStore, MemoryStore};
 
-    crate::conformance!((BoxedStore::new(MemoryStore::new()), ()));
+    crate::conformance!(Some((BoxedStore::new(MemoryStore::new()), ())));
 }
 
 mod file {
@@ -17,6 +17,6 @@ mod file {
 
     crate::conformance!({
         let dir = TempDir::new("conformance");
-        (BoxedStore::new(FileStore::new(dir.path()).unwrap()), dir)
+        Some((BoxedStore::new(FileStore::new(dir.path()).unwrap()), dir))
     });
 }

@@ -1,6 +1,8 @@
 //! The conformance suite every session store passes: the store contract directly, then the
-//! driver on top of it. `conformance!(name, factory)` expands to one test per case; the factory
-//! returns the store and whatever must live as long as it (a temporary directory, a server).
+//! driver on top of it. `conformance!(factory)` expands to one test per case; the factory
+//! returns `Some((store, guard))`, the guard being whatever must live as long as the store (a
+//! temporary directory, a database schema), or `None` when a server is not configured on a
+//! developer machine.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -631,7 +633,12 @@ macro_rules! conformance {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
-                let (store, _guard) = $factory;
+                // `None`: the server is not configured on this developer machine (in CI that
+                // is a failure, raised by the factory).
+                let made = $factory;
+                let Some((store, _guard)) = made else {
+                    return;
+                };
                 common::conformance::$case(store).await;
             }
         )*

@@ -655,8 +655,10 @@ impl<T: SessionSchema> SessionConfig<T> {
         .await
     }
 
-    /// The failure policy the adapters apply; `None` in cookie mode.
-    pub(crate) fn store_failure(&self) -> Option<StoreFailure> {
+    /// The failure policy for store errors ([`SessionConfigBuilder::on_store_error`](crate::SessionConfigBuilder::on_store_error)),
+    /// which the adapters apply and a server of your own can too; `None` in cookie mode.
+    #[must_use]
+    pub fn store_failure(&self) -> Option<StoreFailure> {
         self.server().map(|s| s.failure)
     }
 }

@@ -66,6 +66,7 @@ impl FileStore {
     }
 
     /// Runs `op` on the blocking pool (with tokio) or inline.
+    #[cfg_attr(not(feature = "tokio"), allow(clippy::unused_async))] // awaits only on tokio
     async fn run<R: Send + 'static>(
         &self,
         op: impl FnOnce(&Self) -> io::Result<R> + Send + 'static,

@@ -83,6 +83,12 @@ impl StoreKey {
         hex(&self.0)
     }
 
+    /// The key from its 32 raw bytes.
+    #[must_use]
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
+    }
+
     /// Parses the form [`StoreKey::to_hex`] writes.
     #[must_use]
     pub fn from_hex(text: &str) -> Option<Self> {

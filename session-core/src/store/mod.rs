@@ -15,6 +15,8 @@ mod id;
 mod memory;
 mod merge;
 mod record;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 
 use std::fmt;
 use std::future::Future;
@@ -26,6 +28,9 @@ pub use file::FileStore;
 pub use id::{SessionId, StoreKey};
 pub use memory::MemoryStore;
 pub use record::Record;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub use sql::SqlStore;
 
 /// Why a store operation failed. The request is answered with an error (503 by default), never
 /// with an empty session.
