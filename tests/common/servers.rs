@@ -22,8 +22,7 @@ pub fn url(var: &str) -> Option<String> {
 
 /// A random suffix for a name no other test uses.
 pub fn unique(prefix: &str) -> String {
-    let mut bytes = [0u8; 6];
+    let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).unwrap();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}_{hex}")
+    format!("{prefix}_{:016x}", u64::from_be_bytes(bytes))
 }
