@@ -9,9 +9,9 @@ mod common;
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use common::conformance::{record, Wide, NOW};
+use common::conformance::{now_ms, record, t0, Wide};
 use common::temp::TempDir;
-use common::{at, builder, T0};
+use common::{at, builder};
 use sessionkit::store::Updated;
 use sessionkit::{FileStore, SessionConfig, SessionId, SessionStore, StoreKey};
 
@@ -61,11 +61,11 @@ async fn child() {
             let store = FileStore::new(&dir).unwrap();
             let key = StoreKey::from_hex(&arg).unwrap();
             loop {
-                let current = store.load(&key, NOW).await.unwrap().unwrap();
+                let current = store.load(&key, now_ms()).await.unwrap().unwrap();
                 let next = versioned(current.version + 1, 4 << 20);
                 assert_eq!(
                     store
-                        .update(&key, current.version, &next, NOW)
+                        .update(&key, current.version, &next, now_ms())
                         .await
                         .unwrap(),
                     Updated::Ok
@@ -78,13 +78,13 @@ async fn child() {
             let config = config(dir.as_ref());
             for _ in 0..25 {
                 let mut loaded = config
-                    .load_async([arg.as_bytes()], at(T0 + 1))
+                    .load_async([arg.as_bytes()], at(t0() + 1))
                     .await
                     .unwrap();
                 assert_eq!(loaded.rejected, None);
                 *loaded.session.field(index) += 1;
                 let _sent = config
-                    .save_async(&loaded.session, at(T0 + 1))
+                    .save_async(&loaded.session, at(t0() + 1))
                     .await
                     .unwrap();
             }
@@ -104,7 +104,7 @@ async fn several_processes_share_one_directory_without_losing_an_update() {
         assert!(child.wait().unwrap().success());
     }
     let mut last = config
-        .load_async([cookie.as_bytes()], at(T0 + 2))
+        .load_async([cookie.as_bytes()], at(t0() + 2))
         .await
         .unwrap();
     for i in 0..4 {
@@ -118,7 +118,10 @@ async fn a_writer_killed_mid_write_leaves_the_previous_record_intact() {
     let store = FileStore::new(dir.path()).unwrap();
     let key = StoreKey::new("app", &SessionId::generate().unwrap());
     assert_eq!(
-        store.create(&key, &versioned(1, 16), NOW).await.unwrap(),
+        store
+            .create(&key, &versioned(1, 16), now_ms())
+            .await
+            .unwrap(),
         sessionkit::store::Created::Ok
     );
     for round in 0..6u64 {
@@ -128,15 +131,15 @@ async fn a_writer_killed_mid_write_leaves_the_previous_record_intact() {
         writer.wait().unwrap();
         // Whatever the moment of the kill: a whole record, consistent with itself.
         let r = store
-            .load(&key, NOW)
+            .load(&key, now_ms())
             .await
             .unwrap()
             .expect("the record survives");
         assert_eq!(version_in_payload(&r), r.version, "round {round}");
     }
     // Temporary files the killed writers left are not records; the sweep keeps the record.
-    assert_eq!(store.delete_expired(NOW, 100).await.unwrap(), 0);
-    assert!(store.load(&key, NOW).await.unwrap().is_some());
+    assert_eq!(store.delete_expired(now_ms(), 100).await.unwrap(), 0);
+    assert!(store.load(&key, now_ms()).await.unwrap().is_some());
 }
 
 #[test]
@@ -147,7 +150,7 @@ fn files_and_directories_are_private() {
     let key = StoreKey::new("app", &SessionId::generate().unwrap());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let created = runtime
-        .block_on(store.create(&key, &record(1, None, "{}"), NOW))
+        .block_on(store.create(&key, &record(1, None, "{}"), now_ms()))
         .unwrap();
     assert_eq!(created, sessionkit::store::Created::Ok);
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;

@@ -14,10 +14,25 @@ use sessionkit::{
     StoreKey,
 };
 
-use super::{at, builder, pair, set_header, T0};
+use super::{at, builder, pair, set_header};
 
-/// Milliseconds of `T0`.
-pub const NOW: u64 = T0 * 1000;
+/// The suite's start time: the real time at the first call, in whole seconds. A server with
+/// its own clock (Redis' TTL, memcached's expiry) must see records that are live in real time
+/// too; every later time is this one plus an offset, so nothing sleeps.
+pub fn t0() -> u64 {
+    static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *START.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    })
+}
+
+/// Milliseconds of [`t0`].
+pub fn now_ms() -> u64 {
+    t0() * 1000
+}
 
 pub fn key(namespace: &str) -> StoreKey {
     StoreKey::new(namespace, &SessionId::generate().unwrap())
@@ -28,8 +43,8 @@ pub fn record(version: u64, owner: Option<&str>, json: &str) -> Record {
     payload.extend_from_slice(json.as_bytes());
     Record {
         version,
-        created_at: NOW,
-        expires_at: NOW + 60_000,
+        created_at: now_ms(),
+        expires_at: now_ms() + 60_000,
         owner: owner.map(str::to_owned),
         payload,
     }
@@ -38,11 +53,11 @@ pub fn record(version: u64, owner: Option<&str>, json: &str) -> Record {
 pub async fn round_trip(store: BoxedStore) {
     let k = key("app");
     let r = record(1, Some("alice"), r#"{"a":1}"#);
-    assert_eq!(store.load(&k, NOW).await.unwrap(), None);
-    assert_eq!(store.create(&k, &r, NOW).await.unwrap(), Created::Ok);
-    assert_eq!(store.load(&k, NOW).await.unwrap(), Some(r.clone()));
+    assert_eq!(store.load(&k, now_ms()).await.unwrap(), None);
+    assert_eq!(store.create(&k, &r, now_ms()).await.unwrap(), Created::Ok);
+    assert_eq!(store.load(&k, now_ms()).await.unwrap(), Some(r.clone()));
     store.delete(&k).await.unwrap();
-    assert_eq!(store.load(&k, NOW).await.unwrap(), None);
+    assert_eq!(store.load(&k, now_ms()).await.unwrap(), None);
     // Deleting what is not there is not an error.
     store.delete(&k).await.unwrap();
 }
@@ -50,16 +65,19 @@ pub async fn round_trip(store: BoxedStore) {
 pub async fn collision(store: BoxedStore) {
     let k = key("app");
     let first = record(1, None, r#"{"a":1}"#);
-    assert_eq!(store.create(&k, &first, NOW).await.unwrap(), Created::Ok);
+    assert_eq!(
+        store.create(&k, &first, now_ms()).await.unwrap(),
+        Created::Ok
+    );
     let second = record(1, None, r#"{"a":2}"#);
     assert_eq!(
-        store.create(&k, &second, NOW).await.unwrap(),
+        store.create(&k, &second, now_ms()).await.unwrap(),
         Created::Collision
     );
-    assert_eq!(store.load(&k, NOW).await.unwrap(), Some(first));
+    assert_eq!(store.load(&k, now_ms()).await.unwrap(), Some(first));
     // An expired record does not block a create.
     assert_eq!(
-        store.create(&k, &second, NOW + 60_000).await.unwrap(),
+        store.create(&k, &second, now_ms() + 60_000).await.unwrap(),
         Created::Ok
     );
 }
@@ -67,14 +85,20 @@ pub async fn collision(store: BoxedStore) {
 pub async fn expiry_without_sleeping(store: BoxedStore) {
     let k = key("app");
     assert_eq!(
-        store.create(&k, &record(1, None, "{}"), NOW).await.unwrap(),
+        store
+            .create(&k, &record(1, None, "{}"), now_ms())
+            .await
+            .unwrap(),
         Created::Ok
     );
-    assert!(store.load(&k, NOW + 59_999).await.unwrap().is_some());
-    assert_eq!(store.load(&k, NOW + 60_000).await.unwrap(), None);
-    assert!(!store.touch(&k, NOW + 120_000, NOW + 60_000).await.unwrap());
+    assert!(store.load(&k, now_ms() + 59_999).await.unwrap().is_some());
+    assert_eq!(store.load(&k, now_ms() + 60_000).await.unwrap(), None);
+    assert!(!store
+        .touch(&k, now_ms() + 120_000, now_ms() + 60_000)
+        .await
+        .unwrap());
     let update = store
-        .update(&k, 1, &record(2, None, "{}"), NOW + 60_000)
+        .update(&k, 1, &record(2, None, "{}"), now_ms() + 60_000)
         .await
         .unwrap();
     assert_eq!(update, Updated::Gone);
@@ -83,10 +107,16 @@ pub async fn expiry_without_sleeping(store: BoxedStore) {
 pub async fn touch_moves_only_the_expiry(store: BoxedStore) {
     let k = key("app");
     let r = record(1, None, r#"{"a":1}"#);
-    assert_eq!(store.create(&k, &r, NOW).await.unwrap(), Created::Ok);
-    assert!(store.touch(&k, NOW + 90_000, NOW + 50_000).await.unwrap());
-    let touched = store.load(&k, NOW + 70_000).await.unwrap().unwrap();
-    assert_eq!((touched.version, touched.expires_at), (1, NOW + 90_000));
+    assert_eq!(store.create(&k, &r, now_ms()).await.unwrap(), Created::Ok);
+    assert!(store
+        .touch(&k, now_ms() + 90_000, now_ms() + 50_000)
+        .await
+        .unwrap());
+    let touched = store.load(&k, now_ms() + 70_000).await.unwrap().unwrap();
+    assert_eq!(
+        (touched.version, touched.expires_at),
+        (1, now_ms() + 90_000)
+    );
     assert_eq!(touched.payload, r.payload);
 }
 
@@ -94,68 +124,74 @@ pub async fn stale_version_conflicts(store: BoxedStore) {
     let k = key("app");
     assert_eq!(
         store
-            .create(&k, &record(1, None, r#"{"a":1}"#), NOW)
+            .create(&k, &record(1, None, r#"{"a":1}"#), now_ms())
             .await
             .unwrap(),
         Created::Ok
     );
     let v2 = record(2, None, r#"{"a":2}"#);
-    assert_eq!(store.update(&k, 1, &v2, NOW).await.unwrap(), Updated::Ok);
+    assert_eq!(
+        store.update(&k, 1, &v2, now_ms()).await.unwrap(),
+        Updated::Ok
+    );
     let stale = store
-        .update(&k, 1, &record(2, None, r#"{"a":3}"#), NOW)
+        .update(&k, 1, &record(2, None, r#"{"a":3}"#), now_ms())
         .await
         .unwrap();
     assert_eq!(stale, Updated::Conflict(v2.clone()));
-    assert_eq!(store.load(&k, NOW).await.unwrap(), Some(v2));
+    assert_eq!(store.load(&k, now_ms()).await.unwrap(), Some(v2));
 }
 
 pub async fn an_update_racing_a_delete_is_gone(store: BoxedStore) {
     let k = key("app");
     assert_eq!(
         store
-            .create(&k, &record(1, None, r#"{"a":1}"#), NOW)
+            .create(&k, &record(1, None, r#"{"a":1}"#), now_ms())
             .await
             .unwrap(),
         Created::Ok
     );
     store.delete(&k).await.unwrap();
     let late = store
-        .update(&k, 1, &record(2, None, r#"{"a":2}"#), NOW)
+        .update(&k, 1, &record(2, None, r#"{"a":2}"#), now_ms())
         .await
         .unwrap();
     assert_eq!(late, Updated::Gone);
-    assert_eq!(store.load(&k, NOW).await.unwrap(), None, "resurrected");
-    assert!(!store.touch(&k, NOW + 1, NOW).await.unwrap());
+    assert_eq!(store.load(&k, now_ms()).await.unwrap(), None, "resurrected");
+    assert!(!store.touch(&k, now_ms() + 1, now_ms()).await.unwrap());
 }
 
 pub async fn rotate_kills_the_old_id(store: BoxedStore) {
     let (old, new) = (key("app"), key("app"));
     assert_eq!(
         store
-            .create(&old, &record(1, Some("u"), r#"{"a":1}"#), NOW)
+            .create(&old, &record(1, Some("u"), r#"{"a":1}"#), now_ms())
             .await
             .unwrap(),
         Created::Ok
     );
     let rotated = record(2, Some("u"), r#"{"a":1}"#);
     assert_eq!(
-        store.rotate(&old, &new, 1, &rotated, NOW).await.unwrap(),
+        store
+            .rotate(&old, &new, 1, &rotated, now_ms())
+            .await
+            .unwrap(),
         Updated::Ok
     );
-    assert_eq!(store.load(&old, NOW).await.unwrap(), None);
-    assert_eq!(store.load(&new, NOW).await.unwrap(), Some(rotated));
+    assert_eq!(store.load(&old, now_ms()).await.unwrap(), None);
+    assert_eq!(store.load(&new, now_ms()).await.unwrap(), Some(rotated));
     // A request that still holds the old id can neither write nor rotate it back.
     let racing = store
-        .update(&old, 1, &record(2, None, r#"{"a":9}"#), NOW)
+        .update(&old, 1, &record(2, None, r#"{"a":9}"#), now_ms())
         .await
         .unwrap();
     assert_eq!(racing, Updated::Gone);
     let again = store
-        .rotate(&old, &key("app"), 1, &record(2, None, "{}"), NOW)
+        .rotate(&old, &key("app"), 1, &record(2, None, "{}"), now_ms())
         .await
         .unwrap();
     assert_eq!(again, Updated::Gone);
-    assert_eq!(store.list_owner("u", NOW).await.unwrap().len(), 1);
+    assert_eq!(store.list_owner("u", now_ms()).await.unwrap().len(), 1);
 }
 
 pub async fn cleanup_removes_only_expired_records(store: BoxedStore) {
@@ -163,24 +199,24 @@ pub async fn cleanup_removes_only_expired_records(store: BoxedStore) {
     for i in 0..10u64 {
         let k = key("app");
         let mut r = record(1, None, "{}");
-        r.expires_at = NOW + i * 1_000 + 1;
-        assert_eq!(store.create(&k, &r, NOW).await.unwrap(), Created::Ok);
+        r.expires_at = now_ms() + i * 1_000 + 1;
+        assert_eq!(store.create(&k, &r, now_ms()).await.unwrap(), Created::Ok);
         live.push((k, r.expires_at));
     }
-    // At NOW + 5000: records 0..=4 have expired.
+    // At now_ms() + 5000: records 0..=4 have expired.
     let mut removed = 0;
     loop {
-        let n = store.delete_expired(NOW + 5_000, 2).await.unwrap();
+        let n = store.delete_expired(now_ms() + 5_000, 2).await.unwrap();
         assert!(n <= 2);
         if n == 0 {
             break;
         }
         removed += n;
     }
-    assert_eq!(removed, 5);
+    assert_eq!(removed, if store.expires_natively() { 0 } else { 5 });
     for (k, expires_at) in live {
-        let found = store.load(&k, NOW + 5_000).await.unwrap();
-        assert_eq!(found.is_some(), expires_at > NOW + 5_000);
+        let found = store.load(&k, now_ms() + 5_000).await.unwrap();
+        assert_eq!(found.is_some(), expires_at > now_ms() + 5_000);
     }
 }
 
@@ -189,7 +225,7 @@ pub async fn owner_list_and_revoke(store: BoxedStore) {
     for k in &keys {
         assert_eq!(
             store
-                .create(k, &record(1, Some("alice"), "{}"), NOW)
+                .create(k, &record(1, Some("alice"), "{}"), now_ms())
                 .await
                 .unwrap(),
             Created::Ok
@@ -198,13 +234,13 @@ pub async fn owner_list_and_revoke(store: BoxedStore) {
     let bob = key("app");
     assert_eq!(
         store
-            .create(&bob, &record(1, Some("bob"), "{}"), NOW)
+            .create(&bob, &record(1, Some("bob"), "{}"), now_ms())
             .await
             .unwrap(),
         Created::Ok
     );
     let mut listed: Vec<StoreKey> = store
-        .list_owner("alice", NOW)
+        .list_owner("alice", now_ms())
         .await
         .unwrap()
         .into_iter()
@@ -218,11 +254,15 @@ pub async fn owner_list_and_revoke(store: BoxedStore) {
         store.revoke_owner("alice", Some(&keys[0])).await.unwrap(),
         2
     );
-    assert!(store.load(&keys[0], NOW).await.unwrap().is_some());
-    assert_eq!(store.load(&keys[1], NOW).await.unwrap(), None);
-    assert!(store.load(&bob, NOW).await.unwrap().is_some());
+    assert!(store.load(&keys[0], now_ms()).await.unwrap().is_some());
+    assert_eq!(store.load(&keys[1], now_ms()).await.unwrap(), None);
+    assert!(store.load(&bob, now_ms()).await.unwrap().is_some());
     assert_eq!(store.revoke_owner("alice", None).await.unwrap(), 1);
-    assert!(store.list_owner("alice", NOW).await.unwrap().is_empty());
+    assert!(store
+        .list_owner("alice", now_ms())
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn namespaces_are_isolated(store: BoxedStore) {
@@ -230,12 +270,12 @@ pub async fn namespaces_are_isolated(store: BoxedStore) {
     let (a, b) = (StoreKey::new("app-a", &id), StoreKey::new("app-b", &id));
     assert_eq!(
         store
-            .create(&a, &record(1, None, r#"{"a":1}"#), NOW)
+            .create(&a, &record(1, None, r#"{"a":1}"#), now_ms())
             .await
             .unwrap(),
         Created::Ok
     );
-    assert_eq!(store.load(&b, NOW).await.unwrap(), None);
+    assert_eq!(store.load(&b, now_ms()).await.unwrap(), None);
 }
 
 /// A session with 32 top-level fields, for 32 writers on disjoint fields.
@@ -324,10 +364,10 @@ pub fn config(store: &BoxedStore) -> SessionConfig<Wide> {
 
 /// Logs alice in through the driver; returns the cookie pair.
 pub async fn logged_in(config: &SessionConfig<Wide>) -> String {
-    let mut loaded = config.load_async([&b""[..]], at(T0)).await.unwrap();
+    let mut loaded = config.load_async([&b""[..]], at(t0())).await.unwrap();
     loaded.session.set_user("alice");
     pair(&set_header(
-        config.save_async(&loaded.session, at(T0)).await.unwrap(),
+        config.save_async(&loaded.session, at(t0())).await.unwrap(),
     ))
 }
 
@@ -339,14 +379,14 @@ pub async fn driver_round_trip_and_strict_ids(store: BoxedStore) {
     assert_eq!(cookie.len(), 8 + 123, "{cookie}");
     assert!(!cookie.contains("alice"));
     let loaded = config
-        .load_async([cookie.as_bytes()], at(T0 + 1))
+        .load_async([cookie.as_bytes()], at(t0() + 1))
         .await
         .unwrap();
     assert_eq!(loaded.session.user(), Some(&"alice".to_owned()));
     // An unchanged session writes nothing and sends nothing.
     assert_eq!(
         config
-            .save_async(&loaded.session, at(T0 + 1))
+            .save_async(&loaded.session, at(t0() + 1))
             .await
             .unwrap(),
         CookieCommand::Unchanged
@@ -359,23 +399,23 @@ pub async fn driver_round_trip_and_strict_ids(store: BoxedStore) {
         .unwrap();
     let unknown = logged_in(&other).await;
     let loaded = config
-        .load_async([unknown.as_bytes()], at(T0))
+        .load_async([unknown.as_bytes()], at(t0()))
         .await
         .unwrap();
     assert_eq!(loaded.rejected, Some(Rejection::UnknownSession));
     assert!(loaded.session.is_new());
     assert_eq!(
-        config.save_async(&loaded.session, at(T0)).await.unwrap(),
+        config.save_async(&loaded.session, at(t0())).await.unwrap(),
         CookieCommand::Unchanged
     );
     // A cookie-mode cookie is not an id.
     let cookie_mode = super::mint(
         &builder::<Wide>().build().unwrap(),
         Wide::default_with_user(),
-        T0,
+        t0(),
     );
     let loaded = config
-        .load_async([cookie_mode.as_bytes()], at(T0))
+        .load_async([cookie_mode.as_bytes()], at(t0()))
         .await
         .unwrap();
     assert_eq!(loaded.rejected, Some(Rejection::Malformed));
@@ -394,21 +434,21 @@ pub async fn driver_logout_deletes_and_a_racing_write_stays_dead(store: BoxedSto
     let config = config(&store);
     let cookie = logged_in(&config).await;
     let mut racing = config
-        .load_async([cookie.as_bytes()], at(T0))
+        .load_async([cookie.as_bytes()], at(t0()))
         .await
         .unwrap();
     let mut logout = config
-        .load_async([cookie.as_bytes()], at(T0))
+        .load_async([cookie.as_bytes()], at(t0()))
         .await
         .unwrap();
     logout.session.clear();
-    let removal = config.save_async(&logout.session, at(T0)).await.unwrap();
+    let removal = config.save_async(&logout.session, at(t0())).await.unwrap();
     assert!(matches!(removal, CookieCommand::Remove(_)));
     *racing.session.f01_mut() = 5;
-    let late = config.save_async(&racing.session, at(T0)).await.unwrap();
+    let late = config.save_async(&racing.session, at(t0())).await.unwrap();
     assert!(matches!(late, CookieCommand::Remove(_)), "{late:?}");
     let after = config
-        .load_async([cookie.as_bytes()], at(T0))
+        .load_async([cookie.as_bytes()], at(t0()))
         .await
         .unwrap();
     assert_eq!(after.rejected, Some(Rejection::UnknownSession));
@@ -418,33 +458,36 @@ pub async fn driver_renew_rotates_the_id(store: BoxedStore) {
     let config = config(&store);
     let cookie = logged_in(&config).await;
     let mut racing = config
-        .load_async([cookie.as_bytes()], at(T0 + 5))
+        .load_async([cookie.as_bytes()], at(t0() + 5))
         .await
         .unwrap();
     let mut login = config
-        .load_async([cookie.as_bytes()], at(T0 + 5))
+        .load_async([cookie.as_bytes()], at(t0() + 5))
         .await
         .unwrap();
     login.session.renew();
     let renewed = pair(&set_header(
-        config.save_async(&login.session, at(T0 + 5)).await.unwrap(),
+        config
+            .save_async(&login.session, at(t0() + 5))
+            .await
+            .unwrap(),
     ));
     assert_ne!(renewed, cookie);
     let dead = config
-        .load_async([cookie.as_bytes()], at(T0 + 6))
+        .load_async([cookie.as_bytes()], at(t0() + 6))
         .await
         .unwrap();
     assert_eq!(dead.rejected, Some(Rejection::UnknownSession));
     let alive = config
-        .load_async([renewed.as_bytes()], at(T0 + 6))
+        .load_async([renewed.as_bytes()], at(t0() + 6))
         .await
         .unwrap();
-    assert_eq!(alive.session.created_at(), Some(at(T0 + 5)));
+    assert_eq!(alive.session.created_at(), Some(at(t0() + 5)));
     // A request that read the old id before the rotation cannot write it back.
     *racing.session.f02_mut() = 1;
     assert!(matches!(
         config
-            .save_async(&racing.session, at(T0 + 6))
+            .save_async(&racing.session, at(t0() + 6))
             .await
             .unwrap(),
         CookieCommand::Remove(_)
@@ -460,14 +503,14 @@ pub async fn driver_32_writers_on_disjoint_fields_all_land(store: BoxedStore) {
             let (config, cookie, barrier) = (config.clone(), cookie.clone(), barrier.clone());
             tokio::spawn(async move {
                 let mut loaded = config
-                    .load_async([cookie.as_bytes()], at(T0 + 1))
+                    .load_async([cookie.as_bytes()], at(t0() + 1))
                     .await
                     .unwrap();
                 // Every writer has read the same version before any writes.
                 barrier.wait().await;
                 *loaded.session.field(i) = u32::try_from(i).unwrap() + 100;
                 config
-                    .save_async(&loaded.session, at(T0 + 1))
+                    .save_async(&loaded.session, at(t0() + 1))
                     .await
                     .unwrap()
             })
@@ -477,7 +520,7 @@ pub async fn driver_32_writers_on_disjoint_fields_all_land(store: BoxedStore) {
         assert_eq!(task.await.unwrap(), CookieCommand::Unchanged);
     }
     let mut last = config
-        .load_async([cookie.as_bytes()], at(T0 + 2))
+        .load_async([cookie.as_bytes()], at(t0() + 2))
         .await
         .unwrap();
     for i in 0..32 {
@@ -501,22 +544,22 @@ pub async fn driver_conflict_policies(store: BoxedStore) {
             .unwrap();
         let cookie = logged_in(&config).await;
         let mut a = config
-            .load_async([cookie.as_bytes()], at(T0))
+            .load_async([cookie.as_bytes()], at(t0()))
             .await
             .unwrap();
         let mut b = config
-            .load_async([cookie.as_bytes()], at(T0))
+            .load_async([cookie.as_bytes()], at(t0()))
             .await
             .unwrap();
         *a.session.f00_mut() = 1;
         *b.session.f01_mut() = 2;
         assert_eq!(
-            config.save_async(&a.session, at(T0)).await.unwrap(),
+            config.save_async(&a.session, at(t0())).await.unwrap(),
             CookieCommand::Unchanged
         );
-        let second = config.save_async(&b.session, at(T0)).await;
+        let second = config.save_async(&b.session, at(t0())).await;
         let mut after = config
-            .load_async([cookie.as_bytes()], at(T0))
+            .load_async([cookie.as_bytes()], at(t0()))
             .await
             .unwrap();
         if policy == ConflictPolicy::Reject {
@@ -537,9 +580,9 @@ pub async fn driver_owner_revocation(store: BoxedStore) {
     let config = config(&store);
     let phone = logged_in(&config).await;
     let laptop = logged_in(&config).await;
-    assert_eq!(config.list_owner("alice", at(T0)).await.unwrap().len(), 2);
+    assert_eq!(config.list_owner("alice", at(t0())).await.unwrap().len(), 2);
     let current = config
-        .load_async([laptop.as_bytes()], at(T0))
+        .load_async([laptop.as_bytes()], at(t0()))
         .await
         .unwrap();
     assert_eq!(
@@ -549,10 +592,13 @@ pub async fn driver_owner_revocation(store: BoxedStore) {
             .unwrap(),
         1
     );
-    let phone = config.load_async([phone.as_bytes()], at(T0)).await.unwrap();
+    let phone = config
+        .load_async([phone.as_bytes()], at(t0()))
+        .await
+        .unwrap();
     assert_eq!(phone.rejected, Some(Rejection::UnknownSession));
     let laptop = config
-        .load_async([laptop.as_bytes()], at(T0))
+        .load_async([laptop.as_bytes()], at(t0()))
         .await
         .unwrap();
     assert_eq!(laptop.rejected, None);
@@ -567,25 +613,25 @@ pub async fn driver_expiry_and_refresh(store: BoxedStore) {
     let cookie = logged_in(&config).await;
     // Past half the idle window, an unchanged request touches the record and re-sends the id.
     let loaded = config
-        .load_async([cookie.as_bytes()], at(T0 + 400))
+        .load_async([cookie.as_bytes()], at(t0() + 400))
         .await
         .unwrap();
     let refreshed = config
-        .save_async(&loaded.session, at(T0 + 400))
+        .save_async(&loaded.session, at(t0() + 400))
         .await
         .unwrap();
     let refreshed = pair(&set_header(refreshed));
-    // The record now lives until T0 + 1000: alive at T0 + 900, gone at T0 + 1001.
+    // The record now lives until t0() + 1000: alive at t0() + 900, gone at t0() + 1001.
     assert_eq!(
         config
-            .load_async([refreshed.as_bytes()], at(T0 + 900))
+            .load_async([refreshed.as_bytes()], at(t0() + 900))
             .await
             .unwrap()
             .rejected,
         None
     );
     let expired = config
-        .load_async([refreshed.as_bytes()], at(T0 + 1001))
+        .load_async([refreshed.as_bytes()], at(t0() + 1001))
         .await
         .unwrap();
     assert_eq!(expired.rejected, Some(Rejection::UnknownSession));
@@ -595,17 +641,20 @@ pub async fn corrupt_records_are_errors_or_rejections_never_panics(store: BoxedS
     let config = config(&store);
     let cookie = logged_in(&config).await;
     // Overwrite alice's record with bytes sessionkit did not write.
-    let owned = store.list_owner("alice", NOW).await.unwrap();
+    let owned = store.list_owner("alice", now_ms()).await.unwrap();
     let (k, current) = owned.into_iter().next().unwrap();
     let mut bad = current.clone();
     bad.payload = b"\x09garbage".to_vec();
     bad.version += 1;
     assert_eq!(
-        store.update(&k, current.version, &bad, NOW).await.unwrap(),
+        store
+            .update(&k, current.version, &bad, now_ms())
+            .await
+            .unwrap(),
         Updated::Ok
     );
     let loaded = config
-        .load_async([cookie.as_bytes()], at(T0))
+        .load_async([cookie.as_bytes()], at(t0()))
         .await
         .unwrap();
     assert!(

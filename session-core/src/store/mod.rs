@@ -15,6 +15,8 @@ mod id;
 mod memory;
 mod merge;
 mod record;
+#[cfg(feature = "redis")]
+mod redis;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 
@@ -22,6 +24,9 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis::RedisStore;
 pub use driver::{ConflictPolicy, SessionInfo, StoreFailure};
 pub(crate) use driver::{ServerSide, Stored};
 pub use file::FileStore;
@@ -141,6 +146,12 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Deletes the record (logout). Deleting an absent record is not an error.
     fn delete(&self, key: &StoreKey) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// True when the backend removes expired records by itself (a server-side TTL), so
+    /// [`SessionStore::delete_expired`] has nothing to do and returns 0.
+    fn expires_natively(&self) -> bool {
+        false
+    }
+
     /// Deletes up to `limit` records expired at `now`; returns how many. Live records are never
     /// touched.
     fn delete_expired(
@@ -208,6 +219,7 @@ trait DynStore: Send + Sync {
     ) -> BoxFuture<'a, StoreResult<Updated>>;
     fn delete<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, StoreResult<()>>;
     fn delete_expired(&self, now: u64, limit: usize) -> BoxFuture<'_, StoreResult<usize>>;
+    fn expires_natively(&self) -> bool;
     fn list_owner<'a>(
         &'a self,
         owner: &'a str,
@@ -269,6 +281,9 @@ impl<S: SessionStore> DynStore for S {
     fn delete_expired(&self, now: u64, limit: usize) -> BoxFuture<'_, StoreResult<usize>> {
         Box::pin(SessionStore::delete_expired(self, now, limit))
     }
+    fn expires_natively(&self) -> bool {
+        SessionStore::expires_natively(self)
+    }
     fn list_owner<'a>(
         &'a self,
         owner: &'a str,
@@ -310,6 +325,10 @@ impl fmt::Debug for BoxedStore {
 }
 
 impl SessionStore for BoxedStore {
+    fn expires_natively(&self) -> bool {
+        self.inner.expires_natively()
+    }
+
     async fn load(&self, key: &StoreKey, now_ms: u64) -> StoreResult<Option<Record>> {
         self.inner.load(key, now_ms).await
     }
