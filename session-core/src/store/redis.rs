@@ -147,10 +147,10 @@ fn number(bytes: &[u8]) -> StoreResult<u64> {
 
 /// A record from the fields `v c e o p`.
 fn decode(fields: &[Vec<u8>]) -> StoreResult<Record> {
-    let [v, c, e, o, p] = fields else {
+    let [version, created, expires, owner, payload] = fields else {
         return Err(StoreError::Corrupt("a record has missing fields".into()));
     };
-    let owner = match o.split_first() {
+    let owner = match owner.split_first() {
         Some((b'=', name)) => Some(
             String::from_utf8(name.to_vec())
                 .map_err(|_| StoreError::Corrupt("an owner is not UTF-8".into()))?,
@@ -158,11 +158,11 @@ fn decode(fields: &[Vec<u8>]) -> StoreResult<Record> {
         _ => None,
     };
     Ok(Record {
-        version: number(v)?,
-        created_at: number(c)?,
-        expires_at: number(e)?,
+        version: number(version)?,
+        created_at: number(created)?,
+        expires_at: number(expires)?,
         owner,
-        payload: p.clone(),
+        payload: payload.clone(),
     })
 }
 
