@@ -1,14 +1,12 @@
 //! [`FileStore`]: one file per session in sharded directories, the embedded default.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{Created, Record, SessionStore, StoreError, StoreKey, StoreResult, Updated};
 
-const MAGIC: &[u8; 4] = b"SKR1";
-const NO_OWNER: u32 = u32::MAX;
 /// A temporary file older than this is left over from a crashed writer: the sweep removes it.
 const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(600);
 
@@ -106,7 +104,7 @@ impl FileStore {
 
     fn read(&self, key: &StoreKey) -> io::Result<Option<Record>> {
         match fs::read(self.path(key)) {
-            Ok(bytes) => decode(&bytes).map(Some),
+            Ok(bytes) => Record::from_bytes(&bytes).map(Some),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -124,7 +122,7 @@ impl FileStore {
         getrandom::fill(&mut suffix).map_err(|e| io::Error::other(e.to_string()))?;
         let tmp = shard.join(format!(".tmp-{:016x}", u64::from_be_bytes(suffix)));
         let written =
-            write_private(&tmp, &encode(record)).and_then(|()| fs::rename(&tmp, self.path(key)));
+            write_private(&tmp, &record.to_bytes()).and_then(|()| fs::rename(&tmp, self.path(key)));
         if written.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -370,80 +368,6 @@ fn open_lock(shard: &Path) -> io::Result<File> {
     options.open(shard.join(".lock"))
 }
 
-/// `SKR1 | version | created_at | expires_at | owner length (u32::MAX: none) | owner |
-/// payload length | payload`, integers big-endian.
-fn encode(record: &Record) -> Vec<u8> {
-    let owner = record.owner.as_deref().unwrap_or("");
-    let mut out = Vec::with_capacity(40 + owner.len() + record.payload.len());
-    out.extend_from_slice(MAGIC);
-    for n in [record.version, record.created_at, record.expires_at] {
-        out.extend_from_slice(&n.to_be_bytes());
-    }
-    let owner_len = record
-        .owner
-        .as_ref()
-        .map_or(NO_OWNER, |o| u32::try_from(o.len()).unwrap_or(NO_OWNER - 1));
-    out.extend_from_slice(&owner_len.to_be_bytes());
-    out.extend_from_slice(owner.as_bytes());
-    out.extend_from_slice(
-        &u32::try_from(record.payload.len())
-            .unwrap_or(u32::MAX)
-            .to_be_bytes(),
-    );
-    out.extend_from_slice(&record.payload);
-    out
-}
-
-fn decode(bytes: &[u8]) -> io::Result<Record> {
-    let corrupt = |why: &str| io::Error::new(io::ErrorKind::InvalidData, why.to_owned());
-    let mut reader = bytes;
-    let mut magic = [0u8; 4];
-    reader
-        .read_exact(&mut magic)
-        .map_err(|_| corrupt("truncated"))?;
-    if &magic != MAGIC {
-        return Err(corrupt("not a sessionkit record"));
-    }
-    let mut u64_field = || -> io::Result<u64> {
-        let mut b = [0u8; 8];
-        reader
-            .read_exact(&mut b)
-            .map_err(|_| corrupt("truncated"))?;
-        Ok(u64::from_be_bytes(b))
-    };
-    let (version, created_at, expires_at) = (u64_field()?, u64_field()?, u64_field()?);
-    let mut take = |len: usize| -> io::Result<Vec<u8>> {
-        let mut out = vec![0u8; len.min(reader.len())];
-        reader
-            .read_exact(&mut out)
-            .map_err(|_| corrupt("truncated"))?;
-        if out.len() != len {
-            return Err(corrupt("truncated"));
-        }
-        Ok(out)
-    };
-    let len = |b: Vec<u8>| u32::from_be_bytes(b.try_into().unwrap_or([0; 4]));
-    let owner_len = len(take(4)?);
-    let owner = if owner_len == NO_OWNER {
-        None
-    } else {
-        let bytes = take(owner_len as usize)?;
-        Some(String::from_utf8(bytes).map_err(|_| corrupt("owner is not UTF-8"))?)
-    };
-    let payload_len = len(take(4)?);
-    let payload = take(payload_len as usize)?;
-    if !reader.is_empty() {
-        return Err(corrupt("bytes after the record"));
-    }
-    Ok(Record {
-        version,
-        created_at,
-        expires_at,
-        owner,
-        payload,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,16 +381,16 @@ mod tests {
             owner: Some("alice".into()),
             payload: vec![1, 0, 0, 0, 0, b'{', b'}'],
         };
-        let bytes = encode(&record);
-        assert_eq!(decode(&bytes).unwrap(), record);
+        let bytes = record.to_bytes();
+        assert_eq!(Record::from_bytes(&bytes).unwrap(), record);
         for cut in 0..bytes.len() {
-            assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+            assert!(Record::from_bytes(&bytes[..cut]).is_err(), "cut at {cut}");
         }
         let mut longer = bytes.clone();
         longer.push(0);
-        assert!(decode(&longer).is_err());
+        assert!(Record::from_bytes(&longer).is_err());
         let mut lying = bytes;
         lying[40] = 0xff; // the owner length
-        assert!(decode(&lying).is_err());
+        assert!(Record::from_bytes(&lying).is_err());
     }
 }

@@ -12,6 +12,8 @@
 mod driver;
 mod file;
 mod id;
+#[cfg(feature = "memcached")]
+mod memcached;
 mod memory;
 mod merge;
 mod record;
@@ -31,6 +33,9 @@ pub use driver::{ConflictPolicy, SessionInfo, StoreFailure};
 pub(crate) use driver::{ServerSide, Stored};
 pub use file::FileStore;
 pub use id::{SessionId, StoreKey};
+#[cfg(feature = "memcached")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memcached")))]
+pub use memcached::MemcachedStore;
 pub use memory::MemoryStore;
 pub use record::Record;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -1,0 +1,340 @@
+//! [`MemcachedStore`]: sessions in memcached, compare-and-swap through the meta protocol.
+
+use std::io;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpStream;
+
+use super::{Created, Record, SessionStore, StoreError, StoreKey, StoreResult, Updated};
+
+/// Connections kept for reuse.
+const POOL: usize = 16;
+
+/// Sessions in memcached, spoken to in its meta protocol (`mg`, `ms`, `md` with CAS tokens).
+///
+/// - `update`, `touch` and `rotate` read the record with its CAS token and write with `C<cas>`:
+///   a write that raced another one is refused by the server and retried or reported, so no
+///   update is lost. `rotate` deletes the old id with its CAS token first (from then on a racing
+///   request finds it gone), then adds the new one.
+/// - Records expire on the server at their absolute `expires_at` (`T` as a Unix time), and
+///   every load checks the expiry too.
+/// - memcached is a cache: under memory pressure it evicts records. An evicted session is a
+///   fresh, anonymous one (`Rejection::UnknownSession`): its user is logged out, and no other
+///   user's data can appear in its place, since keys are 256-bit hashes of ids.
+/// - There is no owner index: memcached cannot enumerate keys, so `list_owner` and
+///   `revoke_owner` are `StoreError::Unsupported`. For "log out everywhere", keep a per-user
+///   generation number in your database and check it with
+///   [`SessionConfigBuilder::validate`](crate::SessionConfigBuilder::validate), or use a store
+///   with an owner index (Redis, SQL, file).
+#[derive(Debug)]
+pub struct MemcachedStore {
+    addr: String,
+    connect_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+#[derive(Debug)]
+struct Connection {
+    stream: BufReader<TcpStream>,
+}
+
+/// A record with the CAS token it was read with.
+struct Read {
+    record: Record,
+    cas: u64,
+}
+
+fn io_error(error: &io::Error) -> StoreError {
+    match error.kind() {
+        io::ErrorKind::TimedOut => StoreError::Timeout,
+        io::ErrorKind::InvalidData => StoreError::Corrupt(error.to_string()),
+        _ => StoreError::Unavailable(error.to_string()),
+    }
+}
+
+fn protocol(line: &str) -> io::Error {
+    io::Error::other(format!("unexpected memcached reply: {line}"))
+}
+
+impl Connection {
+    async fn line(&mut self) -> io::Result<String> {
+        let mut line = String::new();
+        if self.stream.read_line(&mut line).await? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(line.trim_end().to_owned())
+    }
+
+    /// `mg <key> v c`: the value and its CAS token, or `None` on a miss.
+    async fn get(&mut self, key: &str) -> io::Result<Option<(Vec<u8>, u64)>> {
+        self.stream
+            .get_mut()
+            .write_all(format!("mg {key} v c\r\n").as_bytes())
+            .await?;
+        let line = self.line().await?;
+        if line == "EN" {
+            return Ok(None);
+        }
+        let mut words = line.split(' ');
+        let (Some("VA"), Some(size)) = (words.next(), words.next()) else {
+            return Err(protocol(&line));
+        };
+        let size: usize = size.parse().map_err(|_| protocol(&line))?;
+        let cas = words
+            .find_map(|w| w.strip_prefix('c'))
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| protocol(&line))?;
+        let mut value = vec![0u8; size + 2];
+        self.stream.read_exact(&mut value).await?;
+        value.truncate(size);
+        Ok(Some((value, cas)))
+    }
+
+    /// `ms <key> <len> T<unix> [C<cas>] [ME]`: `true` when stored.
+    async fn set(
+        &mut self,
+        key: &str,
+        value: &[u8],
+        expires_s: u64,
+        mode: Set,
+    ) -> io::Result<bool> {
+        let flags = match mode {
+            Set::Add => " ME".to_owned(),
+            Set::Swap(cas) => format!(" C{cas}"),
+        };
+        let head = format!("ms {key} {} T{expires_s}{flags}\r\n", value.len());
+        let mut request = Vec::with_capacity(head.len() + value.len() + 2);
+        request.extend_from_slice(head.as_bytes());
+        request.extend_from_slice(value);
+        request.extend_from_slice(b"\r\n");
+        self.stream.get_mut().write_all(&request).await?;
+        let line = self.line().await?;
+        match line.as_str() {
+            "HD" => Ok(true),
+            "NS" | "EX" | "NF" => Ok(false),
+            _ => Err(protocol(&line)),
+        }
+    }
+
+    /// `md <key> [C<cas>]`: `true` when deleted.
+    async fn delete(&mut self, key: &str, cas: Option<u64>) -> io::Result<bool> {
+        let cas = cas.map(|c| format!(" C{c}")).unwrap_or_default();
+        self.stream
+            .get_mut()
+            .write_all(format!("md {key}{cas}\r\n").as_bytes())
+            .await?;
+        let line = self.line().await?;
+        match line.as_str() {
+            "HD" => Ok(true),
+            "NF" | "EX" => Ok(false),
+            _ => Err(protocol(&line)),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Set {
+    /// Only if absent.
+    Add,
+    /// Only if the CAS token still matches.
+    Swap(u64),
+}
+
+/// memcached's expiry for a record: an absolute Unix time in seconds, rounded up.
+fn expiry(record: &Record) -> u64 {
+    record.expires_at.div_ceil(1000).max(1)
+}
+
+impl MemcachedStore {
+    /// A store on the memcached server at `addr` (`127.0.0.1:11211`); checks that it answers.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when it does not.
+    pub async fn connect(addr: &str) -> StoreResult<Self> {
+        let store = Self {
+            addr: addr.to_owned(),
+            connect_timeout: Duration::from_secs(2),
+            idle: Mutex::new(Vec::new()),
+        };
+        let connection = store.connection().await?;
+        store.release(connection);
+        Ok(store)
+    }
+
+    fn key(key: &StoreKey) -> String {
+        format!("sk:{}", key.to_hex())
+    }
+
+    async fn connection(&self) -> StoreResult<Connection> {
+        let reused = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        if let Some(connection) = reused {
+            return Ok(connection);
+        }
+        let stream = tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.addr))
+            .await
+            .map_err(|_| StoreError::Timeout)?
+            .map_err(|e| StoreError::Unavailable(format!("memcached at {}: {e}", self.addr)))?;
+        stream
+            .set_nodelay(true)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(Connection {
+            stream: BufReader::new(stream),
+        })
+    }
+
+    fn release(&self, connection: Connection) {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < POOL {
+            idle.push(connection);
+        }
+    }
+
+    /// Runs `op` on a pooled connection; a connection that failed is dropped, not reused.
+    async fn with<R>(
+        &self,
+        op: impl AsyncFnOnce(&mut Connection) -> io::Result<R>,
+    ) -> StoreResult<R> {
+        let mut connection = self.connection().await?;
+        match op(&mut connection).await {
+            Ok(result) => {
+                self.release(connection);
+                Ok(result)
+            }
+            Err(e) => Err(io_error(&e)),
+        }
+    }
+
+    async fn read(&self, key: &str) -> StoreResult<Option<Read>> {
+        let found = self.with(async |c| c.get(key).await).await?;
+        match found {
+            None => Ok(None),
+            Some((bytes, cas)) => {
+                let record = Record::from_bytes(&bytes).map_err(|e| io_error(&e))?;
+                Ok(Some(Read { record, cas }))
+            }
+        }
+    }
+
+    async fn set(&self, key: &str, record: &Record, mode: Set) -> StoreResult<bool> {
+        let bytes = record.to_bytes();
+        self.with(async |c| c.set(key, &bytes, expiry(record), mode).await)
+            .await
+    }
+}
+
+impl SessionStore for MemcachedStore {
+    fn expires_natively(&self) -> bool {
+        true
+    }
+
+    async fn load(&self, key: &StoreKey, now_ms: u64) -> StoreResult<Option<Record>> {
+        let read = self.read(&Self::key(key)).await?;
+        Ok(read.map(|r| r.record).filter(|r| r.is_live(now_ms)))
+    }
+
+    async fn create(&self, key: &StoreKey, record: &Record, now_ms: u64) -> StoreResult<Created> {
+        let key = Self::key(key);
+        if self.set(&key, record, Set::Add).await? {
+            return Ok(Created::Ok);
+        }
+        // Something is there: only an expired record may be replaced, and only that one.
+        match self.read(&key).await? {
+            Some(current) if current.record.is_live(now_ms) => Ok(Created::Collision),
+            Some(current) => Ok(if self.set(&key, record, Set::Swap(current.cas)).await? {
+                Created::Ok
+            } else {
+                Created::Collision
+            }),
+            None => Ok(if self.set(&key, record, Set::Add).await? {
+                Created::Ok
+            } else {
+                Created::Collision
+            }),
+        }
+    }
+
+    async fn update(
+        &self,
+        key: &StoreKey,
+        expected: u64,
+        record: &Record,
+        now_ms: u64,
+    ) -> StoreResult<Updated> {
+        let key = Self::key(key);
+        loop {
+            let Some(current) = self.read(&key).await?.filter(|r| r.record.is_live(now_ms)) else {
+                return Ok(Updated::Gone);
+            };
+            if current.record.version != expected {
+                return Ok(Updated::Conflict(current.record));
+            }
+            if self.set(&key, record, Set::Swap(current.cas)).await? {
+                return Ok(Updated::Ok);
+            }
+            // The CAS token changed between the read and the write: look again.
+        }
+    }
+
+    async fn touch(&self, key: &StoreKey, expires_at: u64, now_ms: u64) -> StoreResult<bool> {
+        let key = Self::key(key);
+        loop {
+            let Some(current) = self.read(&key).await?.filter(|r| r.record.is_live(now_ms)) else {
+                return Ok(false);
+            };
+            let touched = Record {
+                expires_at,
+                ..current.record
+            };
+            if self.set(&key, &touched, Set::Swap(current.cas)).await? {
+                return Ok(true);
+            }
+        }
+    }
+
+    async fn rotate(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        expected: u64,
+        record: &Record,
+        now_ms: u64,
+    ) -> StoreResult<Updated> {
+        let old = Self::key(old);
+        loop {
+            let Some(current) = self.read(&old).await?.filter(|r| r.record.is_live(now_ms)) else {
+                return Ok(Updated::Gone);
+            };
+            if current.record.version != expected {
+                return Ok(Updated::Conflict(current.record));
+            }
+            // The old id dies first, and only if nobody wrote it since the read.
+            let deleted = self
+                .with(async |c| c.delete(&old, Some(current.cas)).await)
+                .await?;
+            if deleted {
+                self.set(&Self::key(new), record, Set::Add).await?;
+                return Ok(Updated::Ok);
+            }
+        }
+    }
+
+    async fn delete(&self, key: &StoreKey) -> StoreResult<()> {
+        let key = Self::key(key);
+        self.with(async |c| c.delete(&key, None).await).await?;
+        Ok(())
+    }
+
+    async fn delete_expired(&self, _now_ms: u64, _limit: usize) -> StoreResult<usize> {
+        Ok(0)
+    }
+}
