@@ -243,15 +243,17 @@ fn serve_tutorial(key: &Key, store: Option<&str>) -> u16 {
     let builder = SessionConfig::<tutorial::Tutorial>::builder()
         .key(key.clone())
         .lifetime(Duration::from_secs(600));
-    let config = tutorial::with_store(builder, store)
-        .unwrap()
-        .build()
-        .unwrap();
+    let store = store.map(str::to_owned);
     let port = listener.local_addr().unwrap().port();
     listener.set_nonblocking(true).unwrap();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async move {
+            let config = tutorial::with_store(builder, store.as_deref())
+                .await
+                .unwrap()
+                .build()
+                .unwrap();
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             axum::serve(listener, tutorial::app(config)).await.unwrap();
         });
@@ -290,12 +292,50 @@ fn records(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 fn the_tutorial_on_the_file_store_survives_a_restart_and_logout_deletes_the_record() {
     let dir = common::temp::TempDir::new("browser");
     let store = format!("file://{}", dir.path().display());
+    let on_disk = || {
+        records(dir.path())
+            .iter()
+            .map(|path| std::fs::read(path).unwrap())
+            .collect::<Vec<_>>()
+    };
+    the_tutorial_on_a_store(&store, on_disk);
+}
+
+#[cfg(feature = "redis")]
+#[test]
+fn the_tutorial_on_redis_survives_a_restart_and_logout_deletes_the_record() {
+    let Some(url) = common::servers::url("SESSIONKIT_REDIS_URL") else {
+        return;
+    };
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let in_redis = || {
+        let mut connection = client.get_connection().unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("sessionkit:[0-9a-f]*")
+            .query(&mut connection)
+            .unwrap();
+        keys.iter()
+            .map(|k| {
+                redis::cmd("HGET")
+                    .arg(k)
+                    .arg("p")
+                    .query::<Vec<u8>>(&mut connection)
+                    .unwrap()
+            })
+            .collect::<Vec<_>>()
+    };
+    the_tutorial_on_a_store(&url, in_redis);
+}
+
+/// The whole tutorial on a store, then: the cookie is a short signed id, the data is on the
+/// server (`records` reads what the store holds), a second server on the same store (a
+/// restart) knows the user, and logging out deletes the record.
+fn the_tutorial_on_a_store(store: &str, records: impl Fn() -> Vec<Vec<u8>>) {
     let key = Key::generate().unwrap();
-    let base = format!("http://127.0.0.1:{}", serve_tutorial(&key, Some(&store)));
+    let base = format!("http://127.0.0.1:{}", serve_tutorial(&key, Some(store)));
     let browser = Browser::start();
     the_tutorial_works(&browser, &base);
 
-    // Register again; the cookie is a short signed id, and the data is on disk.
     browser.go(&format!("{base}/add"));
     browser.type_into("#username", "Grace");
     browser.click("#submit");
@@ -306,21 +346,15 @@ fn the_tutorial_on_the_file_store_survives_a_restart_and_logout_deletes_the_reco
         .into_iter()
         .find(|c| c["name"] == "session")
         .unwrap();
-    assert_eq!(cookie["value"].as_str().unwrap().len(), 123);
-    assert_eq!(records(dir.path()).len(), 1);
-    let on_disk = std::fs::read(&records(dir.path())[0]).unwrap();
-    assert!(on_disk.windows(5).any(|w| w == b"Grace"));
+    let value = cookie["value"].as_str().unwrap().to_owned();
+    assert_eq!(value.len(), 123);
+    let held = records();
+    assert_eq!(held.len(), 1);
+    assert!(held[0].windows(5).any(|w| w == b"Grace"));
 
-    // A second server on the same directory and key (a restart, or another instance).
-    let other = format!("http://127.0.0.1:{}", serve_tutorial(&key, Some(&store)));
-    let port = other.rsplit(':').next().unwrap().to_owned();
-    browser.go(&format!("{base}/"));
-    let value = cookie["value"].as_str().unwrap();
-    let reply = common::http_get(
-        port.parse().unwrap(),
-        "/get",
-        Some(&format!("session={value}")),
-    );
+    // A second server on the same store and key (a restart, or another instance).
+    let other = serve_tutorial(&key, Some(store));
+    let reply = common::http_get(other, "/get", Some(&format!("session={value}")));
     assert_eq!(reply.body, "Hello, Grace!");
 
     // Logging out deletes the record; the notice lives in a new one until it is shown.
@@ -330,12 +364,8 @@ fn the_tutorial_on_the_file_store_survives_a_restart_and_logout_deletes_the_reco
         Some("No username registered.")
     );
     browser.refresh();
-    assert!(records(dir.path()).is_empty(), "{:?}", records(dir.path()));
-    let replayed = common::http_get(
-        port.parse().unwrap(),
-        "/get",
-        Some(&format!("session={value}")),
-    );
+    assert!(records().is_empty());
+    let replayed = common::http_get(other, "/get", Some(&format!("session={value}")));
     assert_eq!(replayed.body, "Not logged in");
 }
 

@@ -2,9 +2,10 @@
 //!
 //! `cargo run --example tutorial --features axum` serves it on <http://127.0.0.1:8000>.
 //! Options: `--port N` (or `PORT`), `--lifetime 1m` (or `SESSION_LIFETIME`; units s, m, h, d;
-//! the tutorial's one minute by default), `--store memory` or `--store file:///ABSOLUTE/DIR`
-//! (or `SESSION_STORE`) to keep the sessions on the server (Flask-Session's filesystem
-//! backend) instead of in the cookie. The key comes from `SESSION_SECRET` (hex digits, or
+//! the tutorial's one minute by default), and `--store URL` (or `SESSION_STORE`) to keep the
+//! sessions on the server instead of in the cookie: `memory`, `file:///ABSOLUTE/DIR`,
+//! `sqlite:///ABSOLUTE/FILE`, `postgres://USER:PASSWORD@HOST:PORT/DB`, `redis://HOST:PORT/`
+//! or `memcached://HOST:PORT` (the last four need `--all-features`). The key comes from `SESSION_SECRET` (hex digits, or
 //! `base64:<text>`); without it a development key is generated, which logs everyone out at
 //! every restart.
 
@@ -184,24 +185,61 @@ fn lifetime() -> Duration {
     Duration::from_secs(n * scale)
 }
 
-/// Where the sessions live: `memory`, `file:///ABSOLUTE/DIR`, or (`None`) the cookie.
-pub(crate) fn with_store(
+/// Where the sessions live: `memory`, `file:///ABSOLUTE/DIR`, `sqlite:///ABSOLUTE/FILE`,
+/// `postgres://…`, `redis://HOST:PORT/`, `memcached://HOST:PORT`, or (`None`) the cookie.
+pub(crate) async fn with_store(
     builder: sessionkit::SessionConfigBuilder<Tutorial>,
     store: Option<&str>,
 ) -> Result<sessionkit::SessionConfigBuilder<Tutorial>, String> {
-    match store {
-        None => Ok(builder),
-        Some("memory") => Ok(builder.store(sessionkit::MemoryStore::new())),
-        Some(url) => match url.strip_prefix("file://") {
-            Some(dir) if dir.starts_with('/') => {
-                let store = sessionkit::FileStore::new(dir).map_err(|e| e.to_string())?;
-                Ok(builder.store(store))
+    let failed = |e: sessionkit::StoreError| format!("--store: {e}");
+    let Some(url) = store else {
+        return Ok(builder);
+    };
+    Ok(
+        match url
+            .split_once("://")
+            .map_or((url, ""), |(s, rest)| (s, rest))
+        {
+            ("memory", _) => builder.store(sessionkit::MemoryStore::new()),
+            ("file", dir) if dir.starts_with('/') => {
+                builder.store(sessionkit::FileStore::new(dir).map_err(failed)?)
             }
-            _ => Err(format!(
-                "--store {url:?}: expected `memory` or `file:///ABSOLUTE/DIR`"
-            )),
+            #[cfg(feature = "sqlite")]
+            ("sqlite", file) if file.starts_with('/') => builder.store(
+                sessionkit::store::SqlStore::sqlite(url)
+                    .await
+                    .map_err(failed)?,
+            ),
+            #[cfg(feature = "postgres")]
+            ("postgres" | "postgresql", _) => {
+                let store = sessionkit::store::SqlStore::postgres(url)
+                    .await
+                    .map_err(failed)?;
+                store.migrate().await.map_err(failed)?;
+                builder.store(store)
+            }
+            #[cfg(feature = "redis")]
+            ("redis", _) => builder.store(
+                sessionkit::store::RedisStore::connect(url)
+                    .await
+                    .map_err(failed)?,
+            ),
+            #[cfg(feature = "memcached")]
+            ("memcached", addr) => builder.store(
+                sessionkit::store::MemcachedStore::connect(addr)
+                    .await
+                    .map_err(failed)?,
+            ),
+            _ => {
+                return Err(format!(
+                    "--store {url:?}: expected `memory`, `file:///ABSOLUTE/DIR`, \
+                 `sqlite:///ABSOLUTE/FILE`, `postgres://USER:PASSWORD@HOST:PORT/DB`, \
+                 `redis://HOST:PORT/` or `memcached://HOST:PORT` (the last four with the \
+                 features of the same names, or --all-features)"
+                ))
+            }
         },
-    }
+    )
 }
 
 #[tokio::main]
@@ -213,7 +251,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The tutorial's sessions are permanent: the browser drops the cookie with the server.
         .permanent(true);
     let store = option("store", "SESSION_STORE");
-    let config = with_store(builder, store.as_deref())?.build()?;
+    let config = with_store(builder, store.as_deref()).await?.build()?;
     // Expired records are garbage: collect them in batches, never touching live sessions.
     let sweeper = config.clone();
     tokio::spawn(async move {
