@@ -683,6 +683,67 @@ pub async fn corrupt_records_are_errors_or_rejections_never_panics(store: BoxedS
     assert!(loaded.session.is_new());
 }
 
+/// The sweep runs while sessions are written: it removes the expired ones and never a live
+/// one, and no write is lost to it.
+pub async fn cleanup_during_traffic(store: BoxedStore) {
+    let config = Arc::new(config(&store));
+    let mut cookies = Vec::new();
+    for _ in 0..8 {
+        cookies.push(logged_in(&config).await);
+    }
+    // Expired records for the sweep to find (one second old at t0).
+    for _ in 0..20 {
+        let mut old = record(1, None, "{}");
+        old.expires_at = now_ms() - 1_000;
+        old.created_at = now_ms() - 60_000;
+        let _ = store
+            .create(&key("sweep"), &old, now_ms() - 60_000)
+            .await
+            .unwrap();
+    }
+    let sweeper = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut removed = 0;
+            for _ in 0..20 {
+                removed += store.delete_expired(now_ms(), 3).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            removed
+        })
+    };
+    let writers: Vec<_> = cookies
+        .iter()
+        .cloned()
+        .map(|cookie| {
+            let config = config.clone();
+            tokio::spawn(async move {
+                for _ in 0..10 {
+                    let mut loaded = config
+                        .load_async([cookie.as_bytes()], at(t0()))
+                        .await
+                        .unwrap();
+                    assert_eq!(loaded.rejected, None);
+                    *loaded.session.f00_mut() += 1;
+                    let _sent = config.save_async(&loaded.session, at(t0())).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let removed = sweeper.await.unwrap();
+    assert_eq!(removed, if store.expires_natively() { 0 } else { 20 });
+    for cookie in &cookies {
+        let loaded = config
+            .load_async([cookie.as_bytes()], at(t0()))
+            .await
+            .unwrap();
+        assert_eq!(*loaded.session.f00(), 10);
+    }
+}
+
 /// A store without an owner index says so, with the typed error.
 pub async fn owner_index_is_unsupported(store: BoxedStore) {
     assert_eq!(
@@ -718,7 +779,7 @@ macro_rules! conformance {
             cleanup_removes_only_expired_records, namespaces_are_isolated,
             driver_round_trip_and_strict_ids, driver_logout_deletes_and_a_racing_write_stays_dead,
             driver_renew_rotates_the_id, driver_32_writers_on_disjoint_fields_all_land,
-            driver_conflict_policies, driver_expiry_and_refresh);
+            driver_conflict_policies, driver_expiry_and_refresh, cleanup_during_traffic);
     };
     (@cases $factory:expr; $($case:ident),*) => {
         $(

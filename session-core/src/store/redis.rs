@@ -188,7 +188,10 @@ impl RedisStore {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(timeout)
             .set_response_timeout(timeout)
-            .set_number_of_retries(1);
+            .set_number_of_retries(1)
+            // Reconnect attempts back off, but never wait more than a second: a server back
+            // from an outage serves requests again within a second.
+            .set_max_delay(1_000);
         let connection = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| redis_error(&e))?;
