@@ -316,9 +316,8 @@ fn the_tutorial_on_redis_survives_a_restart_and_logout_deletes_the_record() {
             .unwrap();
         keys.iter()
             .map(|k| {
-                redis::cmd("HGET")
+                redis::cmd("GET")
                     .arg(k)
-                    .arg("p")
                     .query::<Vec<u8>>(&mut connection)
                     .unwrap()
             })

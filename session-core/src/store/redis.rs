@@ -7,72 +7,82 @@ use redis::Script;
 
 use super::{Created, Record, SessionStore, StoreError, StoreKey, StoreResult, Updated};
 
-/// Records are hashes under `<prefix><hex store key>`; owner indexes are sets of hex store keys
-/// under `<prefix>owner:<owner>`.
+/// Records are strings under `<prefix><hex store key>`; owner indexes are sets of hex store
+/// keys under `<prefix>owner:<owner in hex>`.
 const DEFAULT_PREFIX: &str = "sessionkit:";
 /// The latest expiry Redis is given (the end of year 9999, in milliseconds).
 const MAX_EXPIRY_MS: u64 = 253_402_300_799_999;
 
+/// A record is one string: `version:expires_at:created_at:owner hex:` then the payload. The
+/// scripts read the text head; a load is one `GET`.
+const HEAD: &str =
+    "local function head(s) return string.match(s, '^(%d+):(%d+):(%d+):(%x*):') end\n";
+
+/// KEYS: the record. ARGV: now, value, expires, owner hex, owner prefix, member.
 const CREATE: &str = r"
-local e = redis.call('HGET', KEYS[1], 'e')
-if e and tonumber(e) > tonumber(ARGV[1]) then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'c', ARGV[3], 'e', ARGV[4], 'p', ARGV[6])
-if ARGV[5] ~= '' then
-  redis.call('HSET', KEYS[1], 'o', ARGV[5])
-  redis.call('SADD', ARGV[7] .. string.sub(ARGV[5], 2), ARGV[8])
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local v, e = head(cur)
+  if v and tonumber(e) > tonumber(ARGV[1]) then return 0 end
 end
-redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+if ARGV[4] ~= '' then redis.call('SADD', ARGV[5] .. ARGV[4], ARGV[6]) end
 return 1
 ";
 
 /// KEYS: the record to check, the record to write (the same for an update). ARGV: now,
-/// expected version, version, created, expires, owner ('' or '=name'), payload, owner prefix,
-/// member to check, member to write.
+/// expected version, value, expires, owner hex, owner prefix, member to check, member to write.
 const SWAP: &str = r"
-local cur = redis.call('HMGET', KEYS[1], 'v', 'c', 'e', 'o', 'p')
-if not cur[1] or tonumber(cur[3]) <= tonumber(ARGV[1]) then return {'gone'} end
-if cur[1] ~= ARGV[2] then
-  return {'conflict', cur[1], cur[2], cur[3], cur[4] or '', cur[5]}
+local cur = redis.call('GET', KEYS[1])
+if not cur then return {'gone'} end
+local v, e, c, o = head(cur)
+if not v or tonumber(e) <= tonumber(ARGV[1]) then return {'gone'} end
+if v ~= ARGV[2] then return {'conflict', cur} end
+if o ~= ARGV[5] or KEYS[1] ~= KEYS[2] then
+  if o ~= '' then redis.call('SREM', ARGV[6] .. o, ARGV[7]) end
+  if ARGV[5] ~= '' then redis.call('SADD', ARGV[6] .. ARGV[5], ARGV[8]) end
 end
-local old = cur[4] or ''
-if old ~= '' then redis.call('SREM', ARGV[8] .. string.sub(old, 2), ARGV[9]) end
 if KEYS[1] ~= KEYS[2] then redis.call('DEL', KEYS[1]) end
-redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[2], 'v', ARGV[3], 'c', ARGV[4], 'e', ARGV[5], 'p', ARGV[7])
-if ARGV[6] ~= '' then
-  redis.call('HSET', KEYS[2], 'o', ARGV[6])
-  redis.call('SADD', ARGV[8] .. string.sub(ARGV[6], 2), ARGV[10])
-end
-redis.call('PEXPIREAT', KEYS[2], ARGV[5])
+redis.call('SET', KEYS[2], ARGV[3], 'PXAT', ARGV[4])
 return {'ok'}
 ";
 
+/// KEYS: the record. ARGV: now, new expiry.
 const TOUCH: &str = r"
-local e = redis.call('HGET', KEYS[1], 'e')
-if not e or tonumber(e) <= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'e', ARGV[2])
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+local v, e = head(cur)
+if not v or tonumber(e) <= tonumber(ARGV[1]) then return 0 end
+local moved = v .. ':' .. ARGV[2] .. ':' .. string.sub(cur, #v + #e + 3)
+redis.call('SET', KEYS[1], moved, 'PXAT', ARGV[2])
 return 1
 ";
 
+/// KEYS: the record. ARGV: owner prefix, member.
 const DELETE: &str = r"
-local o = redis.call('HGET', KEYS[1], 'o')
+local cur = redis.call('GET', KEYS[1])
 redis.call('DEL', KEYS[1])
-if o then redis.call('SREM', ARGV[1] .. string.sub(o, 2), ARGV[2]) end
+if cur then
+  local v, e, c, o = head(cur)
+  if o and o ~= '' then redis.call('SREM', ARGV[1] .. o, ARGV[2]) end
+end
 return 1
 ";
 
 /// Lists the live records of an owner, pruning members whose record Redis expired.
+/// KEYS: the owner's set. ARGV: now, record prefix.
 const LIST_OWNER: &str = r"
 local out = {}
 for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local cur = redis.call('HMGET', ARGV[2] .. m, 'v', 'c', 'e', 'o', 'p')
-  if not cur[1] then
+  local cur = redis.call('GET', ARGV[2] .. m)
+  if not cur then
     redis.call('SREM', KEYS[1], m)
-  elseif tonumber(cur[3]) > tonumber(ARGV[1]) then
-    table.insert(out, m)
-    for i = 1, 5 do table.insert(out, cur[i] or '') end
+  else
+    local v, e = head(cur)
+    if v and tonumber(e) > tonumber(ARGV[1]) then
+      table.insert(out, m)
+      table.insert(out, cur)
+    end
   end
 end
 return out
@@ -91,9 +101,9 @@ return n
 
 /// Sessions in Redis, over the `redis` crate's reconnecting connection manager.
 ///
-/// - Each record is a hash expiring at its absolute `expires_at` (`PEXPIREAT`), so Redis
-///   collects garbage itself and [`SessionStore::delete_expired`] has nothing to do; every
-///   load still checks the expiry.
+/// - Each record is one string expiring at its absolute `expires_at` (`SET … PXAT`, Redis 6.2
+///   or later), so a load is one `GET`, Redis collects garbage itself and
+///   [`SessionStore::delete_expired`] has nothing to do; every load still checks the expiry.
 /// - Create-if-absent, compare-and-swap update, touch, the atomic rotate and the owner index
 ///   are Lua scripts: each runs atomically on the server.
 /// - The connection reconnects by itself after an outage; every command has a response
@@ -134,35 +144,57 @@ fn redis_error(error: &redis::RedisError) -> StoreError {
     }
 }
 
-fn owner_arg(owner: Option<&String>) -> String {
-    owner.map(|o| format!("={o}")).unwrap_or_default()
+/// The owner as the hex that names its index set (any owner text is a valid key part).
+fn owner_hex(owner: Option<&String>) -> String {
+    owner
+        .map(|o| super::id::hex(o.as_bytes()))
+        .unwrap_or_default()
 }
 
-fn number(bytes: &[u8]) -> StoreResult<u64> {
-    std::str::from_utf8(bytes)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| StoreError::Corrupt("a record field is not a number".into()))
+/// `version:expires_at:created_at:owner hex:` then the payload.
+fn encode(record: &Record) -> Vec<u8> {
+    let head = format!(
+        "{}:{}:{}:{}:",
+        record.version,
+        record.expires_at.min(MAX_EXPIRY_MS),
+        record.created_at,
+        owner_hex(record.owner.as_ref())
+    );
+    let mut out = Vec::with_capacity(head.len() + record.payload.len());
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(&record.payload);
+    out
 }
 
-/// A record from the fields `v c e o p`.
-fn decode(fields: &[Vec<u8>]) -> StoreResult<Record> {
-    let [version, created, expires, owner, payload] = fields else {
-        return Err(StoreError::Corrupt("a record has missing fields".into()));
+fn decode(value: &[u8]) -> StoreResult<Record> {
+    let corrupt = || StoreError::Corrupt("not a sessionkit record".into());
+    let mut parts = value.splitn(5, |&b| b == b':');
+    let mut field = || parts.next().ok_or_else(corrupt);
+    let number = |bytes: &[u8]| -> StoreResult<u64> {
+        std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(corrupt)
     };
-    let owner = match owner.split_first() {
-        Some((b'=', name)) => Some(
-            String::from_utf8(name.to_vec())
-                .map_err(|_| StoreError::Corrupt("an owner is not UTF-8".into()))?,
-        ),
-        _ => None,
+    let (version, expires_at, created_at) =
+        (number(field()?)?, number(field()?)?, number(field()?)?);
+    let owner_hex = field()?;
+    let payload = field()?.to_vec();
+    let owner = if owner_hex.is_empty() {
+        None
+    } else {
+        let bytes: Option<Vec<u8>> = owner_hex
+            .chunks(2)
+            .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+            .collect();
+        Some(String::from_utf8(bytes.ok_or_else(corrupt)?).map_err(|_| corrupt())?)
     };
     Ok(Record {
-        version: number(version)?,
-        created_at: number(created)?,
-        expires_at: number(expires)?,
+        version,
+        created_at,
+        expires_at,
         owner,
-        payload: payload.clone(),
+        payload,
     })
 }
 
@@ -200,11 +232,11 @@ impl RedisStore {
             prefix: DEFAULT_PREFIX.into(),
             owner_prefix: format!("{DEFAULT_PREFIX}owner:").into(),
             scripts: std::sync::Arc::new(Scripts {
-                create: Script::new(CREATE),
-                swap: Script::new(SWAP),
-                touch: Script::new(TOUCH),
-                delete: Script::new(DELETE),
-                list_owner: Script::new(LIST_OWNER),
+                create: Script::new(&format!("{HEAD}{CREATE}")),
+                swap: Script::new(&format!("{HEAD}{SWAP}")),
+                touch: Script::new(&format!("{HEAD}{TOUCH}")),
+                delete: Script::new(&format!("{HEAD}{DELETE}")),
+                list_owner: Script::new(&format!("{HEAD}{LIST_OWNER}")),
                 revoke_owner: Script::new(REVOKE_OWNER),
             }),
         })
@@ -239,21 +271,19 @@ impl RedisStore {
             .key(self.key(write))
             .arg(now_ms)
             .arg(expected)
-            .arg(record.version)
-            .arg(record.created_at)
+            .arg(encode(record))
             .arg(record.expires_at.min(MAX_EXPIRY_MS))
-            .arg(owner_arg(record.owner.as_ref()))
-            .arg(&record.payload[..])
+            .arg(owner_hex(record.owner.as_ref()))
             .arg(&*self.owner_prefix)
             .arg(check.to_hex())
             .arg(write.to_hex())
             .invoke_async(&mut self.connection.clone())
             .await
             .map_err(|e| redis_error(&e))?;
-        match reply.first().map(Vec::as_slice) {
-            Some(b"ok") => Ok(Updated::Ok),
-            Some(b"gone") => Ok(Updated::Gone),
-            Some(b"conflict") => Ok(Updated::Conflict(decode(&reply[1..])?)),
+        match (reply.first().map(Vec::as_slice), reply.get(1)) {
+            (Some(b"ok"), _) => Ok(Updated::Ok),
+            (Some(b"gone"), _) => Ok(Updated::Gone),
+            (Some(b"conflict"), Some(current)) => Ok(Updated::Conflict(decode(current)?)),
             _ => Err(StoreError::Other("unexpected script reply".into())),
         }
     }
@@ -261,18 +291,15 @@ impl RedisStore {
 
 impl SessionStore for RedisStore {
     async fn load(&self, key: &StoreKey, now_ms: u64) -> StoreResult<Option<Record>> {
-        let fields: Vec<Option<Vec<u8>>> = redis::cmd("HMGET")
+        let value: Option<Vec<u8>> = redis::cmd("GET")
             .arg(self.key(key))
-            .arg(&["v", "c", "e", "o", "p"])
             .query_async(&mut self.connection.clone())
             .await
             .map_err(|e| redis_error(&e))?;
-        if fields.first().is_none_or(Option::is_none) {
-            return Ok(None);
+        match value {
+            Some(value) => Ok(Some(decode(&value)?).filter(|r| r.is_live(now_ms))),
+            None => Ok(None),
         }
-        let fields: Vec<Vec<u8>> = fields.into_iter().map(Option::unwrap_or_default).collect();
-        let record = decode(&fields)?;
-        Ok(Some(record).filter(|r| r.is_live(now_ms)))
     }
 
     async fn create(&self, key: &StoreKey, record: &Record, now_ms: u64) -> StoreResult<Created> {
@@ -281,11 +308,9 @@ impl SessionStore for RedisStore {
             .create
             .key(self.key(key))
             .arg(now_ms)
-            .arg(record.version)
-            .arg(record.created_at)
+            .arg(encode(record))
             .arg(record.expires_at.min(MAX_EXPIRY_MS))
-            .arg(owner_arg(record.owner.as_ref()))
-            .arg(&record.payload[..])
+            .arg(owner_hex(record.owner.as_ref()))
             .arg(&*self.owner_prefix)
             .arg(key.to_hex())
             .invoke_async(&mut self.connection.clone())
@@ -358,13 +383,17 @@ impl SessionStore for RedisStore {
         let flat: Vec<Vec<u8>> = self
             .scripts
             .list_owner
-            .key(format!("{}{owner}", self.owner_prefix))
+            .key(format!(
+                "{}{}",
+                self.owner_prefix,
+                super::id::hex(owner.as_bytes())
+            ))
             .arg(now_ms)
             .arg(&*self.prefix)
             .invoke_async(&mut self.connection.clone())
             .await
             .map_err(|e| redis_error(&e))?;
-        flat.chunks(6)
+        flat.chunks(2)
             .map(|chunk| {
                 let key = std::str::from_utf8(&chunk[0])
                     .ok()
@@ -372,7 +401,10 @@ impl SessionStore for RedisStore {
                     .ok_or_else(|| {
                         StoreError::Corrupt("an owner index member is not a key".into())
                     })?;
-                Ok((key, decode(&chunk[1..])?))
+                let value = chunk
+                    .get(1)
+                    .ok_or_else(|| StoreError::Other("an odd reply".into()))?;
+                Ok((key, decode(value)?))
             })
             .collect()
     }
@@ -381,7 +413,11 @@ impl SessionStore for RedisStore {
         let removed: i64 = self
             .scripts
             .revoke_owner
-            .key(format!("{}{owner}", self.owner_prefix))
+            .key(format!(
+                "{}{}",
+                self.owner_prefix,
+                super::id::hex(owner.as_bytes())
+            ))
             .arg(&*self.prefix)
             .arg(except.map(StoreKey::to_hex).unwrap_or_default())
             .invoke_async(&mut self.connection.clone())

@@ -1,0 +1,216 @@
+//! The server stores against a floor on the same server, in one run: a whole request (load by
+//! id cookie, change one field, save) through sessionkit's `RedisStore` and `SqlStore` on
+//! Postgres, beside the floor (the same client doing one raw read and one raw write of the same
+//! bytes: `GET`/`SET`, `SELECT`/`UPDATE`), at 1 and at 64 concurrent requests. Rounds alternate
+//! the two so that a shared machine's drift cancels out in the ratio.
+//!
+//! `scripts/servers start && . target/servers/env && cargo bench --bench servers --all-features`
+#![allow(missing_docs)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use redis::AsyncCommands as _;
+use sessionkit::store::{RedisStore, SqlStore};
+use sessionkit::{CookieCommand, Key, SessionConfig, SessionStore};
+use workload::{workload, Workload};
+
+#[path = "support/workload.rs"]
+mod workload;
+
+const KEY_HEX: &str = "8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90";
+const ROUNDS: usize = 15;
+const REQUESTS: usize = 256;
+
+type Request = Arc<
+    dyn Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync,
+>;
+
+/// Runs `REQUESTS` requests with `concurrency` in flight; ns per request.
+async fn batch(request: &Request, concurrency: usize) -> f64 {
+    let started = Instant::now();
+    let per_task = REQUESTS / concurrency;
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|task| {
+            let request = request.clone();
+            tokio::spawn(async move {
+                for _ in 0..per_task {
+                    request(task).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    started.elapsed().as_secs_f64() * 1e9 / (per_task * concurrency) as f64
+}
+
+async fn compare(label: &str, floor: Request, sessionkit: Request) {
+    for concurrency in [1, 64] {
+        let (mut floors, mut ours, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            let (f, s) = if round % 2 == 0 {
+                let f = batch(&floor, concurrency).await;
+                (f, batch(&sessionkit, concurrency).await)
+            } else {
+                let s = batch(&sessionkit, concurrency).await;
+                (batch(&floor, concurrency).await, s)
+            };
+            floors.push(f);
+            ours.push(s);
+            ratios.push(s / f);
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        println!(
+            "| {label} | {concurrency} | {:.0} | {:.0} | {:.2}x |",
+            median(floors),
+            median(ours),
+            median(ratios)
+        );
+    }
+}
+
+/// One session per concurrent task, logged in; returns their `Cookie` headers.
+async fn sessions(config: &SessionConfig<Workload>) -> Vec<String> {
+    let mut cookies = Vec::new();
+    for _ in 0..64 {
+        let mut loaded = config
+            .load_async([&b""[..]], SystemTime::now())
+            .await
+            .unwrap();
+        *loaded.session = workload();
+        let CookieCommand::Set(h) = config
+            .save_async(&loaded.session, SystemTime::now())
+            .await
+            .unwrap()
+        else {
+            panic!("a new session sets a cookie")
+        };
+        cookies.push(h.split(';').next().unwrap().to_owned());
+    }
+    cookies
+}
+
+fn sessionkit_request(config: SessionConfig<Workload>, cookies: Vec<String>) -> Request {
+    let cookies = Arc::new(cookies);
+    Arc::new(move |task| {
+        let (config, cookies) = (config.clone(), cookies.clone());
+        Box::pin(async move {
+            let mut loaded = config
+                .load_async([cookies[task].as_bytes()], SystemTime::now())
+                .await
+                .unwrap();
+            *loaded.session.user_id_mut() += 1;
+            drop(
+                config
+                    .save_async(&loaded.session, SystemTime::now())
+                    .await
+                    .unwrap(),
+            );
+        })
+    })
+}
+
+fn config(store: impl SessionStore) -> SessionConfig<Workload> {
+    SessionConfig::builder()
+        .key(Key::from_hex(KEY_HEX).unwrap())
+        .store(store)
+        .build()
+        .unwrap()
+}
+
+fn change(bytes: &[u8]) -> Vec<u8> {
+    let mut data: Workload = serde_json::from_slice(bytes).unwrap();
+    data.user_id += 1;
+    serde_json::to_vec(&data).unwrap()
+}
+
+async fn redis(url: &str) {
+    let config = config(RedisStore::connect(url).await.unwrap());
+    let cookies = sessions(&config).await;
+    let client = redis::Client::open(url).unwrap();
+    let connection = redis::aio::ConnectionManager::new(client).await.unwrap();
+    let json = serde_json::to_vec(&workload()).unwrap();
+    for task in 0..64 {
+        let _: () = connection
+            .clone()
+            .set(format!("floor:{task}"), &json)
+            .await
+            .unwrap();
+    }
+    let floor: Request = Arc::new(move |task| {
+        let mut connection = connection.clone();
+        Box::pin(async move {
+            let key = format!("floor:{task}");
+            let bytes: Vec<u8> = connection.get(&key).await.unwrap();
+            let _: () = connection.set(&key, change(&bytes)).await.unwrap();
+        })
+    });
+    compare("Redis", floor, sessionkit_request(config, cookies)).await;
+}
+
+async fn postgres(url: &str) {
+    let store = SqlStore::postgres(url).await.unwrap();
+    store.migrate().await.unwrap();
+    let config = config(store);
+    let cookies = sessions(&config).await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(16)
+        .connect(url)
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE IF NOT EXISTS floor (id INT PRIMARY KEY, payload BYTEA NOT NULL)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let json = serde_json::to_vec(&workload()).unwrap();
+    for task in 0..64 {
+        sqlx::query(
+            "INSERT INTO floor VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET payload = $2",
+        )
+        .bind(i32::try_from(task).unwrap())
+        .bind(&json)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let floor: Request = Arc::new(move |task| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            let id = i32::try_from(task).unwrap();
+            let bytes: Vec<u8> = sqlx::query_scalar("SELECT payload FROM floor WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE floor SET payload = $1 WHERE id = $2")
+                .bind(change(&bytes))
+                .bind(id)
+                .execute(&pool)
+                .await
+                .unwrap();
+        })
+    });
+    compare("Postgres", floor, sessionkit_request(config, cookies)).await;
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    println!("\n| server | concurrent | floor ns/request | sessionkit ns/request | ratio |");
+    println!("|---|---:|---:|---:|---:|");
+    runtime.block_on(async {
+        match std::env::var("SESSIONKIT_REDIS_URL") {
+            Ok(url) => redis(&url).await,
+            Err(_) => println!("| Redis | skipped: SESSIONKIT_REDIS_URL is not set | | | |"),
+        }
+        match std::env::var("SESSIONKIT_POSTGRES_URL") {
+            Ok(url) => postgres(&url).await,
+            Err(_) => println!("| Postgres | skipped: SESSIONKIT_POSTGRES_URL is not set | | | |"),
+        }
+    });
+    let _ = Duration::ZERO;
+}
