@@ -43,7 +43,8 @@ async fn batch(request: &Request, concurrency: usize) -> f64 {
     for task in tasks {
         task.await.unwrap();
     }
-    started.elapsed().as_secs_f64() * 1e9 / (per_task * concurrency) as f64
+    let requests = u32::try_from(per_task * concurrency).unwrap();
+    started.elapsed().as_secs_f64() * 1e9 / f64::from(requests)
 }
 
 async fn compare(label: &str, floor: Request, sessionkit: Request) {

@@ -308,6 +308,15 @@ fn the_tutorial_on_redis_survives_a_restart_and_logout_deletes_the_record() {
         return;
     };
     let client = redis::Client::open(url.as_str()).unwrap();
+    // The tutorial uses the default key prefix: start from none of its keys.
+    let mut connection = client.get_connection().unwrap();
+    let stale: Vec<String> = redis::cmd("KEYS")
+        .arg("sessionkit:*")
+        .query(&mut connection)
+        .unwrap();
+    for key in stale {
+        let _: () = redis::cmd("DEL").arg(key).query(&mut connection).unwrap();
+    }
     let in_redis = || {
         let mut connection = client.get_connection().unwrap();
         let keys: Vec<String> = redis::cmd("KEYS")
