@@ -169,11 +169,11 @@ async fn postgres(url: &str) {
         .await
         .unwrap();
     let json = serde_json::to_vec(&workload()).unwrap();
-    for task in 0..64 {
+    for task in 0..64i32 {
         sqlx::query(
             "INSERT INTO floor VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET payload = $2",
         )
-        .bind(i32::try_from(task).unwrap())
+        .bind(task)
         .bind(&json)
         .execute(&pool)
         .await
