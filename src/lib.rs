@@ -207,6 +207,9 @@
 //! - `flask`: Flask's session cookie format (adds `sha1` and `flate2`).
 //! - `tokio`: store timeouts, and the file store's I/O on tokio's blocking pool (the adapters
 //!   turn it on).
+//! - `sqlite`, `postgres`: [`store::SqlStore`] over sqlx.
+//! - `redis`: [`store::RedisStore`] over the `redis` crate.
+//! - `memcached`: [`store::MemcachedStore`], memcached's meta protocol over tokio.
 //!
 //! All are off by default.
 #![cfg_attr(docsrs, feature(doc_cfg))]
