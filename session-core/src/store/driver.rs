@@ -342,7 +342,10 @@ impl<T: SessionSchema> SessionConfig<T> {
                 };
                 if session.was_renewed() {
                     let json = incoming.payload().to_vec();
-                    return self.rotate(server, session, stored, json, stamp, now).await;
+                    let new = Self::new_id(server).map_err(store)?;
+                    return self
+                        .swap(server, session, stored, Some(new), json, stamp, plan, now)
+                        .await;
                 }
                 let expires = self.expires_at_ms(stamp, now_s);
                 let touched = bounded(
@@ -370,11 +373,13 @@ impl<T: SessionSchema> SessionConfig<T> {
                         .map_err(store)?;
                 }
                 match stored {
-                    Some(stored) if session.was_renewed() => {
-                        self.rotate(server, session, stored, json, stamp, now).await
-                    }
                     Some(stored) => {
-                        self.update(server, session, stored, json, stamp, plan, now)
+                        let new = if session.was_renewed() {
+                            Some(Self::new_id(server).map_err(store)?)
+                        } else {
+                            None
+                        };
+                        self.swap(server, session, stored, new, json, stamp, plan, now)
                             .await
                     }
                     None => {
@@ -384,6 +389,13 @@ impl<T: SessionSchema> SessionConfig<T> {
                 }
             }
         }
+    }
+
+    /// A new id and its store key.
+    fn new_id(server: &ServerSide) -> Result<(SessionId, StoreKey), StoreError> {
+        let id = SessionId::generate()?;
+        let key = StoreKey::new(&server.namespace, &id);
+        Ok((id, key))
     }
 
     fn expires_at_ms(&self, stamp: Stamp, now: u64) -> u64 {
@@ -452,12 +464,16 @@ impl<T: SessionSchema> SessionConfig<T> {
         )))
     }
 
+    /// The compare-and-swap loop of an update (`new` is `None`) or of a rotation to a new id:
+    /// on a conflict, the policy decides what to write next, from what this request read and
+    /// what it wants to write.
     #[allow(clippy::too_many_arguments)]
-    async fn update(
+    async fn swap(
         &self,
         server: &ServerSide,
         session: &Session<T>,
         stored: &Stored,
+        new: Option<(SessionId, StoreKey)>,
         outgoing: Vec<u8>,
         stamp: Stamp,
         plan: Plan,
@@ -472,20 +488,24 @@ impl<T: SessionSchema> SessionConfig<T> {
             (stored.version, Cow::Borrowed(&outgoing[..]), owner.clone());
         for _ in 0..MAX_ATTEMPTS {
             let record = self.record(expected + 1, &json, owner_now.take(), stamp, now_s);
-            let outcome = bounded(
-                server.timeout,
-                server
-                    .store
-                    .update(&stored.key, expected, &record, unix_millis(now)),
-            )
-            .await
+            let at = unix_millis(now);
+            let outcome = if let Some((_, key)) = &new {
+                let rotate = server.store.rotate(&stored.key, key, expected, &record, at);
+                bounded(server.timeout, rotate).await
+            } else {
+                let update = server.store.update(&stored.key, expected, &record, at);
+                bounded(server.timeout, update).await
+            }
             .map_err(SaveError::Store)?;
-            match outcome {
+            match (outcome, &new) {
+                (Updated::Ok, Some((id, _))) => return self.id_cookie(id, stamp, now_s),
                 // The id did not change: the cookie is sent again only if it is due anyway.
-                Updated::Ok if plan.must_write => return self.id_cookie(&stored.id, stamp, now_s),
-                Updated::Ok => return Ok(CookieCommand::Unchanged),
-                Updated::Gone => return Ok(self.removal()),
-                Updated::Conflict(current) => {
+                (Updated::Ok, None) if plan.must_write => {
+                    return self.id_cookie(&stored.id, stamp, now_s)
+                }
+                (Updated::Ok, None) => return Ok(CookieCommand::Unchanged),
+                (Updated::Gone, _) => return Ok(self.removal()),
+                (Updated::Conflict(current), _) => {
                     let (version, merged, merged_owner) = Self::resolve(
                         server.conflict,
                         &current,
@@ -534,52 +554,6 @@ impl<T: SessionSchema> SessionConfig<T> {
                 Ok((current.version, json, data.owner()))
             }
         }
-    }
-
-    async fn rotate(
-        &self,
-        server: &ServerSide,
-        session: &Session<T>,
-        stored: &Stored,
-        outgoing: Vec<u8>,
-        stamp: Stamp,
-        now: SystemTime,
-    ) -> Result<CookieCommand, SaveError> {
-        let now_s = unix_seconds(now);
-        let loaded = session
-            .current_incoming()
-            .map_or(&[][..], Incoming::payload);
-        let id = SessionId::generate().map_err(SaveError::Store)?;
-        let key = StoreKey::new(&server.namespace, &id);
-        let owner = session.owner();
-        let (mut expected, mut json, mut owner_now) =
-            (stored.version, Cow::Borrowed(&outgoing[..]), owner.clone());
-        for _ in 0..MAX_ATTEMPTS {
-            let record = self.record(expected + 1, &json, owner_now.take(), stamp, now_s);
-            let outcome = bounded(
-                server.timeout,
-                server
-                    .store
-                    .rotate(&stored.key, &key, expected, &record, unix_millis(now)),
-            )
-            .await
-            .map_err(SaveError::Store)?;
-            match outcome {
-                Updated::Ok => return self.id_cookie(&id, stamp, now_s),
-                Updated::Gone => return Ok(self.removal()),
-                Updated::Conflict(current) => {
-                    let (version, merged, merged_owner) = Self::resolve(
-                        server.conflict,
-                        &current,
-                        loaded,
-                        &outgoing,
-                        owner.as_ref(),
-                    )?;
-                    (expected, json, owner_now) = (version, Cow::Owned(merged), merged_owner);
-                }
-            }
-        }
-        Err(SaveError::Conflict)
     }
 
     /// The live sessions of `owner` (the field marked `#[session(owner)]`), for a "your
