@@ -1,0 +1,209 @@
+//! sessionkit's `RedisStore` beside the Redis stores of tower-sessions
+//! (`tower-sessions-redis-store`) and actix-session (`RedisSessionStore`), and a floor (one raw
+//! `GET` and one `SET` of the same bytes), on the same local Redis, the same typed session and
+//! the same request: load the session, change one field, save it. Rounds rotate the order, so
+//! a shared machine's drift cancels out in the ratios.
+//!
+//! ```sh
+//! scripts/servers start && . target/servers/env
+//! cargo run --release --manifest-path benches/peers/Cargo.toml
+//! ```
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use actix_session::storage::{RedisSessionStore, SessionKey, SessionStore as _};
+use redis::AsyncCommands as _;
+use serde::{Deserialize, Serialize};
+use sessionkit::store::RedisStore;
+use sessionkit::{CookieCommand, Key, SessionConfig};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::SessionStore as _;
+use tower_sessions_redis_store::fred::prelude::{ClientLike as _, Config, Pool};
+
+/// The session every implementation carries (the project's benchmark workload).
+#[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
+struct Workload {
+    user_id: u64,
+    username: String,
+    csrf: String,
+    roles: Vec<String>,
+    cart: Vec<u32>,
+    flash: Option<String>,
+}
+
+fn workload() -> Workload {
+    Workload {
+        user_id: 42,
+        username: "alice".into(),
+        csrf: "0123456789abcdef0123456789abcdef".into(),
+        roles: vec!["admin".into(), "editor".into()],
+        cart: vec![1, 2, 3],
+        flash: Some("Saved!".into()),
+    }
+}
+
+type Request = Arc<dyn Fn(usize) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+const REQUESTS: usize = 256;
+const ROUNDS: usize = 15;
+
+async fn batch(request: &Request, concurrency: usize) -> f64 {
+    let per_task = REQUESTS / concurrency;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|task| {
+            let request = request.clone();
+            tokio::spawn(async move {
+                for _ in 0..per_task {
+                    request(task).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let requests = u32::try_from(per_task * concurrency).unwrap();
+    started.elapsed().as_secs_f64() * 1e9 / f64::from(requests)
+}
+
+async fn sessionkit(url: &str) -> Request {
+    let config = SessionConfig::<Workload>::builder()
+        .key(Key::generate().unwrap())
+        .store(RedisStore::connect(url).await.unwrap())
+        .build()
+        .unwrap();
+    let mut cookies = Vec::new();
+    for _ in 0..64 {
+        let mut loaded = config.load_async([&b""[..]], SystemTime::now()).await.unwrap();
+        *loaded.session = workload();
+        let CookieCommand::Set(h) = config.save_async(&loaded.session, SystemTime::now()).await.unwrap() else {
+            panic!()
+        };
+        cookies.push(h.split(';').next().unwrap().to_owned());
+    }
+    let cookies = Arc::new(cookies);
+    Arc::new(move |task| {
+        let (config, cookies) = (config.clone(), cookies.clone());
+        Box::pin(async move {
+            let mut loaded = config.load_async([cookies[task].as_bytes()], SystemTime::now()).await.unwrap();
+            *loaded.session.user_id_mut() += 1;
+            drop(config.save_async(&loaded.session, SystemTime::now()).await.unwrap());
+        })
+    })
+}
+
+async fn tower_sessions(url: &str) -> Request {
+    let pool = Pool::new(Config::from_url(url).unwrap(), None, None, None, 6).unwrap();
+    pool.init().await.unwrap();
+    let store = tower_sessions_redis_store::RedisStore::new(pool);
+    let mut ids = Vec::new();
+    for _ in 0..64 {
+        let data: HashMap<String, serde_json::Value> =
+            serde_json::from_value(serde_json::to_value(workload()).unwrap()).unwrap();
+        let mut record = Record {
+            id: Id::default(),
+            data,
+            expiry_date: tower_sessions::cookie::time::OffsetDateTime::now_utc()
+                + tower_sessions::cookie::time::Duration::days(1),
+        };
+        store.create(&mut record).await.unwrap();
+        ids.push(record.id);
+    }
+    let (store, ids) = (Arc::new(store), Arc::new(ids));
+    Arc::new(move |task| {
+        let (store, ids) = (store.clone(), ids.clone());
+        Box::pin(async move {
+            let mut record = store.load(&ids[task]).await.unwrap().unwrap();
+            let value = serde_json::Value::Object(record.data.clone().into_iter().collect());
+            let mut data: Workload = serde_json::from_value(value).unwrap();
+            data.user_id += 1;
+            record.data = serde_json::from_value(serde_json::to_value(&data).unwrap()).unwrap();
+            store.save(&record).await.unwrap();
+        })
+    })
+}
+
+async fn actix_session(url: &str) -> Request {
+    let store = RedisSessionStore::new(url).await.unwrap();
+    let ttl = actix_web::cookie::time::Duration::days(1);
+    let state = |data: &Workload| -> HashMap<String, String> {
+        let serde_json::Value::Object(map) = serde_json::to_value(data).unwrap() else { panic!() };
+        map.into_iter().map(|(k, v)| (k, v.to_string())).collect()
+    };
+    let mut keys = Vec::new();
+    for _ in 0..64 {
+        keys.push(store.save(state(&workload()), &ttl).await.unwrap());
+    }
+    // Each task owns its session; the key changes at every update (actix-session renews it).
+    let keys: Arc<Vec<std::sync::Mutex<Option<SessionKey>>>> =
+        Arc::new(keys.into_iter().map(|k| std::sync::Mutex::new(Some(k))).collect());
+    let store = Arc::new(store);
+    Arc::new(move |task| {
+        let (store, keys) = (store.clone(), keys.clone());
+        Box::pin(async move {
+            let key = keys[task].lock().unwrap().take().unwrap();
+            let loaded = store.load(&key).await.unwrap().unwrap();
+            let map: serde_json::Map<String, serde_json::Value> = loaded
+                .into_iter()
+                .map(|(k, v)| (k, serde_json::from_str(&v).unwrap()))
+                .collect();
+            let mut data: Workload = serde_json::from_value(serde_json::Value::Object(map)).unwrap();
+            data.user_id += 1;
+            let key = store.update(key, state(&data), &ttl).await.unwrap();
+            *keys[task].lock().unwrap() = Some(key);
+        })
+    })
+}
+
+async fn floor(url: &str) -> Request {
+    let connection = redis::aio::ConnectionManager::new(redis::Client::open(url).unwrap()).await.unwrap();
+    let json = serde_json::to_vec(&workload()).unwrap();
+    for task in 0..64 {
+        let _: () = connection.clone().set(format!("peers-floor:{task}"), &json).await.unwrap();
+    }
+    Arc::new(move |task| {
+        let mut connection = connection.clone();
+        Box::pin(async move {
+            let key = format!("peers-floor:{task}");
+            let bytes: Vec<u8> = connection.get(&key).await.unwrap();
+            let mut data: Workload = serde_json::from_slice(&bytes).unwrap();
+            data.user_id += 1;
+            let _: () = connection.set(&key, serde_json::to_vec(&data).unwrap()).await.unwrap();
+        })
+    })
+}
+
+#[tokio::main]
+async fn main() {
+    let url = std::env::var("SESSIONKIT_REDIS_URL").expect("SESSIONKIT_REDIS_URL (scripts/servers start)");
+    let implementations = [
+        ("floor (GET + SET)", floor(&url).await),
+        ("sessionkit RedisStore", sessionkit(&url).await),
+        ("tower-sessions RedisStore", tower_sessions(&url).await),
+        ("actix-session RedisSessionStore", actix_session(&url).await),
+    ];
+    println!("| implementation | concurrent | ns/request | ratio to the floor |");
+    println!("|---|---:|---:|---:|");
+    for concurrency in [1, 64] {
+        let n = implementations.len();
+        let mut times = vec![Vec::new(); n];
+        for round in 0..ROUNDS {
+            for k in 0..n {
+                let i = (round + k) % n;
+                times[i].push(batch(&implementations[i].1, concurrency).await);
+            }
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        for (i, (name, _)) in implementations.iter().enumerate() {
+            let ratios: Vec<f64> = times[i].iter().zip(&times[0]).map(|(t, f)| t / f).collect();
+            println!("| {name} | {concurrency} | {:.0} | {:.2}x |", median(times[i].clone()), median(ratios));
+        }
+    }
+}
