@@ -78,9 +78,16 @@ async fn sessionkit(url: &str) -> Request {
         .unwrap();
     let mut cookies = Vec::new();
     for _ in 0..64 {
-        let mut loaded = config.load_async([&b""[..]], SystemTime::now()).await.unwrap();
+        let mut loaded = config
+            .load_async([&b""[..]], SystemTime::now())
+            .await
+            .unwrap();
         *loaded.session = workload();
-        let CookieCommand::Set(h) = config.save_async(&loaded.session, SystemTime::now()).await.unwrap() else {
+        let CookieCommand::Set(h) = config
+            .save_async(&loaded.session, SystemTime::now())
+            .await
+            .unwrap()
+        else {
             panic!()
         };
         cookies.push(h.split(';').next().unwrap().to_owned());
@@ -89,9 +96,17 @@ async fn sessionkit(url: &str) -> Request {
     Arc::new(move |task| {
         let (config, cookies) = (config.clone(), cookies.clone());
         Box::pin(async move {
-            let mut loaded = config.load_async([cookies[task].as_bytes()], SystemTime::now()).await.unwrap();
+            let mut loaded = config
+                .load_async([cookies[task].as_bytes()], SystemTime::now())
+                .await
+                .unwrap();
             *loaded.session.user_id_mut() += 1;
-            drop(config.save_async(&loaded.session, SystemTime::now()).await.unwrap());
+            drop(
+                config
+                    .save_async(&loaded.session, SystemTime::now())
+                    .await
+                    .unwrap(),
+            );
         })
     })
 }
@@ -131,7 +146,9 @@ async fn actix_session(url: &str) -> Request {
     let store = RedisSessionStore::new(url).await.unwrap();
     let ttl = actix_web::cookie::time::Duration::days(1);
     let state = |data: &Workload| -> HashMap<String, String> {
-        let serde_json::Value::Object(map) = serde_json::to_value(data).unwrap() else { panic!() };
+        let serde_json::Value::Object(map) = serde_json::to_value(data).unwrap() else {
+            panic!()
+        };
         map.into_iter().map(|(k, v)| (k, v.to_string())).collect()
     };
     let mut keys = Vec::new();
@@ -139,8 +156,11 @@ async fn actix_session(url: &str) -> Request {
         keys.push(store.save(state(&workload()), &ttl).await.unwrap());
     }
     // Each task owns its session; the key changes at every update (actix-session renews it).
-    let keys: Arc<Vec<std::sync::Mutex<Option<SessionKey>>>> =
-        Arc::new(keys.into_iter().map(|k| std::sync::Mutex::new(Some(k))).collect());
+    let keys: Arc<Vec<std::sync::Mutex<Option<SessionKey>>>> = Arc::new(
+        keys.into_iter()
+            .map(|k| std::sync::Mutex::new(Some(k)))
+            .collect(),
+    );
     let store = Arc::new(store);
     Arc::new(move |task| {
         let (store, keys) = (store.clone(), keys.clone());
@@ -151,7 +171,8 @@ async fn actix_session(url: &str) -> Request {
                 .into_iter()
                 .map(|(k, v)| (k, serde_json::from_str(&v).unwrap()))
                 .collect();
-            let mut data: Workload = serde_json::from_value(serde_json::Value::Object(map)).unwrap();
+            let mut data: Workload =
+                serde_json::from_value(serde_json::Value::Object(map)).unwrap();
             data.user_id += 1;
             let key = store.update(key, state(&data), &ttl).await.unwrap();
             *keys[task].lock().unwrap() = Some(key);
@@ -160,10 +181,16 @@ async fn actix_session(url: &str) -> Request {
 }
 
 async fn floor(url: &str) -> Request {
-    let connection = redis::aio::ConnectionManager::new(redis::Client::open(url).unwrap()).await.unwrap();
+    let connection = redis::aio::ConnectionManager::new(redis::Client::open(url).unwrap())
+        .await
+        .unwrap();
     let json = serde_json::to_vec(&workload()).unwrap();
     for task in 0..64 {
-        let _: () = connection.clone().set(format!("peers-floor:{task}"), &json).await.unwrap();
+        let _: () = connection
+            .clone()
+            .set(format!("peers-floor:{task}"), &json)
+            .await
+            .unwrap();
     }
     Arc::new(move |task| {
         let mut connection = connection.clone();
@@ -172,14 +199,18 @@ async fn floor(url: &str) -> Request {
             let bytes: Vec<u8> = connection.get(&key).await.unwrap();
             let mut data: Workload = serde_json::from_slice(&bytes).unwrap();
             data.user_id += 1;
-            let _: () = connection.set(&key, serde_json::to_vec(&data).unwrap()).await.unwrap();
+            let _: () = connection
+                .set(&key, serde_json::to_vec(&data).unwrap())
+                .await
+                .unwrap();
         })
     })
 }
 
 #[tokio::main]
 async fn main() {
-    let url = std::env::var("SESSIONKIT_REDIS_URL").expect("SESSIONKIT_REDIS_URL (scripts/servers start)");
+    let url = std::env::var("SESSIONKIT_REDIS_URL")
+        .expect("SESSIONKIT_REDIS_URL (scripts/servers start)");
     let implementations = [
         ("floor (GET + SET)", floor(&url).await),
         ("sessionkit RedisStore", sessionkit(&url).await),
@@ -203,7 +234,11 @@ async fn main() {
         };
         for (i, (name, _)) in implementations.iter().enumerate() {
             let ratios: Vec<f64> = times[i].iter().zip(&times[0]).map(|(t, f)| t / f).collect();
-            println!("| {name} | {concurrency} | {:.0} | {:.2}x |", median(times[i].clone()), median(ratios));
+            println!(
+                "| {name} | {concurrency} | {:.0} | {:.2}x |",
+                median(times[i].clone()),
+                median(ratios)
+            );
         }
     }
 }
