@@ -1,7 +1,8 @@
 //! Server-side sessions: a whole request (load by id cookie, change one field, save) through
 //! `MemoryStore` and `FileStore`, beside a hand-written floor doing the same reads and writes.
-//! `cargo bench --bench stores --all-features` prints a table of ns per request and ratios
-//! measured interleaved in one run (see `benches/session.rs` for the method).
+//! `cargo bench --bench stores --all-features` prints criterion's figures for the memory store,
+//! then a table of ns per request and ratios measured interleaved in one run (see
+//! `benches/session.rs` for the method); `-- table` prints the table alone.
 //!
 //! - memory floor: verify the id cookie's HMAC, copy the bytes out of a locked `HashMap`,
 //!   deserialize, change, serialize, put them back.
@@ -16,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use criterion::{criterion_group, Criterion};
 use hmac::{Hmac, Mac};
 use sessionkit::{CookieCommand, FileStore, Key, MemoryStore, SessionConfig, SessionStore};
 use sha2::Sha256;
@@ -114,11 +116,53 @@ fn write_file(dir: &std::path::Path, name: &str, bytes: &[u8]) {
     std::fs::rename(tmp, dir.join(name)).unwrap();
 }
 
-fn main() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// Criterion's figures for the memory store and its floor (the file store's fsync makes
+/// criterion's sampling take minutes; it is in the interleaved table only).
+fn bench_memory(c: &mut Criterion) {
+    let runtime = runtime();
+    let floor = FloorCookie::new();
+    let map = Mutex::new(HashMap::from([(
+        floor.id,
+        serde_json::to_vec(&workload()).unwrap(),
+    )]));
+    let memory = config(MemoryStore::new());
+    let header = logged_in(&runtime, &memory);
+    let mut group = c.benchmark_group("memory_store_request");
+    group.bench_function("floor", |b| {
+        b.iter(|| {
+            let id = floor.verify(black_box(&floor.value));
+            let bytes = map.lock().unwrap().get(&id).cloned().unwrap();
+            map.lock().unwrap().insert(id, change(&bytes));
+        });
+    });
+    group.bench_function("sessionkit", |b| {
+        b.iter(|| request(&runtime, &memory, &header))
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default();
+    targets = bench_memory
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    report();
+}
+
+/// The table: interleaved ratios, the figures the README reports.
+fn report() {
+    let runtime = runtime();
     let floor = FloorCookie::new();
     let json = serde_json::to_vec(&workload()).unwrap();
 
