@@ -143,7 +143,7 @@ fn bench_memory(c: &mut Criterion) {
         });
     });
     group.bench_function("sessionkit", |b| {
-        b.iter(|| request(&runtime, &memory, &header))
+        b.iter(|| request(&runtime, &memory, &header));
     });
     group.finish();
 }
