@@ -8,44 +8,22 @@
 #![allow(missing_docs)]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use redis::AsyncCommands as _;
 use sessionkit::store::{RedisStore, SqlStore};
 use sessionkit::{CookieCommand, Key, SessionConfig, SessionStore};
 use workload::{workload, Workload};
 
+#[path = "support/concurrent.rs"]
+mod concurrent;
 #[path = "support/workload.rs"]
 mod workload;
 
+use concurrent::{batch, median, Request};
+
 const KEY_HEX: &str = "8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90";
 const ROUNDS: usize = 15;
-const REQUESTS: usize = 256;
-
-type Request = Arc<
-    dyn Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync,
->;
-
-/// Runs `REQUESTS` requests with `concurrency` in flight; ns per request.
-async fn batch(request: &Request, concurrency: usize) -> f64 {
-    let started = Instant::now();
-    let per_task = REQUESTS / concurrency;
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|task| {
-            let request = request.clone();
-            tokio::spawn(async move {
-                for _ in 0..per_task {
-                    request(task).await;
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
-    let requests = u32::try_from(per_task * concurrency).unwrap();
-    started.elapsed().as_secs_f64() * 1e9 / f64::from(requests)
-}
 
 async fn compare(label: &str, floor: Request, sessionkit: Request) {
     for concurrency in [1, 64] {
@@ -62,10 +40,6 @@ async fn compare(label: &str, floor: Request, sessionkit: Request) {
             ours.push(s);
             ratios.push(s / f);
         }
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
         println!(
             "| {label} | {concurrency} | {:.0} | {:.0} | {:.2}x |",
             median(floors),

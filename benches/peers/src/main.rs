@@ -10,65 +10,26 @@
 //! ```
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use actix_session::storage::{RedisSessionStore, SessionKey, SessionStore as _};
 use redis::AsyncCommands as _;
-use serde::{Deserialize, Serialize};
 use sessionkit::store::RedisStore;
 use sessionkit::{CookieCommand, Key, SessionConfig};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::SessionStore as _;
 use tower_sessions_redis_store::fred::prelude::{ClientLike as _, Config, Pool};
 
-/// The session every implementation carries (the project's benchmark workload).
-#[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
-struct Workload {
-    user_id: u64,
-    username: String,
-    csrf: String,
-    roles: Vec<String>,
-    cart: Vec<u32>,
-    flash: Option<String>,
-}
+#[path = "../../support/concurrent.rs"]
+mod concurrent;
+#[path = "../../support/workload.rs"]
+mod workload;
 
-fn workload() -> Workload {
-    Workload {
-        user_id: 42,
-        username: "alice".into(),
-        csrf: "0123456789abcdef0123456789abcdef".into(),
-        roles: vec!["admin".into(), "editor".into()],
-        cart: vec![1, 2, 3],
-        flash: Some("Saved!".into()),
-    }
-}
+use concurrent::{batch, median, Request};
+use workload::{workload, Workload};
 
-type Request = Arc<dyn Fn(usize) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
-const REQUESTS: usize = 256;
 const ROUNDS: usize = 15;
-
-async fn batch(request: &Request, concurrency: usize) -> f64 {
-    let per_task = REQUESTS / concurrency;
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|task| {
-            let request = request.clone();
-            tokio::spawn(async move {
-                for _ in 0..per_task {
-                    request(task).await;
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
-    let requests = u32::try_from(per_task * concurrency).unwrap();
-    started.elapsed().as_secs_f64() * 1e9 / f64::from(requests)
-}
 
 async fn sessionkit(url: &str) -> Request {
     let config = SessionConfig::<Workload>::builder()
@@ -228,10 +189,6 @@ async fn main() {
                 times[i].push(batch(&implementations[i].1, concurrency).await);
             }
         }
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
         for (i, (name, _)) in implementations.iter().enumerate() {
             let ratios: Vec<f64> = times[i].iter().zip(&times[0]).map(|(t, f)| t / f).collect();
             println!(
