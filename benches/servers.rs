@@ -8,11 +8,10 @@
 #![allow(missing_docs)]
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use redis::AsyncCommands as _;
 use sessionkit::store::{RedisStore, SqlStore};
-use sessionkit::{CookieCommand, Key, SessionConfig, SessionStore};
+use sessionkit::{Key, SessionConfig, SessionStore};
 use workload::{workload, Workload};
 
 #[path = "support/concurrent.rs"]
@@ -20,7 +19,7 @@ mod concurrent;
 #[path = "support/workload.rs"]
 mod workload;
 
-use concurrent::{batch, median, Request};
+use concurrent::{batch, median, sessionkit_request, sessions, Request};
 
 const KEY_HEX: &str = "8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90";
 const ROUNDS: usize = 15;
@@ -47,47 +46,6 @@ async fn compare(label: &str, floor: Request, sessionkit: Request) {
             median(ratios)
         );
     }
-}
-
-/// One session per concurrent task, logged in; returns their `Cookie` headers.
-async fn sessions(config: &SessionConfig<Workload>) -> Vec<String> {
-    let mut cookies = Vec::new();
-    for _ in 0..64 {
-        let mut loaded = config
-            .load_async([&b""[..]], SystemTime::now())
-            .await
-            .unwrap();
-        *loaded.session = workload();
-        let CookieCommand::Set(h) = config
-            .save_async(&loaded.session, SystemTime::now())
-            .await
-            .unwrap()
-        else {
-            panic!("a new session sets a cookie")
-        };
-        cookies.push(h.split(';').next().unwrap().to_owned());
-    }
-    cookies
-}
-
-fn sessionkit_request(config: SessionConfig<Workload>, cookies: Vec<String>) -> Request {
-    let cookies = Arc::new(cookies);
-    Arc::new(move |task| {
-        let (config, cookies) = (config.clone(), cookies.clone());
-        Box::pin(async move {
-            let mut loaded = config
-                .load_async([cookies[task].as_bytes()], SystemTime::now())
-                .await
-                .unwrap();
-            *loaded.session.user_id_mut() += 1;
-            drop(
-                config
-                    .save_async(&loaded.session, SystemTime::now())
-                    .await
-                    .unwrap(),
-            );
-        })
-    })
 }
 
 fn config(store: impl SessionStore) -> SessionConfig<Workload> {
@@ -187,5 +145,4 @@ fn main() {
             Err(_) => println!("| Postgres | skipped: SESSIONKIT_POSTGRES_URL is not set | | | |"),
         }
     });
-    let _ = Duration::ZERO;
 }

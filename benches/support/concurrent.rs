@@ -39,3 +39,42 @@ pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
+
+/// Logs in one session per concurrent task on `config`; returns their `Cookie` values.
+pub(crate) async fn sessions(
+    config: &sessionkit::SessionConfig<crate::workload::Workload>,
+) -> Vec<String> {
+    let mut cookies = Vec::new();
+    for _ in 0..64 {
+        let now = std::time::SystemTime::now();
+        let mut loaded = config.load_async([&b""[..]], now).await.unwrap();
+        *loaded.session = crate::workload::workload();
+        let sessionkit::CookieCommand::Set(header) =
+            config.save_async(&loaded.session, now).await.unwrap()
+        else {
+            panic!("a new session sets a cookie")
+        };
+        cookies.push(header.split(';').next().unwrap().to_owned());
+    }
+    cookies
+}
+
+/// A sessionkit request of task `n`: load its session, change one field, save.
+pub(crate) fn sessionkit_request(
+    config: sessionkit::SessionConfig<crate::workload::Workload>,
+    cookies: Vec<String>,
+) -> Request {
+    let cookies = Arc::new(cookies);
+    Arc::new(move |task| {
+        let (config, cookies) = (config.clone(), cookies.clone());
+        Box::pin(async move {
+            let now = std::time::SystemTime::now();
+            let mut loaded = config
+                .load_async([cookies[task].as_bytes()], now)
+                .await
+                .unwrap();
+            *loaded.session.user_id_mut() += 1;
+            drop(config.save_async(&loaded.session, now).await.unwrap());
+        })
+    })
+}

@@ -11,12 +11,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use actix_session::storage::{RedisSessionStore, SessionKey, SessionStore as _};
 use redis::AsyncCommands as _;
 use sessionkit::store::RedisStore;
-use sessionkit::{CookieCommand, Key, SessionConfig};
+use sessionkit::{Key, SessionConfig};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::SessionStore as _;
 use tower_sessions_redis_store::fred::prelude::{ClientLike as _, Config, Pool};
@@ -26,7 +25,7 @@ mod concurrent;
 #[path = "../../support/workload.rs"]
 mod workload;
 
-use concurrent::{batch, median, Request};
+use concurrent::{batch, median, sessionkit_request, sessions, Request};
 use workload::{workload, Workload};
 
 const ROUNDS: usize = 15;
@@ -37,39 +36,8 @@ async fn sessionkit(url: &str) -> Request {
         .store(RedisStore::connect(url).await.unwrap())
         .build()
         .unwrap();
-    let mut cookies = Vec::new();
-    for _ in 0..64 {
-        let mut loaded = config
-            .load_async([&b""[..]], SystemTime::now())
-            .await
-            .unwrap();
-        *loaded.session = workload();
-        let CookieCommand::Set(h) = config
-            .save_async(&loaded.session, SystemTime::now())
-            .await
-            .unwrap()
-        else {
-            panic!()
-        };
-        cookies.push(h.split(';').next().unwrap().to_owned());
-    }
-    let cookies = Arc::new(cookies);
-    Arc::new(move |task| {
-        let (config, cookies) = (config.clone(), cookies.clone());
-        Box::pin(async move {
-            let mut loaded = config
-                .load_async([cookies[task].as_bytes()], SystemTime::now())
-                .await
-                .unwrap();
-            *loaded.session.user_id_mut() += 1;
-            drop(
-                config
-                    .save_async(&loaded.session, SystemTime::now())
-                    .await
-                    .unwrap(),
-            );
-        })
-    })
+    let cookies = sessions(&config).await;
+    sessionkit_request(config, cookies)
 }
 
 async fn tower_sessions(url: &str) -> Request {
