@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sessionkit::store::{Created, Record, Updated};
 use sessionkit::{
-    BoxedStore, ConflictPolicy, CookieCommand, Rejection, SessionConfig, SessionId, SessionStore,
-    StoreKey,
+    BoxedStore, ConflictPolicy, CookieCommand, Loaded, Rejection, SessionConfig, SessionId,
+    SessionStore, StoreKey,
 };
 
 use super::{at, builder, pair, set_header};
@@ -380,6 +380,14 @@ pub fn config(store: &BoxedStore) -> SessionConfig<Wide> {
     builder::<Wide>().store(store.clone()).build().unwrap()
 }
 
+/// Loads the session `cookie` names, `after` seconds past [`t0`].
+pub async fn load(config: &SessionConfig<Wide>, cookie: &str, after: u64) -> Loaded<Wide> {
+    config
+        .load_async([cookie.as_bytes()], at(t0() + after))
+        .await
+        .unwrap()
+}
+
 /// Logs alice in through the driver; returns the cookie pair.
 pub async fn logged_in(config: &SessionConfig<Wide>) -> String {
     let mut loaded = config.load_async([&b""[..]], at(t0())).await.unwrap();
@@ -396,10 +404,7 @@ pub async fn driver_round_trip_and_strict_ids(store: BoxedStore) {
     // `session=` and 92 bytes in base64url: header, the 32-byte id, the 32-byte tag.
     assert_eq!(cookie.len(), 8 + 123, "{cookie}");
     assert!(!cookie.contains("alice"));
-    let loaded = config
-        .load_async([cookie.as_bytes()], at(t0() + 1))
-        .await
-        .unwrap();
+    let loaded = load(&config, &cookie, 1).await;
     assert_eq!(loaded.session.user(), Some(&"alice".to_owned()));
     // An unchanged session writes nothing and sends nothing.
     assert_eq!(
@@ -416,10 +421,7 @@ pub async fn driver_round_trip_and_strict_ids(store: BoxedStore) {
         .build()
         .unwrap();
     let unknown = logged_in(&other).await;
-    let loaded = config
-        .load_async([unknown.as_bytes()], at(t0()))
-        .await
-        .unwrap();
+    let loaded = load(&config, &unknown, 0).await;
     assert_eq!(loaded.rejected, Some(Rejection::UnknownSession));
     assert!(loaded.session.is_new());
     assert_eq!(
@@ -432,10 +434,7 @@ pub async fn driver_round_trip_and_strict_ids(store: BoxedStore) {
         Wide::default_with_user(),
         t0(),
     );
-    let loaded = config
-        .load_async([cookie_mode.as_bytes()], at(t0()))
-        .await
-        .unwrap();
+    let loaded = load(&config, &cookie_mode, 0).await;
     assert_eq!(loaded.rejected, Some(Rejection::Malformed));
 }
 
@@ -451,38 +450,23 @@ impl Wide {
 pub async fn driver_logout_deletes_and_a_racing_write_stays_dead(store: BoxedStore) {
     let config = config(&store);
     let cookie = logged_in(&config).await;
-    let mut racing = config
-        .load_async([cookie.as_bytes()], at(t0()))
-        .await
-        .unwrap();
-    let mut logout = config
-        .load_async([cookie.as_bytes()], at(t0()))
-        .await
-        .unwrap();
+    let mut racing = load(&config, &cookie, 0).await;
+    let mut logout = load(&config, &cookie, 0).await;
     logout.session.clear();
     let removal = config.save_async(&logout.session, at(t0())).await.unwrap();
     assert!(matches!(removal, CookieCommand::Remove(_)));
     *racing.session.f01_mut() = 5;
     let late = config.save_async(&racing.session, at(t0())).await.unwrap();
     assert!(matches!(late, CookieCommand::Remove(_)), "{late:?}");
-    let after = config
-        .load_async([cookie.as_bytes()], at(t0()))
-        .await
-        .unwrap();
+    let after = load(&config, &cookie, 0).await;
     assert_eq!(after.rejected, Some(Rejection::UnknownSession));
 }
 
 pub async fn driver_renew_rotates_the_id(store: BoxedStore) {
     let config = config(&store);
     let cookie = logged_in(&config).await;
-    let mut racing = config
-        .load_async([cookie.as_bytes()], at(t0() + 5))
-        .await
-        .unwrap();
-    let mut login = config
-        .load_async([cookie.as_bytes()], at(t0() + 5))
-        .await
-        .unwrap();
+    let mut racing = load(&config, &cookie, 5).await;
+    let mut login = load(&config, &cookie, 5).await;
     login.session.renew();
     let renewed = pair(&set_header(
         config
@@ -491,15 +475,9 @@ pub async fn driver_renew_rotates_the_id(store: BoxedStore) {
             .unwrap(),
     ));
     assert_ne!(renewed, cookie);
-    let dead = config
-        .load_async([cookie.as_bytes()], at(t0() + 6))
-        .await
-        .unwrap();
+    let dead = load(&config, &cookie, 6).await;
     assert_eq!(dead.rejected, Some(Rejection::UnknownSession));
-    let alive = config
-        .load_async([renewed.as_bytes()], at(t0() + 6))
-        .await
-        .unwrap();
+    let alive = load(&config, &renewed, 6).await;
     assert_eq!(alive.session.created_at(), Some(at(t0() + 5)));
     // A request that read the old id before the rotation cannot write it back.
     *racing.session.f02_mut() = 1;
@@ -520,10 +498,7 @@ pub async fn driver_32_writers_on_disjoint_fields_all_land(store: BoxedStore) {
         .map(|i| {
             let (config, cookie, barrier) = (config.clone(), cookie.clone(), barrier.clone());
             tokio::spawn(async move {
-                let mut loaded = config
-                    .load_async([cookie.as_bytes()], at(t0() + 1))
-                    .await
-                    .unwrap();
+                let mut loaded = load(&config, &cookie, 1).await;
                 // Every writer has read the same version before any writes.
                 barrier.wait().await;
                 *loaded.session.field(i) = u32::try_from(i).unwrap() + 100;
@@ -537,10 +512,7 @@ pub async fn driver_32_writers_on_disjoint_fields_all_land(store: BoxedStore) {
     for task in tasks {
         assert_eq!(task.await.unwrap(), CookieCommand::Unchanged);
     }
-    let mut last = config
-        .load_async([cookie.as_bytes()], at(t0() + 2))
-        .await
-        .unwrap();
+    let mut last = load(&config, &cookie, 2).await;
     for i in 0..32 {
         assert_eq!(
             *last.session.field(i),
@@ -561,14 +533,8 @@ pub async fn driver_conflict_policies(store: BoxedStore) {
             .build()
             .unwrap();
         let cookie = logged_in(&config).await;
-        let mut a = config
-            .load_async([cookie.as_bytes()], at(t0()))
-            .await
-            .unwrap();
-        let mut b = config
-            .load_async([cookie.as_bytes()], at(t0()))
-            .await
-            .unwrap();
+        let mut a = load(&config, &cookie, 0).await;
+        let mut b = load(&config, &cookie, 0).await;
         *a.session.f00_mut() = 1;
         *b.session.f01_mut() = 2;
         assert_eq!(
@@ -576,10 +542,7 @@ pub async fn driver_conflict_policies(store: BoxedStore) {
             CookieCommand::Unchanged
         );
         let second = config.save_async(&b.session, at(t0())).await;
-        let mut after = config
-            .load_async([cookie.as_bytes()], at(t0()))
-            .await
-            .unwrap();
+        let mut after = load(&config, &cookie, 0).await;
         if policy == ConflictPolicy::Reject {
             assert!(
                 matches!(second, Err(sessionkit::SaveError::Conflict)),
@@ -599,10 +562,7 @@ pub async fn driver_owner_revocation(store: BoxedStore) {
     let phone = logged_in(&config).await;
     let laptop = logged_in(&config).await;
     assert_eq!(config.list_owner("alice", at(t0())).await.unwrap().len(), 2);
-    let current = config
-        .load_async([laptop.as_bytes()], at(t0()))
-        .await
-        .unwrap();
+    let current = load(&config, &laptop, 0).await;
     assert_eq!(
         config
             .revoke_owner("alice", Some(&current.session))
@@ -610,15 +570,9 @@ pub async fn driver_owner_revocation(store: BoxedStore) {
             .unwrap(),
         1
     );
-    let phone = config
-        .load_async([phone.as_bytes()], at(t0()))
-        .await
-        .unwrap();
+    let phone = load(&config, &phone, 0).await;
     assert_eq!(phone.rejected, Some(Rejection::UnknownSession));
-    let laptop = config
-        .load_async([laptop.as_bytes()], at(t0()))
-        .await
-        .unwrap();
+    let laptop = load(&config, &laptop, 0).await;
     assert_eq!(laptop.rejected, None);
 }
 
@@ -630,28 +584,15 @@ pub async fn driver_expiry_and_refresh(store: BoxedStore) {
         .unwrap();
     let cookie = logged_in(&config).await;
     // Past half the idle window, an unchanged request touches the record and re-sends the id.
-    let loaded = config
-        .load_async([cookie.as_bytes()], at(t0() + 400))
-        .await
-        .unwrap();
+    let loaded = load(&config, &cookie, 400).await;
     let refreshed = config
         .save_async(&loaded.session, at(t0() + 400))
         .await
         .unwrap();
     let refreshed = pair(&set_header(refreshed));
     // The record now lives until t0() + 1000: alive at t0() + 900, gone at t0() + 1001.
-    assert_eq!(
-        config
-            .load_async([refreshed.as_bytes()], at(t0() + 900))
-            .await
-            .unwrap()
-            .rejected,
-        None
-    );
-    let expired = config
-        .load_async([refreshed.as_bytes()], at(t0() + 1001))
-        .await
-        .unwrap();
+    assert_eq!(load(&config, &refreshed, 900).await.rejected, None);
+    let expired = load(&config, &refreshed, 1001).await;
     assert_eq!(expired.rejected, Some(Rejection::UnknownSession));
 }
 
@@ -671,10 +612,7 @@ pub async fn corrupt_records_are_errors_or_rejections_never_panics(store: BoxedS
             .unwrap(),
         Updated::Ok
     );
-    let loaded = config
-        .load_async([cookie.as_bytes()], at(t0()))
-        .await
-        .unwrap();
+    let loaded = load(&config, &cookie, 0).await;
     assert!(
         matches!(loaded.rejected, Some(Rejection::Payload(_))),
         "{:?}",
@@ -719,10 +657,7 @@ pub async fn cleanup_during_traffic(store: BoxedStore) {
             let config = config.clone();
             tokio::spawn(async move {
                 for _ in 0..10 {
-                    let mut loaded = config
-                        .load_async([cookie.as_bytes()], at(t0()))
-                        .await
-                        .unwrap();
+                    let mut loaded = load(&config, &cookie, 0).await;
                     assert_eq!(loaded.rejected, None);
                     *loaded.session.f00_mut() += 1;
                     let _sent = config.save_async(&loaded.session, at(t0())).await.unwrap();
@@ -736,10 +671,7 @@ pub async fn cleanup_during_traffic(store: BoxedStore) {
     let removed = sweeper.await.unwrap();
     assert_eq!(removed, if store.expires_natively() { 0 } else { 20 });
     for cookie in &cookies {
-        let loaded = config
-            .load_async([cookie.as_bytes()], at(t0()))
-            .await
-            .unwrap();
+        let loaded = load(&config, cookie, 0).await;
         assert_eq!(*loaded.session.f00(), 10);
     }
 }
