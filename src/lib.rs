@@ -27,7 +27,7 @@
 //! loaded.session.cart_mut().push(7);                      // nested change, tracked
 //! loaded.session.flash("Registered");
 //! let CookieCommand::Set(set_cookie) = config.save(&loaded.session, now)? else { panic!() };
-//! assert!(set_cookie.ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax"));
+//! assert!(set_cookie.ends_with("; HttpOnly; SameSite=Lax; Secure; Path=/"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

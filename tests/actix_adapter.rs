@@ -145,13 +145,13 @@ async fn set_read_pop_and_clear() {
     assert_eq!(pop.body, "alice");
     assert_eq!(
         pop.set_cookie,
-        ["session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax"]
+        ["session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0"]
     );
 
     let clear = send(&app, "/clear", Some(&cookie)).await;
     assert_eq!(
         clear.set_cookie,
-        ["session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax"]
+        ["session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0"]
     );
 }
 

@@ -11,7 +11,7 @@ fn defaults_are_http_only_secure_lax_root_path_and_no_domain() {
     // Domain, and the server enforcing the lifetime.
     let header = set_header(config().save(&Session::new(alice()), at(T0)).unwrap());
     assert!(
-        header.ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax"),
+        header.ends_with("; HttpOnly; SameSite=Lax; Secure; Path=/"),
         "{header}"
     );
     assert!(!header.contains("Max-Age") && !header.contains("Expires"));
@@ -19,7 +19,7 @@ fn defaults_are_http_only_secure_lax_root_path_and_no_domain() {
     persistent.set_permanent(true);
     let header = set_header(config().save(&persistent, at(T0)).unwrap());
     assert!(
-        header.ends_with("; Max-Age=2678400; Path=/; HttpOnly; Secure; SameSite=Lax"),
+        header.ends_with("; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=2678400"),
         "{header}"
     );
     assert!(!header.contains("Domain"));
@@ -38,7 +38,7 @@ fn every_attribute_can_be_set() {
     let header = set_header(config.save(&Session::new(alice()), at(T0)).unwrap());
     assert!(header.starts_with("sid="));
     assert!(
-        header.ends_with("; Path=/app; Domain=example.com; Secure; SameSite=Strict"),
+        header.ends_with("; SameSite=Strict; Secure; Path=/app; Domain=example.com"),
         "{header}"
     );
 }
@@ -56,7 +56,7 @@ fn the_removal_cookie_repeats_the_attributes() {
     assert_eq!(
         config.save(&loaded.session, at(T0)).unwrap(),
         CookieCommand::Remove(
-            "session=; Max-Age=0; Path=/app; Domain=example.com; HttpOnly; Secure; SameSite=Lax"
+            "session=; HttpOnly; SameSite=Lax; Secure; Path=/app; Domain=example.com; Max-Age=0"
                 .into()
         )
     );

@@ -160,7 +160,7 @@ async fn pop_sends_a_removal_for_the_last_key() {
     assert_eq!(reply.body, "alice");
     assert_eq!(
         reply.set_cookie,
-        ["session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax"]
+        ["session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0"]
     );
 }
 
@@ -178,7 +178,7 @@ async fn clear_sends_the_removal_cookie() {
     let reply = send(&app, "/clear", Some(&cookie)).await;
     assert_eq!(
         reply.set_cookie,
-        ["session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax"]
+        ["session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0"]
     );
 }
 

@@ -15,7 +15,7 @@ fn known_answer_for_a_new_persistent_session() {
     let header = set_header(config().save(&session, at(T0)).unwrap());
     assert_eq!(
         header,
-        format!("session={KNOWN_ALICE}; Max-Age=2678400; Path=/; HttpOnly; Secure; SameSite=Lax")
+        format!("session={KNOWN_ALICE}; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=2678400")
     );
 }
 
@@ -44,7 +44,7 @@ fn known_answer_for_a_refreshed_browser_session_cookie_of_schema_3() {
     let header = set_header(config.save(&loaded.session, at(T0 + 100)).unwrap());
     assert_eq!(
         header,
-        format!("session={created}; Path=/; HttpOnly; Secure; SameSite=Lax")
+        format!("session={created}; HttpOnly; SameSite=Lax; Secure; Path=/")
     );
 }
 

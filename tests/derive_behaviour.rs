@@ -139,6 +139,6 @@ fn clear_empties_every_field_and_removes_the_cookie() {
     let command = request(&config, &cookie, Session::clear);
     assert_eq!(
         command,
-        CookieCommand::Remove("session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax".into())
+        CookieCommand::Remove("session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0".into())
     );
 }

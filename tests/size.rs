@@ -25,7 +25,7 @@ fn an_oversized_session_is_too_large_with_the_exact_byte_count() {
     let json = 23 + 2000 + 1999;
     // Unpadded base64url of the 28-byte header, the JSON and the 32-byte tag.
     let value = (4 * (28 + json + 32_usize)).div_ceil(3);
-    let attributes = "; Path=/; HttpOnly; Secure; SameSite=Lax".len();
+    let attributes = "; HttpOnly; SameSite=Lax; Secure; Path=/".len();
     assert_eq!(bytes, "session=".len() + value + attributes);
 }
 

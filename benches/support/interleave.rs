@@ -18,6 +18,21 @@ pub(crate) fn interleaved_with(
     rounds: usize,
     batch: u32,
 ) -> Vec<(String, f64, f64)> {
+    let times = rounds_of(ops, rounds, batch);
+    rows(ops, &times, base)
+}
+
+/// [`interleaved`], with the ratios to each of `bases` from the same rounds.
+pub(crate) fn interleaved_against(
+    ops: &mut [(&str, &mut dyn FnMut())],
+    bases: &[usize],
+) -> Vec<Vec<(String, f64, f64)>> {
+    let times = rounds_of(ops, 41, 1000);
+    bases.iter().map(|&base| rows(ops, &times, base)).collect()
+}
+
+/// The ns/op of every operation in every round.
+fn rounds_of(ops: &mut [(&str, &mut dyn FnMut())], rounds: usize, batch: u32) -> Vec<Vec<f64>> {
     let n = ops.len();
     let mut times = vec![Vec::with_capacity(rounds); n];
     for round in 0..rounds {
@@ -30,22 +45,24 @@ pub(crate) fn interleaved_with(
             times[i].push(start.elapsed().as_secs_f64() * 1e9 / f64::from(batch));
         }
     }
+    times
+}
+
+/// The median ns/op of each operation, and the median of its per-round ratios to `base`.
+fn rows(
+    ops: &[(&str, &mut dyn FnMut())],
+    times: &[Vec<f64>],
+    base: usize,
+) -> Vec<(String, f64, f64)> {
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    (0..n)
-        .map(|i| {
-            let ratios = times[i]
-                .iter()
-                .zip(&times[base])
-                .map(|(t, b)| t / b)
-                .collect();
-            (
-                ops[i].0.to_owned(),
-                median(times[i].clone()),
-                median(ratios),
-            )
+    ops.iter()
+        .zip(times)
+        .map(|((name, _), own)| {
+            let ratios = own.iter().zip(&times[base]).map(|(t, b)| t / b).collect();
+            ((*name).to_owned(), median(own.clone()), median(ratios))
         })
         .collect()
 }

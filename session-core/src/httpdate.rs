@@ -1,172 +1,58 @@
-//! IMF-fixdate (`Sun, 01 Feb 2026 00:00:00 GMT`) and RFC 3339 UTC text for Unix seconds.
-#![cfg_attr(not(feature = "flask"), allow(dead_code))]
+//! IMF-fixdate (`Sun, 01 Feb 2026 00:00:00 GMT`) and RFC 3339 UTC text for Unix seconds, for
+//! Flask's `Expires` and its tagged datetimes, formatted and parsed by `time`.
 
-use std::fmt::Write as _;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
-const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+/// Werkzeug's `http_date` form.
+const IMF_FIXDATE: &[BorrowedFormatItem<'static>] = format_description!(
+    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+);
+/// The form a tagged datetime takes in a session struct.
+const RFC3339_UTC: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
-/// A UTC calendar time, to the second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Civil {
-    pub(crate) year: i64,
-    pub(crate) month: u32,
-    pub(crate) day: u32,
-    pub(crate) seconds_of_day: u32,
+/// The instant, clamped to the years 1 to 9999 (Python's `datetime` range).
+fn utc(secs: i64) -> OffsetDateTime {
+    const FIRST: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
+    const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    OffsetDateTime::from_unix_timestamp(secs.clamp(FIRST, LAST))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-impl Civil {
-    /// From Unix seconds (the proleptic Gregorian calendar, as in Howard Hinnant's algorithm).
-    #[allow(
-        clippy::cast_sign_loss,
-        reason = "day, month and seconds are positive by construction"
-    )]
-    pub(crate) fn from_unix(secs: i64) -> Self {
-        let days = secs.div_euclid(86_400);
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        Self {
-            year,
-            month,
-            day,
-            seconds_of_day: secs.rem_euclid(86_400) as u32,
-        }
-    }
+fn format(secs: i64, form: &[BorrowedFormatItem<'_>]) -> String {
+    utc(secs).format(form).unwrap_or_default()
+}
 
-    /// To Unix seconds; `None` for an impossible date.
-    pub(crate) fn to_unix(self) -> Option<i64> {
-        let leap = (self.year % 4 == 0 && self.year % 100 != 0) || self.year % 400 == 0;
-        let month_days = [
-            31,
-            if leap { 29 } else { 28 },
-            31,
-            30,
-            31,
-            30,
-            31,
-            31,
-            30,
-            31,
-            30,
-            31,
-        ];
-        let valid_day = (1..=12).contains(&self.month)
-            && self.day >= 1
-            && self.day <= month_days[self.month as usize - 1];
-        if !valid_day || self.seconds_of_day >= 86_400 {
-            return None;
-        }
-        let y = self.year - i64::from(self.month <= 2);
-        let era = y.div_euclid(400);
-        let yoe = y.rem_euclid(400);
-        let m = i64::from(self.month);
-        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.day) - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        Some((era * 146_097 + doe - 719_468) * 86_400 + i64::from(self.seconds_of_day))
-    }
-
-    fn hms(self) -> (u32, u32, u32) {
-        let s = self.seconds_of_day;
-        (s / 3600, s / 60 % 60, s % 60)
-    }
+fn parse(text: &str, form: &[BorrowedFormatItem<'_>]) -> Option<i64> {
+    let secs = PrimitiveDateTime::parse(text, form)
+        .ok()?
+        .assume_utc()
+        .unix_timestamp();
+    // `time` reads the weekday without checking it against the date: the text must be exactly
+    // what the date formats to.
+    (format(secs, form) == text).then_some(secs)
 }
 
 /// `Sun, 01 Feb 2026 00:00:00 GMT`.
 pub(crate) fn imf_fixdate(secs: i64) -> String {
-    let civil = Civil::from_unix(secs);
-    let (h, m, s) = civil.hms();
-    let weekday = DAYS[secs.div_euclid(86_400).rem_euclid(7) as usize];
-    let mut out = String::with_capacity(29);
-    let _ = write!(
-        out,
-        "{weekday}, {:02} {} {:04} {h:02}:{m:02}:{s:02} GMT",
-        civil.day,
-        MONTHS[civil.month as usize - 1],
-        civil.year
-    );
-    out
+    format(secs, IMF_FIXDATE)
 }
 
-/// Parses an IMF-fixdate strictly (the form Flask writes).
+/// Parses an IMF-fixdate strictly (the form Flask writes), weekday included.
 pub(crate) fn parse_imf_fixdate(text: &str) -> Option<i64> {
-    let (weekday, rest) = text.split_once(", ")?;
-    let parts: Vec<&str> = rest.split(' ').collect();
-    let [day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    let month = MONTHS.iter().position(|m| m == month)? as u32 + 1;
-    let time: Vec<&str> = time.split(':').collect();
-    let [h, m, s] = time.as_slice() else {
-        return None;
-    };
-    let field = |t: &str, len: usize| {
-        (t.len() == len && t.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| t.parse::<u32>().ok())
-            .flatten()
-    };
-    let (h, m, s) = (field(h, 2)?, field(m, 2)?, field(s, 2)?);
-    if h > 23 || m > 59 || s > 59 {
-        return None;
-    }
-    let civil = Civil {
-        year: i64::from(field(year, 4)?),
-        month,
-        day: field(day, 2)?,
-        seconds_of_day: h * 3600 + m * 60 + s,
-    };
-    let secs = civil.to_unix()?;
-    (DAYS[secs.div_euclid(86_400).rem_euclid(7) as usize] == weekday).then_some(secs)
+    parse(text, IMF_FIXDATE)
 }
 
 /// `2025-12-24T18:30:05Z`.
 pub(crate) fn rfc3339(secs: i64) -> String {
-    let civil = Civil::from_unix(secs);
-    let (h, m, s) = civil.hms();
-    format!(
-        "{:04}-{:02}-{:02}T{h:02}:{m:02}:{s:02}Z",
-        civil.year, civil.month, civil.day
-    )
+    format(secs, RFC3339_UTC)
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SSZ`.
 pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    let shape = b.len() == 20
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[10] == b'T'
-        && b[13] == b':'
-        && b[16] == b':'
-        && b[19] == b'Z';
-    if !shape {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| {
-        text.get(r)
-            .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))?
-            .parse::<u32>()
-            .ok()
-    };
-    let (h, m, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if h > 23 || m > 59 || s > 59 {
-        return None;
-    }
-    Civil {
-        year: i64::from(num(0..4)?),
-        month: num(5..7)?,
-        day: num(8..10)?,
-        seconds_of_day: h * 3600 + m * 60 + s,
-    }
-    .to_unix()
+    parse(text, RFC3339_UTC)
 }
 
 #[cfg(test)]
@@ -180,6 +66,7 @@ mod tests {
         assert_eq!(imf_fixdate(1_766_601_005), "Wed, 24 Dec 2025 18:30:05 GMT");
         assert_eq!(rfc3339(1_766_601_005), "2025-12-24T18:30:05Z");
         assert_eq!(imf_fixdate(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(imf_fixdate(i64::MAX), "Fri, 31 Dec 9999 23:59:59 GMT");
     }
 
     #[test]
@@ -190,6 +77,8 @@ mod tests {
         }
         assert_eq!(parse_imf_fixdate("Mon, 24 Dec 2025 18:30:05 GMT"), None);
         assert_eq!(parse_imf_fixdate("Wed, 31 Feb 2025 18:30:05 GMT"), None);
+        assert_eq!(parse_imf_fixdate("Wed, 24 Dec 2025 18:30:05 UTC"), None);
         assert_eq!(parse_rfc3339("2025-12-24 18:30:05Z"), None);
+        assert_eq!(parse_rfc3339("2025-12-24T25:30:05Z"), None);
     }
 }

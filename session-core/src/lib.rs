@@ -31,7 +31,6 @@ pub mod actix;
 pub mod axum;
 mod codec;
 mod config;
-mod cookie;
 mod decide;
 mod error;
 #[cfg(any(feature = "axum", feature = "actix"))]
@@ -39,6 +38,8 @@ mod extract;
 #[cfg(feature = "flask")]
 #[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
 pub mod flask;
+mod header;
+#[cfg(feature = "flask")]
 mod httpdate;
 mod key;
 mod lifetime;
@@ -50,8 +51,9 @@ pub mod store;
 
 pub use codec::FORMAT_VERSION;
 pub use config::{CookieCommand, Loaded, SessionConfig, SessionConfigBuilder, HOST_PREFIX};
-pub use cookie::{SameSite, MAX_CANDIDATES};
+pub use cookie;
 pub use error::{ConfigError, Rejection, SaveError};
+pub use header::{SameSite, MAX_CANDIDATES};
 pub use key::{Key, KeyError, Keyring, MIN_KEY_BYTES};
 pub use lifetime::Refresh;
 #[doc(hidden)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{Format, Inner, SessionConfig, Validator, HOST_PREFIX};
 use crate::codec::Codec;
-use crate::cookie::{self, Attributes, Layout, SameSite};
+use crate::header::{self as cookie, Attributes, Layout, SameSite};
 use crate::lifetime::{Lifetime, Limits, Refresh};
 use crate::{ConfigError, Key, Keyring, SessionSchema};
 
@@ -416,7 +416,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
             }
             return Ok((
                 Format::Flask(codec),
-                Layout::flask(&self.attributes),
+                Layout::flask(name, &self.attributes),
                 [0; 32],
             ));
         }
@@ -430,7 +430,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
         let codec = Codec::new(&keys, name, T::VERSION);
         Ok((
             Format::Native(codec),
-            Layout::native(&self.attributes),
+            Layout::native(name, &self.attributes),
             fingerprint_key,
         ))
     }

@@ -11,8 +11,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use builder::SessionConfigBuilder;
 
 use crate::codec::Codec;
-use crate::cookie::{self, Layout};
 use crate::decide::{Action, Plan};
+use crate::header::{self as cookie, Layout};
 use crate::lifetime::{Lifetime, Stamp};
 use crate::{Rejection, SaveError, Session, SessionSchema};
 
@@ -131,6 +131,35 @@ impl CookieCommand {
             Self::Set(h) | Self::Remove(h) => Some(h),
             Self::Unchanged => None,
         }
+    }
+
+    /// The cookie to send as a [`cookie::Cookie`](::cookie::Cookie), if any: for a cookie jar
+    /// such as axum-extra's `CookieJar` (`jar.add(cookie)`), or any code built on the `cookie`
+    /// crate. It renders to the same `Set-Cookie` value as [`header`](Self::header); a removal
+    /// is a cookie with an empty value and `Max-Age=0`. `cookie` is re-exported as
+    /// `sessionkit::cookie`, so the versions always match.
+    ///
+    /// actix-web 4 builds on an older `cookie` (0.16): use
+    /// `actix_web::cookie::Cookie::parse(header)` with [`header`](Self::header) there.
+    ///
+    /// ```
+    /// # use sessionkit::{Key, Session, SessionConfig};
+    /// # #[derive(Session, Default, serde::Serialize, serde::Deserialize)]
+    /// # struct App { visits: u32 }
+    /// # let config = SessionConfig::<App>::builder().key(Key::generate()?).build()?;
+    /// # let now = std::time::SystemTime::now();
+    /// let mut loaded = config.load("", now);
+    /// loaded.session.set_visits(1_u32);
+    /// let command = config.save(&loaded.session, now)?;
+    /// let cookie: sessionkit::cookie::Cookie<'static> = command.to_cookie().expect("a cookie to set");
+    /// assert_eq!(cookie.name(), "session");
+    /// assert_eq!(cookie.http_only(), Some(true));
+    /// assert_eq!(Some(cookie.to_string().as_str()), command.header());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn to_cookie(&self) -> Option<::cookie::Cookie<'static>> {
+        ::cookie::Cookie::parse(self.header()?.to_owned()).ok()
     }
 }
 
@@ -333,7 +362,7 @@ impl<T: SessionSchema> SessionConfig<T> {
 
     /// The removal cookie, with the same attributes.
     pub(crate) fn removal(&self) -> CookieCommand {
-        CookieCommand::Remove(self.inner.layout.removal(&self.inner.name))
+        CookieCommand::Remove(self.inner.layout.removal().to_owned())
     }
 
     /// Builds the `Set-Cookie` value around the cookie value `write_value` appends, and checks

@@ -12,7 +12,8 @@ use crate::decide::{Action, Plan};
 use crate::lifetime::Stamp;
 use crate::session::Incoming;
 use crate::{
-    cookie, CookieCommand, Loaded, Rejection, SaveError, Session, SessionConfig, SessionSchema,
+    header as cookie, CookieCommand, Loaded, Rejection, SaveError, Session, SessionConfig,
+    SessionSchema,
 };
 
 /// How often a compare-and-swap is tried before the save reports a conflict. Each other

@@ -1,10 +1,21 @@
 //! `Cookie` header parsing and `Set-Cookie` building.
 //!
-//! Parsing finds the session cookie by exact name in bounded work: it scans the header once and
-//! keeps at most [`MAX_CANDIDATES`] values, never decoding the other cookies. Building writes the
-//! header by hand from attributes validated once, when the configuration is built.
+//! Building uses the [`cookie`] crate: the attributes of one configuration are rendered by
+//! `cookie::Cookie` once, when the configuration is built, and each response appends the value
+//! and the expiry to that rendering. [`CookieCommand::to_cookie`](crate::CookieCommand::to_cookie)
+//! hands the same cookie back as a `cookie::Cookie` for a cookie jar.
+//!
+//! Parsing stays hand-written, for a measured reason: it finds the session cookie by exact name
+//! in one bounded pass over the raw header bytes, keeps at most [`MAX_CANDIDATES`] values and
+//! never decodes the other cookies. `cookie::Cookie::split_parse` builds every cookie of the
+//! header as text, so a header with a non-UTF-8 neighbour cannot be read at all, and on the
+//! bench's three-cookie header it makes a whole LOAD 1.5x slower than this scan (`cargo bench
+//! --bench session --all-features -- table`, row `LOAD via split_parse`).
 
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
+
+use cookie::Cookie;
+pub use cookie::SameSite;
 
 /// How many cookies carrying the session's name are considered, in header order.
 ///
@@ -12,34 +23,6 @@ use std::fmt::{self, Write as _};
 /// narrower path can come before the live one. sessionkit uses the first of these that verifies;
 /// if none does, the rejection of the first is reported.
 pub const MAX_CANDIDATES: usize = 4;
-
-/// The `SameSite` attribute of the session cookie.
-///
-/// `Lax` (the default) sends the cookie on top-level navigations from other sites, so links into
-/// the app keep the user logged in, but not on cross-site subrequests or form posts. `Strict`
-/// never sends it cross-site: use it for apps that are only entered by typing their address, such
-/// as a bank or an admin console, where a logged-out first page after a link is acceptable.
-/// `None` sends it everywhere and requires `Secure`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SameSite {
-    /// Sent on same-site requests only.
-    Strict,
-    /// Sent on same-site requests and top-level cross-site navigations.
-    #[default]
-    Lax,
-    /// Sent on every request; only valid with `Secure`.
-    None,
-}
-
-impl fmt::Display for SameSite {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Strict => "Strict",
-            Self::Lax => "Lax",
-            Self::None => "None",
-        })
-    }
-}
 
 /// The cookie attributes shared by every `Set-Cookie` of one configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,40 +36,56 @@ pub(crate) struct Attributes {
     pub(crate) partitioned: bool,
 }
 
-/// How the `Set-Cookie` value is laid out: the attributes in a fixed order, written once.
+impl Attributes {
+    /// The session cookie with these attributes and an empty value, as `cookie` models it.
+    fn cookie(&self, name: &str) -> Cookie<'static> {
+        let mut cookie = Cookie::new(name.to_owned(), "");
+        cookie.set_path(self.path.clone());
+        if let Some(domain) = &self.domain {
+            cookie.set_domain(domain.clone());
+        }
+        cookie.set_http_only(self.http_only);
+        cookie.set_secure(self.secure);
+        cookie.set_same_site(self.same_site);
+        cookie.set_partitioned(self.partitioned);
+        cookie
+    }
+}
+
+/// How the `Set-Cookie` value is laid out: the attributes rendered once, the value and the
+/// expiry added per response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Layout {
+    #[cfg_attr(not(feature = "flask"), allow(dead_code))]
     flask: bool,
     /// Between the value and the expiry.
     head: String,
     /// After the expiry.
     tail: String,
+    /// The whole `Set-Cookie` value that removes the cookie.
+    removal: String,
 }
 
 impl Layout {
-    /// sessionkit's order: `; Max-Age=N; Path=/; Domain=d; HttpOnly; Secure; SameSite=Lax`.
-    pub(crate) fn native(a: &Attributes) -> Self {
-        let mut tail = format!("; Path={}", a.path);
-        if let Some(domain) = &a.domain {
-            let _ = write!(tail, "; Domain={domain}");
-        }
-        push_flag(&mut tail, a.http_only, "HttpOnly");
-        push_flag(&mut tail, a.secure, "Secure");
-        if let Some(same_site) = a.same_site {
-            let _ = write!(tail, "; SameSite={same_site}");
-        }
-        push_flag(&mut tail, a.partitioned, "Partitioned");
+    /// The `cookie` crate's rendering: `; HttpOnly; SameSite=Lax; Secure; Path=/; Domain=d`,
+    /// then `; Max-Age=N` for a persistent cookie.
+    pub(crate) fn native(name: &str, a: &Attributes) -> Self {
+        let mut cookie = a.cookie(name);
+        let head = cookie.to_string()[name.len() + 1..].to_owned();
+        cookie.set_max_age(cookie::time::Duration::ZERO);
         Self {
             flask: false,
-            head: String::new(),
-            tail,
+            head,
+            tail: String::new(),
+            removal: cookie.to_string(),
         }
     }
 
-    /// Werkzeug's `dump_cookie` order, as Flask sends it:
-    /// `; Domain=d; Expires=..; Secure; HttpOnly; Path=/; SameSite=Lax; Partitioned`.
+    /// Werkzeug's `dump_cookie` order, as Flask sends it, so that a response reads the same as
+    /// Flask's: `; Domain=d; Expires=..; Secure; HttpOnly; Path=/; SameSite=Lax; Partitioned`.
+    /// The date is formatted by `time`, as `cookie` formats it.
     #[cfg_attr(not(feature = "flask"), allow(dead_code))]
-    pub(crate) fn flask(a: &Attributes) -> Self {
+    pub(crate) fn flask(name: &str, a: &Attributes) -> Self {
         let head = a
             .domain
             .as_ref()
@@ -100,25 +99,29 @@ impl Layout {
             let _ = write!(tail, "; SameSite={same_site}");
         }
         push_flag(&mut tail, a.partitioned, "Partitioned");
+        let removal =
+            format!("{name}={head}; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0{tail}");
         Self {
             flask: true,
             head,
             tail,
+            removal,
         }
     }
 
     /// Appends the attributes; `max_age` is `Some` for a persistent cookie.
+    #[cfg_attr(not(feature = "flask"), allow(unused_variables))]
     pub(crate) fn attributes(&self, out: &mut String, max_age: Option<u64>, now: u64) {
         out.push_str(&self.head);
         match max_age {
+            #[cfg(feature = "flask")]
             Some(seconds) if self.flask => {
                 let expires = i64::try_from(now.saturating_add(seconds)).unwrap_or(i64::MAX);
                 out.push_str("; Expires=");
                 out.push_str(&crate::httpdate::imf_fixdate(expires));
             }
             Some(seconds) => {
-                out.push_str("; Max-Age=");
-                out.push_str(itoa(seconds, &mut [0u8; 20]));
+                let _ = write!(out, "; Max-Age={seconds}");
             }
             None => {}
         }
@@ -126,13 +129,8 @@ impl Layout {
     }
 
     /// The `Set-Cookie` value that removes the cookie, with the same attributes.
-    pub(crate) fn removal(&self, name: &str) -> String {
-        let expiry = if self.flask {
-            "; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"
-        } else {
-            "; Max-Age=0"
-        };
-        format!("{name}={}{expiry}{}", self.head, self.tail)
+    pub(crate) fn removal(&self) -> &str {
+        &self.removal
     }
 }
 
@@ -141,19 +139,6 @@ fn push_flag(out: &mut String, on: bool, flag: &str) {
         out.push_str("; ");
         out.push_str(flag);
     }
-}
-
-fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &str {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[at..]).expect("digits are ASCII")
 }
 
 /// True for a valid cookie name: an RFC 9110 token.
@@ -302,22 +287,32 @@ mod tests {
     }
 
     #[test]
-    fn native_layout_lists_the_attributes_in_a_fixed_order() {
+    fn native_layout_is_the_cookie_crates_rendering() {
+        let layout = Layout::native("s", &attributes());
         let mut out = String::from("s=v");
-        Layout::native(&attributes()).attributes(&mut out, Some(60), 0);
+        layout.attributes(&mut out, Some(60), 0);
+        let mut expected = attributes().cookie("s");
+        expected.set_value("v");
+        expected.set_max_age(cookie::time::Duration::seconds(60));
+        assert_eq!(out, expected.to_string());
         assert_eq!(
             out,
-            "s=v; Max-Age=60; Path=/app; Domain=example.com; HttpOnly; Secure; SameSite=Strict"
+            "s=v; HttpOnly; SameSite=Strict; Secure; Path=/app; Domain=example.com; Max-Age=60"
+        );
+        assert_eq!(
+            layout.removal(),
+            "s=; HttpOnly; SameSite=Strict; Secure; Path=/app; Domain=example.com; Max-Age=0"
         );
     }
 
+    #[cfg(feature = "flask")]
     #[test]
     fn flask_layout_follows_werkzeug() {
-        let layout = Layout::flask(&attributes());
+        let layout = Layout::flask("s", &attributes());
         let mut out = String::from("s=v");
         layout.attributes(&mut out, Some(2_678_400), 1_767_225_600);
         assert_eq!(out, "s=v; Domain=example.com; Expires=Sun, 01 Feb 2026 00:00:00 GMT; Secure; HttpOnly; Path=/app; SameSite=Strict");
-        assert_eq!(layout.removal("s"), "s=; Domain=example.com; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Secure; HttpOnly; Path=/app; SameSite=Strict");
+        assert_eq!(layout.removal(), "s=; Domain=example.com; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Secure; HttpOnly; Path=/app; SameSite=Strict");
     }
 
     #[test]
