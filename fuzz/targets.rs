@@ -37,6 +37,15 @@ fn native() -> SessionConfig<Fuzzed> {
         .expect("valid")
 }
 
+fn encrypted() -> SessionConfig<Fuzzed> {
+    let key = Key::from_hex(KEY_HEX).expect("a strong test key");
+    SessionConfig::builder()
+        .key(key)
+        .encrypted()
+        .build()
+        .expect("valid")
+}
+
 fn flask() -> SessionConfig<Fuzzed> {
     let codec = FlaskCodec::new(FLASK_KEY).expect("a usable Flask key");
     SessionConfig::builder()
@@ -125,6 +134,48 @@ pub fn load_raw(data: &[u8]) {
     }
     let views: Vec<&[u8]> = headers.iter().map(Vec::as_slice).collect();
     exercise_bytes(&config, &views);
+}
+
+/// Target `load_encrypted`: a valid encrypted cookie with the fuzz bytes XOR-ed into its
+/// decoded bytes from the offset in byte 0, so that every bit flip, swapped nonce or spliced
+/// tag is tried; then the bytes themselves as a header, in encrypted mode. A changed cookie
+/// must be refused, the unchanged one accepted.
+pub fn load_encrypted(data: &[u8]) {
+    let Some((&offset, mask)) = data.split_first() else {
+        return;
+    };
+    let config = encrypted();
+    let mut session = sessionkit::Session::new(Fuzzed::default());
+    session.cart_mut().push(1);
+    let set = match config.save(&session, now()) {
+        Ok(CookieCommand::Set(h)) => h,
+        other => panic!("a new session gave {other:?}"),
+    };
+    let value = set["session=".len()..].split(';').next().expect("a value");
+    let original = URL_SAFE_NO_PAD
+        .decode(value)
+        .expect("sessionkit writes base64url");
+    assert_eq!(original[0], sessionkit::ENCRYPTED_FORMAT_VERSION);
+    assert!(
+        !original.windows(7).any(|w| w == b"\"cart\":"),
+        "the payload shows through the encryption"
+    );
+    let mut raw = original.clone();
+    for (i, m) in mask.iter().enumerate() {
+        let at = (usize::from(offset) + i) % raw.len();
+        raw[at] ^= m;
+    }
+    let loaded = config.load(&format!("session={}", URL_SAFE_NO_PAD.encode(&raw)), now());
+    if raw == original {
+        assert_eq!(
+            (loaded.rejected.as_ref(), loaded.session.cart.as_slice()),
+            (None, &[1][..])
+        );
+    } else {
+        assert!(loaded.rejected.is_some(), "a changed cookie was accepted");
+        assert_eq!(*loaded.session, Fuzzed::default());
+    }
+    exercise(&config, &String::from_utf8_lossy(mask));
 }
 
 /// Target `load`: any bytes as the Cookie header, in both formats.

@@ -1,7 +1,7 @@
 //! Replays the fuzz corpus (`fuzz/corpus/<target>/`) through the fuzz targets' own logic on
 //! stable, so every input the fuzzers kept is checked in CI. A longer fuzz run:
 //! `cd fuzz && cargo +nightly fuzz run load -- -max_total_time=600` (and `load_signed`,
-//! `load_raw`).
+//! `load_raw`, `load_encrypted`).
 
 mod common;
 
@@ -44,6 +44,11 @@ fn the_raw_header_corpus_replays_cleanly() {
     assert!(replay("load_raw", targets::load_raw) >= 5);
 }
 
+#[test]
+fn the_encrypted_corpus_replays_cleanly() {
+    assert!(replay("load_encrypted", targets::load_encrypted) >= 12);
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
 
@@ -53,5 +58,13 @@ proptest::proptest! {
         data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)
     ) {
         targets::load_raw(&data);
+    }
+
+    /// Random masks over a valid encrypted cookie through the `load_encrypted` target.
+    #[test]
+    fn random_changes_to_an_encrypted_cookie_are_refused(
+        data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)
+    ) {
+        targets::load_encrypted(&data);
     }
 }

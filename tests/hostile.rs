@@ -195,9 +195,14 @@ fn envelope_fields_are_checked_after_the_signature() {
     };
     let cases = [
         (
-            "version 2",
+            "version 3",
+            with(|e| e.version = 3),
+            Rejection::UnsupportedVersion(3),
+        ),
+        (
+            "a signed body labelled encrypted",
             with(|e| e.version = 2),
-            Rejection::UnsupportedVersion(2),
+            Rejection::UnknownKey,
         ),
         (
             "unknown flag",

@@ -20,19 +20,36 @@
 //! input is `u32(len(name)) || name || raw[0..28] || u32(n) || payload`. Every field but the name
 //! has a fixed width and both variable parts carry their length, so no two inputs share an
 //! encoding. The tag is checked, in constant time, before any field after the key id is read.
+//!
+//! With [`encrypted`](crate::SessionConfigBuilder::encrypted), the format version is 2, the key
+//! id is that of the `cookie-encryption` subkey, and the header is followed by a sealed payload:
+//!
+//! ```text
+//!     28    24  nonce, random
+//!     52     n  payload: serde_json, encrypted with XChaCha20-Poly1305
+//!   52+n    16  tag, over SHA-256(cookie name) || raw[0..28] as associated data
+//! ```
+//!
+//! The header stays readable (times, schema, flags) but is authenticated with the payload, so a
+//! ciphertext moved to another cookie name, schema or time does not open. Either version is read
+//! whatever the configuration writes; a cookie in the other version is written again in the
+//! configured one on its response, so turning encryption on or off logs nobody out.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::Mac;
 use sha2::{Digest, Sha256};
 
+use crate::aead::{Sealer, Unsealed};
 use crate::key::{HmacSha256, Key, Keyring};
 pub(crate) use crate::lifetime::Stamp;
 use crate::session::Incoming;
-use crate::Rejection;
+use crate::{Rejection, SaveError};
 
-/// The envelope format this version writes.
+/// The envelope format this version writes for a signed cookie.
 pub const FORMAT_VERSION: u8 = 1;
+/// The envelope format of an encrypted cookie.
+pub const ENCRYPTED_FORMAT_VERSION: u8 = 2;
 pub(crate) const HEADER_LEN: usize = 28;
 pub(crate) const TAG_LEN: usize = 32;
 const FLAG_PERMANENT: u8 = 1;
@@ -47,7 +64,8 @@ pub(crate) struct Opened {
     pub(crate) payload: std::ops::Range<usize>,
     pub(crate) stamp: Stamp,
     pub(crate) schema: u32,
-    /// True when a fallback key, not the current one, verified the tag.
+    /// True when the cookie is to be written again: a fallback key, not the current one,
+    /// verified it, or it is not in the configured version (signed or encrypted).
     pub(crate) by_fallback: bool,
     /// True when the payload is a server-side session id ([`FLAG_SERVER`]).
     pub(crate) server: bool,
@@ -79,9 +97,14 @@ struct Signer {
 #[derive(Clone)]
 pub(crate) struct Codec {
     name_tag: [u8; 2],
+    /// SHA-256 of the cookie name, the start of an encrypted cookie's associated data.
+    name_digest: [u8; 32],
     schema: u32,
     /// The current key first, then the fallbacks.
     signers: Vec<Signer>,
+    sealer: Sealer,
+    /// Writes version 2 (encrypted) rather than 1 (signed).
+    encrypt: bool,
 }
 
 impl std::fmt::Debug for Codec {
@@ -89,12 +112,13 @@ impl std::fmt::Debug for Codec {
         f.debug_struct("Codec")
             .field("schema", &self.schema)
             .field("keys", &self.signers.len())
+            .field("encrypt", &self.encrypt)
             .finish_non_exhaustive()
     }
 }
 
 impl Codec {
-    pub(crate) fn new(keys: &Keyring, name: &str, schema: u32) -> Self {
+    pub(crate) fn new(keys: &Keyring, name: &str, schema: u32, encrypt: bool) -> Self {
         let signer = |key: &Key| {
             let subkey = key.derive(b"cookie-signing");
             let mut id_mac = HmacSha256::new_from_slice(&subkey).expect("any key length");
@@ -111,11 +135,14 @@ impl Codec {
         let digest = Sha256::digest(name.as_bytes());
         Self {
             name_tag: [digest[0], digest[1]],
+            name_digest: digest.into(),
             schema,
             signers: std::iter::once(keys.current())
                 .chain(keys.fallbacks())
                 .map(signer)
                 .collect(),
+            sealer: Sealer::new(keys, b"cookie-encryption"),
+            encrypt,
         }
     }
 
@@ -126,23 +153,53 @@ impl Codec {
 
     /// [`Codec::begin`] with extra flags ([`FLAG_SERVER`]).
     pub(crate) fn begin_with(&self, stamp: Stamp, flags: u8, payload_hint: usize) -> Vec<u8> {
-        let mut raw = Vec::with_capacity(HEADER_LEN + payload_hint + TAG_LEN);
-        raw.push(FORMAT_VERSION);
+        let mut raw =
+            Vec::with_capacity(HEADER_LEN + crate::aead::NONCE_LEN + payload_hint + TAG_LEN);
+        let (version, id) = if self.encrypt {
+            (ENCRYPTED_FORMAT_VERSION, self.sealer.id())
+        } else {
+            (FORMAT_VERSION, self.signers[0].id)
+        };
+        raw.push(version);
         raw.push(flags | if stamp.permanent { FLAG_PERMANENT } else { 0 });
-        raw.extend_from_slice(&self.signers[0].id);
+        raw.extend_from_slice(&id);
         raw.extend_from_slice(&self.name_tag);
         raw.extend_from_slice(&self.schema.to_be_bytes());
         raw.extend_from_slice(&stamp.issued_at.to_be_bytes());
         raw.extend_from_slice(&stamp.created_at.to_be_bytes());
+        if self.encrypt {
+            Sealer::begin(&mut raw);
+        }
         raw
     }
 
     /// Finishes an envelope started by [`Codec::begin`] whose payload has been appended: signs
-    /// it with the current key and appends the base64url text to `out`.
-    pub(crate) fn seal(&self, mut raw: Vec<u8>, out: &mut String) {
-        let tag = tag(&self.signers[0].mac, &raw);
-        raw.extend_from_slice(&tag);
+    /// or encrypts it with the current key and appends the base64url text to `out`.
+    ///
+    /// # Errors
+    ///
+    /// [`SaveError::Random`] when the operating system gives no nonce.
+    pub(crate) fn seal(&self, mut raw: Vec<u8>, out: &mut String) -> Result<(), SaveError> {
+        if self.encrypt {
+            let ad = self.associated_data(&raw);
+            self.sealer
+                .seal(&ad, &mut raw, HEADER_LEN)
+                .map_err(|_| SaveError::Random)?;
+        } else {
+            let tag = tag(&self.signers[0].mac, &raw);
+            raw.extend_from_slice(&tag);
+        }
         URL_SAFE_NO_PAD.encode_string(&raw, out);
+        Ok(())
+    }
+
+    /// What an encrypted cookie's tag binds besides its payload: the cookie name and the
+    /// header (version, flags, key id, schema, times).
+    fn associated_data(&self, raw: &[u8]) -> [u8; 32 + HEADER_LEN] {
+        let mut ad = [0; 32 + HEADER_LEN];
+        ad[..32].copy_from_slice(&self.name_digest);
+        ad[32..].copy_from_slice(&raw[..HEADER_LEN]);
+        ad
     }
 
     /// Decodes and verifies a cookie value, whose length the caller has bounded. Any byte
@@ -151,11 +208,43 @@ impl Codec {
         let raw = URL_SAFE_NO_PAD
             .decode(value)
             .map_err(|_| Rejection::Malformed)?;
-        if raw.len() < HEADER_LEN + TAG_LEN {
+        match raw.first() {
+            Some(&FORMAT_VERSION) => self.verify(raw),
+            Some(&ENCRYPTED_FORMAT_VERSION) => self.decrypt(raw),
+            Some(&other) => Err(Rejection::UnsupportedVersion(other)),
+            None => Err(Rejection::Malformed),
+        }
+    }
+
+    /// Decrypts an encrypted (version 2) envelope.
+    fn decrypt(&self, mut raw: Vec<u8>) -> Result<Opened, Rejection> {
+        if raw.len() < HEADER_LEN + crate::aead::OVERHEAD {
             return Err(Rejection::Malformed);
         }
-        if raw[0] != FORMAT_VERSION {
-            return Err(Rejection::UnsupportedVersion(raw[0]));
+        let wrong_name = raw[6..8] != self.name_tag;
+        let ad = self.associated_data(&raw);
+        let id: [u8; 4] = field(&raw, 2);
+        let (payload, by_fallback) = match self.sealer.open(&id, &ad, &mut raw, HEADER_LEN) {
+            Ok(opened) => opened,
+            Err(_) if wrong_name => return Err(Rejection::WrongCookieName),
+            Err(Unsealed::UnknownKey) => return Err(Rejection::UnknownKey),
+            Err(Unsealed::Forged) => return Err(Rejection::BadSignature),
+            Err(Unsealed::Short) => return Err(Rejection::Malformed),
+        };
+        Ok(Opened {
+            server: raw[1] & FLAG_SERVER != 0,
+            stamp: parse_stamp(&raw)?,
+            schema: u32::from_be_bytes(field(&raw, 8)),
+            by_fallback: by_fallback || !self.encrypt,
+            payload,
+            raw,
+        })
+    }
+
+    /// Verifies a signed (version 1) envelope.
+    fn verify(&self, raw: Vec<u8>) -> Result<Opened, Rejection> {
+        if raw.len() < HEADER_LEN + TAG_LEN {
+            return Err(Rejection::Malformed);
         }
         let body_len = raw.len() - TAG_LEN;
         let (body, given) = raw.split_at(body_len);
@@ -181,7 +270,7 @@ impl Codec {
             server: body[1] & FLAG_SERVER != 0,
             stamp: parse_stamp(body)?,
             schema: u32::from_be_bytes(field(body, 8)),
-            by_fallback: position != 0,
+            by_fallback: position != 0 || self.encrypt,
             payload: HEADER_LEN..body_len,
             raw,
         })

@@ -134,6 +134,9 @@ pub enum SaveError {
     /// This configuration keeps sessions in a store: save them with
     /// [`SessionConfig::save_async`](crate::SessionConfig::save_async).
     NeedsAsync,
+    /// The operating system's random generator failed, so no nonce (encrypted sessions) or
+    /// session id could be drawn; nothing was saved.
+    Random,
 }
 
 impl fmt::Display for SaveError {
@@ -152,6 +155,9 @@ impl fmt::Display for SaveError {
             Self::NeedsAsync => f.write_str(
                 "this configuration keeps sessions in a store: call `save_async`, not `save`",
             ),
+            Self::Random => {
+                f.write_str("the operating system's random generator failed: nothing was saved")
+            }
         }
     }
 }
@@ -161,7 +167,7 @@ impl std::error::Error for SaveError {
         match self {
             Self::Serialize(e) => Some(e),
             Self::Store(e) => Some(e),
-            Self::TooLarge { .. } | Self::Conflict | Self::NeedsAsync => None,
+            Self::TooLarge { .. } | Self::Conflict | Self::NeedsAsync | Self::Random => None,
         }
     }
 }

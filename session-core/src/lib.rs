@@ -26,6 +26,7 @@
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod actix;
+mod aead;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
@@ -49,7 +50,7 @@ mod session;
 mod slot;
 pub mod store;
 
-pub use codec::FORMAT_VERSION;
+pub use codec::{ENCRYPTED_FORMAT_VERSION, FORMAT_VERSION};
 pub use config::{CookieCommand, Loaded, SessionConfig, SessionConfigBuilder, HOST_PREFIX};
 pub use cookie;
 pub use error::{ConfigError, Rejection, SaveError};

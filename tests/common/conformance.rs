@@ -621,6 +621,80 @@ pub async fn corrupt_records_are_errors_or_rejections_never_panics(store: BoxedS
     assert!(loaded.session.is_new());
 }
 
+/// `.encrypted()`: every driver path (create, merge after a conflict, rotate, touch, delete)
+/// writes records the store cannot read, and reads them back.
+pub async fn driver_encrypted_records(store: BoxedStore) {
+    let config = builder::<Wide>()
+        .store(store.clone())
+        .idle_timeout(Duration::from_secs(600))
+        .encrypted()
+        .build()
+        .unwrap();
+    let sealed = |records: Vec<(StoreKey, Record)>| {
+        for (_, record) in &records {
+            assert_eq!(record.payload[0], 2, "not sealed: {record:?}");
+            let text = String::from_utf8_lossy(&record.payload);
+            assert!(!text.contains("alice") && !text.contains("f00"), "{text}");
+        }
+        records.len()
+    };
+    let cookie = logged_in(&config).await;
+    assert_eq!(
+        sealed(store.list_owner("alice", now_ms()).await.unwrap()),
+        1
+    );
+    // Two requests change different fields: the second conflicts and merges with the sealed
+    // record the first wrote.
+    let mut a = load(&config, &cookie, 0).await;
+    let mut b = load(&config, &cookie, 0).await;
+    *a.session.f00_mut() = 1;
+    *b.session.f01_mut() = 2;
+    for request in [&a, &b] {
+        let saved = config.save_async(&request.session, at(t0())).await.unwrap();
+        assert_eq!(saved, CookieCommand::Unchanged);
+    }
+    let merged = load(&config, &cookie, 1).await;
+    assert_eq!((merged.session.f00, merged.session.f01), (1, 2));
+    // Renewed: the record moves to a new key, sealed to it.
+    let mut login = load(&config, &cookie, 5).await;
+    login.session.renew();
+    let renewed = config
+        .save_async(&login.session, at(t0() + 5))
+        .await
+        .unwrap();
+    let renewed = pair(&set_header(renewed));
+    assert_eq!(
+        load(&config, &cookie, 6).await.rejected,
+        Some(Rejection::UnknownSession)
+    );
+    let alive = load(&config, &renewed, 6).await;
+    assert_eq!((alive.rejected.as_ref(), alive.session.f01), (None, 2));
+    assert_eq!(
+        sealed(store.list_owner("alice", now_ms()).await.unwrap()),
+        1
+    );
+    // Touched past half the idle window, without writing the payload again.
+    let idle = load(&config, &renewed, 400).await;
+    let touched = config
+        .save_async(&idle.session, at(t0() + 400))
+        .await
+        .unwrap();
+    assert!(matches!(touched, CookieCommand::Set(_)), "{touched:?}");
+    assert_eq!(load(&config, &renewed, 900).await.session.f00, 1);
+    // Logged out: gone.
+    let mut logout = load(&config, &renewed, 900).await;
+    logout.session.clear();
+    let removal = config
+        .save_async(&logout.session, at(t0() + 900))
+        .await
+        .unwrap();
+    assert!(matches!(removal, CookieCommand::Remove(_)));
+    assert_eq!(
+        sealed(store.list_owner("alice", now_ms()).await.unwrap()),
+        0
+    );
+}
+
 /// The sweep runs while sessions are written: it removes the expired ones and never a live
 /// one, and no write is lost to it.
 pub async fn cleanup_during_traffic(store: BoxedStore) {
@@ -698,7 +772,7 @@ macro_rules! conformance {
     ($factory:expr) => {
         $crate::conformance!(@common $factory);
         $crate::conformance!(@cases $factory; owner_list_and_revoke, driver_owner_revocation,
-            corrupt_records_are_errors_or_rejections_never_panics);
+            corrupt_records_are_errors_or_rejections_never_panics, driver_encrypted_records);
     };
     ($factory:expr; no owner index) => {
         $crate::conformance!(@common $factory);

@@ -97,7 +97,14 @@ pub(super) fn save<T: SessionSchema>(
     let value = codec
         .encode(&map, stamp.issued_at)
         .map_err(|e| SaveError::Serialize(serde::ser::Error::custom(e)))?;
-    config.finish(|out| out.push_str(&value), stamp, now)
+    config.finish(
+        |out| {
+            out.push_str(&value);
+            Ok(())
+        },
+        stamp,
+        now,
+    )
 }
 
 /// Replaces the keys `T` names by its current values; `None` (null) means the key is absent.

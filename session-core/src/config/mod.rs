@@ -369,7 +369,7 @@ impl<T: SessionSchema> SessionConfig<T> {
     /// its length.
     pub(crate) fn finish(
         &self,
-        write_value: impl FnOnce(&mut String),
+        write_value: impl FnOnce(&mut String) -> Result<(), SaveError>,
         stamp: Stamp,
         now: u64,
     ) -> Result<CookieCommand, SaveError> {
@@ -377,7 +377,7 @@ impl<T: SessionSchema> SessionConfig<T> {
         let mut header = String::with_capacity(inner.name.len() + 384);
         header.push_str(&inner.name);
         header.push('=');
-        write_value(&mut header);
+        write_value(&mut header)?;
         let expiry = stamp.permanent.then(|| inner.lifetime.max_age(stamp, now));
         inner.layout.attributes(&mut header, expiry, now);
         if header.len() > inner.max_cookie_bytes {

@@ -4,8 +4,12 @@
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use sha2::{Digest as _, Sha256};
+
 use super::merge::reapply;
+use super::record::{PAYLOAD_JSON, PAYLOAD_SEALED};
 use super::{BoxedStore, Created, Record, SessionId, SessionStore, StoreError, StoreKey, Updated};
+use crate::aead::Sealer;
 use crate::codec::{Codec, FLAG_SERVER};
 use crate::config::{unix_seconds, Format};
 use crate::decide::{Action, Plan};
@@ -65,6 +69,82 @@ pub(crate) struct ServerSide {
     pub(crate) failure: StoreFailure,
     /// Keys the log fingerprint of ids, derived from the secret.
     pub(crate) fingerprint_key: [u8; 32],
+    /// The `record-encryption` ciphers: sealed records are read whatever `encrypt` says.
+    pub(crate) records: Sealer,
+    /// Records are written sealed ([`SessionConfigBuilder::encrypted`](crate::SessionConfigBuilder::encrypted)).
+    pub(crate) encrypt: bool,
+}
+
+impl ServerSide {
+    /// The record payload for `json`, sealed to `key` when records are encrypted.
+    fn payload(
+        &self,
+        key: &StoreKey,
+        created_at: u64,
+        schema: u32,
+        json: &[u8],
+    ) -> Result<Vec<u8>, SaveError> {
+        if !self.encrypt {
+            return Ok(Record::payload_bytes(schema, json));
+        }
+        let mut out = Vec::with_capacity(SEALED_AT + crate::aead::OVERHEAD + json.len());
+        out.push(PAYLOAD_SEALED);
+        out.extend_from_slice(&schema.to_be_bytes());
+        out.extend_from_slice(&self.records.id());
+        Sealer::begin(&mut out);
+        out.extend_from_slice(json);
+        let ad = record_ad(key, created_at, &out);
+        self.records
+            .seal(&ad, &mut out, SEALED_AT)
+            .map_err(|_| SaveError::Random)?;
+        Ok(out)
+    }
+
+    /// The schema version of a record payload read from `key`, the payload with its JSON
+    /// decrypted in place, and where the JSON sits in it.
+    fn open(
+        &self,
+        key: &StoreKey,
+        created_at: u64,
+        mut payload: Vec<u8>,
+    ) -> Result<(u32, Vec<u8>, std::ops::Range<usize>), &'static str> {
+        let schema = |p: &[u8]| u32::from_be_bytes([p[1], p[2], p[3], p[4]]);
+        match payload.first() {
+            Some(&PAYLOAD_JSON) if payload.len() >= 5 => {
+                let json = 5..payload.len();
+                Ok((schema(&payload), payload, json))
+            }
+            Some(&PAYLOAD_SEALED) if payload.len() >= SEALED_AT => {
+                let ad = record_ad(key, created_at, &payload);
+                let id: [u8; 4] = payload[5..9].try_into().expect("checked length");
+                let (json, _) = self
+                    .records
+                    .open(&id, &ad, &mut payload, SEALED_AT)
+                    .map_err(|_| {
+                        "the encrypted record does not open: tampered, moved from another \
+                         session, or sealed with a key that is not configured"
+                    })?;
+                Ok((schema(&payload), payload, json))
+            }
+            _ => Err("the record was not written by sessionkit"),
+        }
+    }
+}
+
+/// Where the sealed JSON of an encrypted record starts: format, schema version, key id.
+const SEALED_AT: usize = 9;
+
+/// What an encrypted record's tag binds besides its JSON: the store key it belongs to, its
+/// creation time, and its head (format, schema version, key id). The version and the expiry
+/// are left out: a touch changes the expiry without writing the payload again, and the store
+/// enforces both.
+fn record_ad(key: &StoreKey, created_at: u64, payload: &[u8]) -> [u8; 72 + SEALED_AT] {
+    let mut ad = [0; 72 + SEALED_AT];
+    ad[..32].copy_from_slice(&Sha256::digest(b"sessionkit/record/v1"));
+    ad[32..64].copy_from_slice(key.as_bytes());
+    ad[64..72].copy_from_slice(&created_at.to_be_bytes());
+    ad[72..].copy_from_slice(&payload[..SEALED_AT]);
+    ad
 }
 
 /// Where a loaded session's record is, and which version was read.
@@ -170,6 +250,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                     let record = self.load_record(server, &key, now).await?;
                     record.ok_or(Rejection::UnknownSession).and_then(|r| {
                         self.resume(
+                            server,
                             Stored {
                                 id,
                                 key,
@@ -255,15 +336,16 @@ impl<T: SessionSchema> SessionConfig<T> {
     /// Resumes a session from its record: schema, absolute lifetime, payload, validation.
     fn resume(
         &self,
+        server: &ServerSide,
         stored: Stored,
         record: Record,
         stamp: Stamp,
         by_fallback: bool,
         now: SystemTime,
     ) -> Result<Session<T>, Rejection> {
-        let (schema, json) = record
-            .json()
-            .ok_or_else(|| Rejection::Payload("the record was not written by sessionkit".into()))?;
+        let (schema, raw, payload) = server
+            .open(&stored.key, record.created_at, record.payload)
+            .map_err(|why| Rejection::Payload(why.into()))?;
         if schema != T::VERSION {
             return Err(Rejection::SchemaMismatch {
                 found: schema,
@@ -279,15 +361,15 @@ impl<T: SessionSchema> SessionConfig<T> {
                 limit: limits.absolute,
             });
         }
-        let data: T = crate::schema::decode_payload(json)?;
+        let data: T = crate::schema::decode_payload(&raw[payload.clone()])?;
         if let Some(validate) = &self.inner.validator {
             if !validate(&data) {
                 return Err(Rejection::Revoked);
             }
         }
         let incoming = Incoming {
-            payload: 5..record.payload.len(),
-            raw: record.payload,
+            payload,
+            raw,
             permanent: stamp.permanent,
             issued_at: stamp.issued_at,
             created_at: Some(created_at.min(stamp.issued_at)),
@@ -406,21 +488,25 @@ impl<T: SessionSchema> SessionConfig<T> {
             .saturating_mul(1000)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
+        server: &ServerSide,
+        key: &StoreKey,
         version: u64,
         json: &[u8],
         owner: Option<String>,
         stamp: Stamp,
         now: u64,
-    ) -> Record {
-        Record {
+    ) -> Result<Record, SaveError> {
+        let created_at = stamp.created_at.saturating_mul(1000);
+        Ok(Record {
             version,
-            created_at: stamp.created_at.saturating_mul(1000),
+            created_at,
             expires_at: self.expires_at_ms(stamp, now),
             owner,
-            payload: Record::payload_bytes(T::VERSION, json),
-        }
+            payload: server.payload(key, created_at, T::VERSION, json)?,
+        })
     }
 
     /// The cookie that carries `id`.
@@ -445,11 +531,11 @@ impl<T: SessionSchema> SessionConfig<T> {
         now: SystemTime,
     ) -> Result<CookieCommand, SaveError> {
         let now_s = unix_seconds(now);
-        let record = self.record(1, json, owner, stamp, now_s);
         // A collision of 256-bit random ids means a broken generator: a few draws, then fail.
         for _ in 0..4 {
             let id = SessionId::generate().map_err(SaveError::Store)?;
             let key = StoreKey::new(&server.namespace, &id);
+            let record = self.record(server, &key, 1, json, owner.clone(), stamp, now_s)?;
             let created = bounded(
                 server.timeout,
                 server.store.create(&key, &record, unix_millis(now)),
@@ -488,7 +574,16 @@ impl<T: SessionSchema> SessionConfig<T> {
         let (mut expected, mut json, mut owner_now) =
             (stored.version, Cow::Borrowed(&outgoing[..]), owner.clone());
         for _ in 0..MAX_ATTEMPTS {
-            let record = self.record(expected + 1, &json, owner_now.take(), stamp, now_s);
+            let target = new.as_ref().map_or(&stored.key, |(_, key)| key);
+            let record = self.record(
+                server,
+                target,
+                expected + 1,
+                &json,
+                owner_now.take(),
+                stamp,
+                now_s,
+            )?;
             let at = unix_millis(now);
             let outcome = if let Some((_, key)) = &new {
                 let rotate = server.store.rotate(&stored.key, key, expected, &record, at);
@@ -508,7 +603,8 @@ impl<T: SessionSchema> SessionConfig<T> {
                 (Updated::Gone, _) => return Ok(self.removal()),
                 (Updated::Conflict(current), _) => {
                     let (version, merged, merged_owner) = Self::resolve(
-                        server.conflict,
+                        server,
+                        &stored.key,
                         &current,
                         loaded,
                         &outgoing,
@@ -527,26 +623,27 @@ impl<T: SessionSchema> SessionConfig<T> {
     /// earlier merge: re-applying a merge would carry other requests' older values over newer
     /// ones.
     fn resolve(
-        policy: ConflictPolicy,
+        server: &ServerSide,
+        key: &StoreKey,
         current: &Record,
         loaded: &[u8],
         outgoing: &[u8],
         owner: Option<&String>,
     ) -> Result<(u64, Vec<u8>, Option<String>), SaveError> {
-        match policy {
+        match server.conflict {
             ConflictPolicy::Reject => Err(SaveError::Conflict),
             ConflictPolicy::LastWriteWins => {
                 Ok((current.version, outgoing.to_vec(), owner.cloned()))
             }
             ConflictPolicy::Merge => {
                 let corrupt = |why: &str| SaveError::Store(StoreError::Corrupt(why.into()));
-                let (schema, current_json) = current
-                    .json()
-                    .ok_or_else(|| corrupt("unknown payload format"))?;
+                let (schema, current_raw, current_json) = server
+                    .open(key, current.created_at, current.payload.clone())
+                    .map_err(corrupt)?;
                 if schema != T::VERSION {
                     return Err(SaveError::Conflict);
                 }
-                let merged = reapply(current_json, loaded, outgoing)
+                let merged = reapply(&current_raw[current_json], loaded, outgoing)
                     .ok_or_else(|| corrupt("not a JSON object"))?;
                 // Written as `T` writes itself, so the next comparison sees no false change.
                 let data: T =

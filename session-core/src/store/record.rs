@@ -7,6 +7,8 @@ const NO_OWNER: u32 = u32::MAX;
 
 /// The first byte of a payload: JSON, as sessionkit writes it.
 pub(crate) const PAYLOAD_JSON: u8 = 1;
+/// The first byte of a payload: JSON sealed with XChaCha20-Poly1305 to the record's store key.
+pub(crate) const PAYLOAD_SEALED: u8 = 2;
 
 /// One session as a store keeps it. Times are Unix milliseconds from the app's clock: no time
 /// zone enters anywhere.
@@ -20,7 +22,8 @@ pub struct Record {
     pub expires_at: u64,
     /// The owner (the field marked `#[session(owner)]`), for "log out everywhere".
     pub owner: Option<String>,
-    /// A format byte, the schema version (4 bytes, big-endian), then the JSON of the session.
+    /// A format byte, the schema version (4 bytes, big-endian), then the JSON of the session;
+    /// encrypted, the key id, a nonce, the sealed JSON and its tag follow the schema version.
     pub payload: Vec<u8>,
 }
 
@@ -50,16 +53,6 @@ impl Record {
         out.extend_from_slice(&schema.to_be_bytes());
         out.extend_from_slice(json);
         out
-    }
-
-    /// The schema version and the JSON, or `None` for a payload sessionkit did not write.
-    pub(crate) fn json(&self) -> Option<(u32, &[u8])> {
-        match self.payload.as_slice() {
-            [PAYLOAD_JSON, a, b, c, d, json @ ..] => {
-                Some((u32::from_be_bytes([*a, *b, *c, *d]), json))
-            }
-            _ => None,
-        }
     }
 
     /// `SKR1 | version | created_at | expires_at | owner length (u32::MAX: none) | owner |
