@@ -10,6 +10,8 @@
 //! - UNTOUCHED: load, read a field, store (nothing to send).
 //! - TOUCHED-NO-CHANGE: load, borrow a field mutably without changing it, store.
 //! - FLASK LOAD / STORE: the same session in Flask's cookie format.
+//! - encrypted / private_jar: sessionkit's `.encrypted()` and the `cookie` crate's `PrivateJar`
+//!   (AES-256-GCM), against the same signed floor.
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
 use std::hint::black_box;
@@ -89,14 +91,17 @@ impl Floor {
 /// the same JSON.
 struct Jar {
     key: cookie::Key,
+    /// `PrivateJar` (encrypted) rather than `SignedJar`.
+    private: bool,
 }
 
 impl Jar {
-    fn new() -> Self {
+    fn new(private: bool) -> Self {
         let mut master = key_bytes();
         master.extend(key_bytes());
         Self {
             key: cookie::Key::from(&master),
+            private,
         }
     }
 
@@ -107,7 +112,11 @@ impl Jar {
             .http_only(true)
             .secure(true)
             .same_site(cookie::SameSite::Lax);
-        jar.signed_mut(&self.key).add(cookie);
+        if self.private {
+            jar.private_mut(&self.key).add(cookie);
+        } else {
+            jar.signed_mut(&self.key).add(cookie);
+        }
         jar.delta().next().unwrap().encoded().to_string()
     }
 
@@ -116,7 +125,11 @@ impl Jar {
         for cookie in cookie::Cookie::split_parse_encoded(header.to_owned()).flatten() {
             jar.add_original(cookie);
         }
-        let cookie = jar.signed(&self.key).get("session")?;
+        let cookie = if self.private {
+            jar.private(&self.key).get("session")?
+        } else {
+            jar.signed(&self.key).get("session")?
+        };
         serde_json::from_str(cookie.value()).ok()
     }
 }
@@ -124,6 +137,14 @@ impl Jar {
 fn sessionkit_config() -> SessionConfig<Workload> {
     SessionConfig::builder()
         .key(Key::from_hex(KEY_HEX).unwrap())
+        .build()
+        .unwrap()
+}
+
+fn encrypted_config() -> SessionConfig<Workload> {
+    SessionConfig::builder()
+        .key(Key::from_hex(KEY_HEX).unwrap())
+        .encrypted()
         .build()
         .unwrap()
 }
@@ -152,7 +173,7 @@ fn touched(config: &SessionConfig<Workload>, header: &str) -> Session<Workload> 
 }
 
 fn bench_load(c: &mut Criterion) {
-    let (config, floor, jar) = (sessionkit_config(), Floor::new(), Jar::new());
+    let (config, floor, jar) = (sessionkit_config(), Floor::new(), Jar::new(false));
     let header = stored(&config);
     let floor_header = request_header(&first_pair(&floor.save(&workload())));
     let jar_header = request_header(&first_pair(&jar.save(&workload())));
@@ -171,7 +192,7 @@ fn bench_load(c: &mut Criterion) {
 }
 
 fn bench_store(c: &mut Criterion) {
-    let (config, floor, jar) = (sessionkit_config(), Floor::new(), Jar::new());
+    let (config, floor, jar) = (sessionkit_config(), Floor::new(), Jar::new(false));
     let header = stored(&config);
     let mut changed = workload();
     changed.user_id = 43;
@@ -230,9 +251,18 @@ fn report() {
     let (config, floor, jar, flask) = (
         sessionkit_config(),
         Floor::new(),
-        Jar::new(),
+        Jar::new(false),
         flask_config(),
     );
+    let (encrypted, private) = (encrypted_config(), Jar::new(true));
+    let encrypted_header = stored(&encrypted);
+    let private_header = request_header(&first_pair(&private.save(&workload())));
+    assert_eq!(
+        *encrypted.load(&encrypted_header, now()).session,
+        workload()
+    );
+    assert_eq!(private.load(&private_header).unwrap(), workload());
+    let encrypted_session = touched(&encrypted, &encrypted_header);
     let header = stored(&config);
     let floor_header = request_header(&first_pair(&floor.save(&workload())));
     let jar_header = request_header(&first_pair(&jar.save(&workload())));
@@ -266,6 +296,14 @@ fn report() {
                     .map(|c| c.to_string());
                 drop(black_box(pair.map(|p| config.load(&p, now()))));
             }),
+            ("encrypted", &mut || {
+                drop(black_box(
+                    encrypted.load(black_box(&encrypted_header), now()),
+                ));
+            }),
+            ("private_jar", &mut || {
+                drop(black_box(private.load(black_box(&private_header))));
+            }),
         ],
         &[0, 1],
     );
@@ -284,6 +322,14 @@ fn report() {
             }),
             ("flask", &mut || {
                 drop(black_box(flask.save(black_box(&flask_session), now())));
+            }),
+            ("encrypted", &mut || {
+                drop(black_box(
+                    encrypted.save(black_box(&encrypted_session), now()),
+                ));
+            }),
+            ("private_jar", &mut || {
+                drop(black_box(private.save(black_box(&changed))));
             }),
         ],
         &[0, 1],

@@ -43,9 +43,9 @@ fn the_cookie_hides_the_session_and_reads_back() {
     for secret in ["alice", "user", "cart"] {
         assert!(!text.contains(secret), "{secret} shows in {text:?}");
     }
-    // Header 28, nonce 24, the 33 bytes of JSON, tag 16.
+    // Header 28, nonce 12, the JSON, tag 16.
     let json = serde_json::to_vec(&alice()).unwrap();
-    assert_eq!(raw.len(), 28 + 24 + json.len() + 16);
+    assert_eq!(raw.len(), 28 + 12 + json.len() + 16);
     let loaded = config.load(&cookie, at(T0));
     assert_eq!((loaded.rejected, &*loaded.session), (None, &alice()));
     // Two cookies of one session never share a nonce or a ciphertext.
@@ -71,7 +71,7 @@ fn every_bit_flip_is_refused_with_its_reason() {
         }
     }
     // Cut short or lengthened.
-    for len in [1, 27, 28 + 24 + 15] {
+    for len in [1, 27, 28 + 12 + 15] {
         refused(
             &config,
             &encode("session", &raw[..len]),
@@ -98,7 +98,7 @@ fn swapped_nonces_and_spliced_parts_do_not_open() {
         cart: vec![9, 9, 9],
     };
     let b = decode(&mint(&config, bob, T0));
-    let nonce = 28..52;
+    let nonce = 28..40;
     let mut swapped = b.clone();
     swapped[nonce.clone()].copy_from_slice(&a[nonce.clone()]);
     refused(
@@ -108,8 +108,8 @@ fn swapped_nonces_and_spliced_parts_do_not_open() {
         "nonce",
     );
     // A's ciphertext and tag under B's header and nonce.
-    let mut spliced = b[..52].to_vec();
-    spliced.extend_from_slice(&a[52..]);
+    let mut spliced = b[..40].to_vec();
+    spliced.extend_from_slice(&a[40..]);
     refused(
         &config,
         &encode("session", &spliced),
@@ -363,7 +363,7 @@ async fn store_records_are_encrypted_at_rest_and_bound_to_their_key() {
     // file is `SKR1`, three times, the owner length (none), the payload length, the payload:
     // format, schema version, key id, nonce, sealed JSON, tag.
     let payload_at = 4 + 3 * 8 + 4 + 4;
-    let a_len = payload_at + 9 + 24 + serde_json::to_vec(&alice()).unwrap().len() + 16;
+    let a_len = payload_at + 9 + 12 + serde_json::to_vec(&alice()).unwrap().len() + 16;
     let (file, a_bytes) = files
         .iter()
         .map(|f| (f, std::fs::read(f).unwrap()))

@@ -25,9 +25,9 @@
 //! id is that of the `cookie-encryption` subkey, and the header is followed by a sealed payload:
 //!
 //! ```text
-//!     28    24  nonce, random
-//!     52     n  payload: serde_json, encrypted with XChaCha20-Poly1305
-//!   52+n    16  tag, over SHA-256(cookie name) || raw[0..28] as associated data
+//!     28    12  nonce, random
+//!     40     n  payload: serde_json, encrypted with AES-256-GCM
+//!   40+n    16  tag, over SHA-256(cookie name) || raw[0..28] as associated data
 //! ```
 //!
 //! The header stays readable (times, schema, flags) but is authenticated with the payload, so a
@@ -178,13 +178,11 @@ impl Codec {
     ///
     /// # Errors
     ///
-    /// [`SaveError::Random`] when the operating system gives no nonce.
+    /// [`SaveError::Encrypt`] when no nonce could be drawn.
     pub(crate) fn seal(&self, mut raw: Vec<u8>, out: &mut String) -> Result<(), SaveError> {
         if self.encrypt {
             let ad = self.associated_data(&raw);
-            self.sealer
-                .seal(&ad, &mut raw, HEADER_LEN)
-                .map_err(|_| SaveError::Random)?;
+            self.sealer.seal(&ad, &mut raw, HEADER_LEN)?;
         } else {
             let tag = tag(&self.signers[0].mac, &raw);
             raw.extend_from_slice(&tag);

@@ -134,9 +134,9 @@ pub enum SaveError {
     /// This configuration keeps sessions in a store: save them with
     /// [`SessionConfig::save_async`](crate::SessionConfig::save_async).
     NeedsAsync,
-    /// The operating system's random generator failed, so no nonce (encrypted sessions) or
-    /// session id could be drawn; nothing was saved.
-    Random,
+    /// The session could not be encrypted (with [`encrypted`](crate::SessionConfigBuilder::encrypted)):
+    /// the operating system gave no random nonce. Nothing was saved.
+    Encrypt,
 }
 
 impl fmt::Display for SaveError {
@@ -155,9 +155,10 @@ impl fmt::Display for SaveError {
             Self::NeedsAsync => f.write_str(
                 "this configuration keeps sessions in a store: call `save_async`, not `save`",
             ),
-            Self::Random => {
-                f.write_str("the operating system's random generator failed: nothing was saved")
-            }
+            Self::Encrypt => f.write_str(
+                "the session could not be encrypted (the operating system gave no random nonce): \
+                 nothing was saved",
+            ),
         }
     }
 }
@@ -167,7 +168,7 @@ impl std::error::Error for SaveError {
         match self {
             Self::Serialize(e) => Some(e),
             Self::Store(e) => Some(e),
-            Self::TooLarge { .. } | Self::Conflict | Self::NeedsAsync | Self::Random => None,
+            Self::TooLarge { .. } | Self::Conflict | Self::NeedsAsync | Self::Encrypt => None,
         }
     }
 }

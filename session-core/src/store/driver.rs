@@ -94,9 +94,7 @@ impl ServerSide {
         Sealer::begin(&mut out);
         out.extend_from_slice(json);
         let ad = record_ad(key, created_at, &out);
-        self.records
-            .seal(&ad, &mut out, SEALED_AT)
-            .map_err(|_| SaveError::Random)?;
+        self.records.seal(&ad, &mut out, SEALED_AT)?;
         Ok(out)
     }
 

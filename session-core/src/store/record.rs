@@ -7,7 +7,7 @@ const NO_OWNER: u32 = u32::MAX;
 
 /// The first byte of a payload: JSON, as sessionkit writes it.
 pub(crate) const PAYLOAD_JSON: u8 = 1;
-/// The first byte of a payload: JSON sealed with XChaCha20-Poly1305 to the record's store key.
+/// The first byte of a payload: JSON sealed with AES-256-GCM to the record's store key.
 pub(crate) const PAYLOAD_SEALED: u8 = 2;
 
 /// One session as a store keeps it. Times are Unix milliseconds from the app's clock: no time
