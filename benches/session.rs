@@ -10,7 +10,7 @@
 //! - UNTOUCHED: load, read a field, store (nothing to send).
 //! - TOUCHED-NO-CHANGE: load, borrow a field mutably without changing it, store.
 //! - FLASK LOAD / STORE: the same session in Flask's cookie format.
-//! - encrypted / private_jar: sessionkit's `.encrypted()` and the `cookie` crate's `PrivateJar`
+//! - `encrypted` / `private_jar`: sessionkit's `.encrypted()` and the `cookie` crate's `PrivateJar`
 //!   (AES-256-GCM), against the same signed floor.
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
@@ -336,18 +336,23 @@ fn report() {
     );
     print_rows("STORE", "floor", &store[0]);
     print_rows("STORE", "sessionkit", &store[1][2..]);
+    report_request(&config, &header);
+}
+
+/// The REQUEST rows: whole load-use-store cycles against a bare load.
+fn report_request(config: &SessionConfig<Workload>, header: &str) {
     let request = interleaved(
         &mut [
             ("load", &mut || {
-                drop(black_box(config.load(black_box(&header), now())));
+                drop(black_box(config.load(black_box(header), now())));
             }),
             ("untouched", &mut || {
-                let loaded = config.load(black_box(&header), now());
+                let loaded = config.load(black_box(header), now());
                 black_box(loaded.session.username());
                 drop(black_box(config.save(&loaded.session, now())));
             }),
             ("touched_no_change", &mut || {
-                let mut loaded = config.load(black_box(&header), now());
+                let mut loaded = config.load(black_box(header), now());
                 black_box(loaded.session.cart_mut());
                 drop(black_box(config.save(&loaded.session, now())));
             }),
