@@ -144,7 +144,8 @@ where
             let varies = varies_by_cookie(headers.get_all(VARY).map(HeaderValue::as_bytes));
             let has_cache_control = headers.contains_key(CACHE_CONTROL);
             let status = response.status().as_u16();
-            let outcome = shared.end(&slot, status, varies, has_cache_control).await;
+            let ending = shared.end(&slot, status, varies, has_cache_control);
+            let outcome = ending.outcome().await;
             if let Some(failure) = outcome.failure {
                 return Ok(response.into_response(failure_response(failure)));
             }

@@ -148,7 +148,8 @@ where
             let varies = varies_by_cookie(headers.get_all(VARY).iter().map(HeaderValue::as_bytes));
             let has_cache_control = headers.contains_key(CACHE_CONTROL);
             let status = response.status().as_u16();
-            let outcome = shared.end(&slot, status, varies, has_cache_control).await;
+            let ending = shared.end(&slot, status, varies, has_cache_control);
+            let outcome = ending.outcome().await;
             Ok(apply(outcome, &mut response).unwrap_or(response))
         })
     }

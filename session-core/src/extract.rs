@@ -13,7 +13,7 @@ use crate::{Rejection, SessionSchema};
 /// adapter's middleware when it is dropped. Do not move it into a task that outlives the
 /// request; such changes are lost (and logged as an error).
 pub struct Session<T: SessionSchema> {
-    inner: Option<crate::Session<T>>,
+    inner: Option<Box<crate::Session<T>>>,
     rejected: Option<Rejection>,
     slot: Slot<T>,
 }

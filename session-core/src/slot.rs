@@ -5,6 +5,8 @@
 //! `Deref`/`DerefMut`, no lock guard), and moves it back when dropped at the end of the handler.
 //! After the handler, the middleware asks the slot what to send.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
@@ -63,11 +65,10 @@ impl<T: SessionSchema> Shared<T> {
     /// default), unless the policy continues anonymous.
     pub(crate) async fn load(&self, headers: Vec<Vec<u8>>) -> Result<Slot<T>, Failure> {
         let now = (self.clock)();
-        match self
-            .config
-            .load_async(headers.iter().map(Vec::as_slice), now)
-            .await
-        {
+        // Boxed: the store's future is large, and kept inline it would make every request's
+        // future as large, cookie mode's included.
+        let loading = Box::pin(self.config.load_async(headers.iter().map(Vec::as_slice), now));
+        match loading.await {
             Ok(loaded) => Ok(Self::slot(loaded)),
             Err(error) => {
                 tracing::error!(%error, "sessionkit: the session store failed on load");
@@ -92,25 +93,50 @@ impl<T: SessionSchema> Shared<T> {
     /// Decides what to add to a response with `status`; `varies` says whether its `Vary`
     /// already covers `Cookie` ([`varies_by_cookie`]). Logs what the app must know. This is the
     /// one response policy both adapters apply.
-    pub(crate) async fn end(
+    ///
+    /// In cookie mode the outcome is decided at once. With a store, the save is a boxed
+    /// future: the store's future is large, and kept inline it would make every request's
+    /// future (boxed by the adapter) as large, cookie mode's included.
+    pub(crate) fn end(
         &self,
         slot: &Slot<T>,
         status: u16,
         varies: bool,
         has_cache_control: bool,
+    ) -> Ending<impl Future<Output = Outcome> + '_> {
+        let (session, outcome) = slot.settle(status >= 500);
+        let Some(session) = session else {
+            return Ending::Done(self.conclude(outcome, None, status, varies, has_cache_control));
+        };
+        let now = (self.clock)();
+        if self.config.store_failure().is_none() {
+            let saved = self.config.save(&session, now);
+            let outcome = self.conclude(outcome, Some(saved), status, varies, has_cache_control);
+            return Ending::Done(outcome);
+        }
+        Ending::Saving(Box::pin(async move {
+            let saved = self.config.save_async(&session, now).await;
+            self.conclude(outcome, Some(saved), status, varies, has_cache_control)
+        }))
+    }
+
+    fn conclude(
+        &self,
+        mut outcome: Outcome,
+        saved: Option<Result<CookieCommand, SaveError>>,
+        status: u16,
+        varies: bool,
+        has_cache_control: bool,
     ) -> Outcome {
-        let (session, mut outcome) = slot.settle(status >= 500);
-        if let Some(session) = session {
-            match self.config.save_async(&session, (self.clock)()).await {
-                Ok(CookieCommand::Set(h) | CookieCommand::Remove(h)) => {
-                    outcome.set_cookie = Some(h);
-                    outcome.vary_cookie = true;
-                }
-                Ok(CookieCommand::Unchanged) => {}
-                Err(error) => {
-                    tracing::error!(%error, %status, "sessionkit: the session could not be saved");
-                    outcome.failure = Some(Failure::from_save(&error, self.config.store_failure()));
-                }
+        match saved {
+            Some(Ok(CookieCommand::Set(h) | CookieCommand::Remove(h))) => {
+                outcome.set_cookie = Some(h);
+                outcome.vary_cookie = true;
+            }
+            Some(Ok(CookieCommand::Unchanged)) | None => {}
+            Some(Err(error)) => {
+                tracing::error!(%error, %status, "sessionkit: the session could not be saved");
+                outcome.failure = Some(Failure::from_save(&error, self.config.store_failure()));
             }
         }
         outcome.vary_cookie &= !varies;
@@ -121,6 +147,21 @@ impl<T: SessionSchema> Shared<T> {
             tracing::error!("sessionkit: the session extractor outlived its request (moved into a spawned task?); its changes were not saved");
         }
         outcome
+    }
+}
+
+/// What [`Shared::end`] decided, or the store save that will decide it.
+pub(crate) enum Ending<F> {
+    Done(Outcome),
+    Saving(Pin<Box<F>>),
+}
+
+impl<F: Future<Output = Outcome>> Ending<F> {
+    pub(crate) async fn outcome(self) -> Outcome {
+        match self {
+            Self::Done(outcome) => outcome,
+            Self::Saving(saving) => saving.await,
+        }
     }
 }
 
@@ -182,7 +223,9 @@ impl<T> Clone for Slot<T> {
 }
 
 struct State<T> {
-    session: Option<Session<T>>,
+    /// Boxed: the session moves from the middleware to the extractor and back, and a pointer
+    /// moves cheaper than the session.
+    session: Option<Box<Session<T>>>,
     rejected: Option<Rejection>,
     extracted: bool,
 }
@@ -214,7 +257,7 @@ impl<T: SessionSchema> Slot<T> {
     pub(crate) fn new(loaded: Loaded<T>) -> Self {
         Self {
             inner: Arc::new(Mutex::new(State {
-                session: Some(loaded.session),
+                session: Some(Box::new(loaded.session)),
                 rejected: loaded.rejected,
                 extracted: false,
             })),
@@ -229,7 +272,7 @@ impl<T: SessionSchema> Slot<T> {
     }
 
     /// Moves the session out for a handler, with the reason an incoming cookie was refused.
-    pub(crate) fn take(&self) -> Result<(Session<T>, Option<Rejection>), TakeError> {
+    pub(crate) fn take(&self) -> Result<(Box<Session<T>>, Option<Rejection>), TakeError> {
         let mut state = self.lock();
         let session = state.session.take().ok_or(TakeError::AlreadyTaken)?;
         state.extracted = true;
@@ -237,7 +280,7 @@ impl<T: SessionSchema> Slot<T> {
     }
 
     /// Returns the session when the handler's extractor is dropped.
-    pub(crate) fn put_back(&self, session: Session<T>) {
+    pub(crate) fn put_back(&self, session: Box<Session<T>>) {
         self.lock().session = Some(session);
     }
 
@@ -246,7 +289,7 @@ impl<T: SessionSchema> Slot<T> {
     ///
     /// The core decides even when the handler never took the session, so a refresh policy
     /// (Flask's re-signing of permanent sessions) applies to every response.
-    fn settle(&self, server_error: bool) -> (Option<Session<T>>, Outcome) {
+    fn settle(&self, server_error: bool) -> (Option<Box<Session<T>>>, Outcome) {
         let mut state = self.lock();
         let outcome = Outcome {
             set_cookie: None,
