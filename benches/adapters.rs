@@ -8,7 +8,8 @@
 //! - `floor`: the handler finds the cookie and checks an HMAC over its JSON by hand (no
 //!   sessionkit), then reads a field;
 //! - `handler`: the handler calls `SessionConfig::load_header_bytes` and `save` itself, and adds
-//!   the `Set-Cookie` the core returns;
+//!   what the adapters add: `Vary: Cookie`, and with a `Set-Cookie` the `Cache-Control` of the
+//!   configuration (the bench checks that both answer with the same headers);
 //! - `adapter`: the handler takes `Session<Workload>` from the layer or middleware.
 //!
 //! READ reads a field (nothing to send back), WRITE changes one (a `Set-Cookie` goes out).
@@ -63,7 +64,9 @@ mod floor {
 
     pub(crate) fn read(mac: &Hmac<Sha256>, header: &[u8]) -> Option<String> {
         let header = std::str::from_utf8(header).ok()?;
-        let value = header.split("; ").find_map(|c| c.strip_prefix("session="))?;
+        let value = header
+            .split("; ")
+            .find_map(|c| c.strip_prefix("session="))?;
         let raw = URL_SAFE_NO_PAD.decode(value).ok()?;
         let (payload, tag) = raw.split_at(raw.len().checked_sub(32)?);
         let mut mac = mac.clone();
@@ -93,34 +96,43 @@ mod axum_apps {
 
     pub(crate) fn floor() -> Router {
         let mac = super::floor::mac();
-        Router::new().route(
-            "/",
-            get(move |headers: HeaderMap| {
-                let mac = mac.clone();
-                async move {
-                    let cookie = headers.get(header::COOKIE).map(HeaderValue::as_bytes);
-                    cookie.and_then(|c| super::floor::read(&mac, c)).unwrap_or_default()
-                }
-            }),
-        )
-        .with_state(())
+        Router::new()
+            .route(
+                "/",
+                get(move |headers: HeaderMap| {
+                    let mac = mac.clone();
+                    async move {
+                        let cookie = headers.get(header::COOKIE).map(HeaderValue::as_bytes);
+                        cookie
+                            .and_then(|c| super::floor::read(&mac, c))
+                            .unwrap_or_default()
+                    }
+                }),
+            )
+            .with_state(())
     }
 
-    async fn by_hand(
+    fn by_hand(
         State(config): State<SessionConfig<Workload>>,
-        headers: HeaderMap,
+        headers: &HeaderMap,
         write: bool,
-    ) -> impl IntoResponse {
-        let cookies = headers.get_all(header::COOKIE).iter().map(HeaderValue::as_bytes);
+    ) -> axum::response::Response {
+        let cookies = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .map(HeaderValue::as_bytes);
         let mut loaded = config.load_header_bytes(cookies, super::now());
         if write {
             loaded.session.user_id += 1;
         }
         let name = loaded.session.username.clone();
         let mut response = name.into_response();
+        let headers = response.headers_mut();
+        headers.append(header::VARY, HeaderValue::from_static("Cookie"));
         if let Ok(command) = config.save(&loaded.session, super::now()) {
             if let Some(value) = command.header().and_then(|h| HeaderValue::try_from(h).ok()) {
-                response.headers_mut().append(header::SET_COOKIE, value);
+                headers.append(header::SET_COOKIE, value);
+                headers.append(header::CACHE_CONTROL, HeaderValue::from_static("private"));
             }
         }
         response
@@ -130,7 +142,9 @@ mod axum_apps {
         Router::new()
             .route(
                 "/",
-                get(move |state, headers| by_hand(state, headers, write)),
+                get(move |state, headers: HeaderMap| async move {
+                    by_hand(state, &headers, write)
+                }),
             )
             .with_state(config)
     }
@@ -144,20 +158,32 @@ mod axum_apps {
             .with_state(())
     }
 
+    fn routes(write: bool) -> Router {
+        Router::new().route(
+            "/",
+            get(move |mut session: Session<Workload>| async move {
+                if write {
+                    session.user_id += 1;
+                }
+                session.username.clone()
+            }),
+        )
+    }
+
     pub(crate) fn adapter(config: SessionConfig<Workload>, write: bool) -> Router {
-        Router::new()
-            .route(
-                "/",
-                get(move |mut session: Session<Workload>| async move {
-                    if write {
-                        session.user_id += 1;
-                    }
-                    session.username.clone()
-                }),
-            )
+        routes(write)
             .layer(SessionLayer::new(config).clock(super::now))
             // As `axum::serve` does: the routes are made once, not at every request.
             .with_state(())
+    }
+
+    /// The layer around the whole router rather than on each route (`Router::layer`).
+    pub(crate) fn adapter_around(
+        config: SessionConfig<Workload>,
+        write: bool,
+    ) -> sessionkit::axum::SessionService<Router, Workload> {
+        let layer = SessionLayer::new(config).clock(super::now);
+        tower::Layer::layer(&layer, routes(write).with_state(()))
     }
 }
 
@@ -169,16 +195,27 @@ mod actix_apps {
 
     use super::Workload;
 
-    pub(crate) fn floor(
-    ) -> App<impl actix_web::dev::ServiceFactory<actix_web::dev::ServiceRequest, Config = (), Response = actix_web::dev::ServiceResponse, Error = actix_web::Error, InitError = ()>>
-    {
+    pub(crate) fn floor() -> App<
+        impl actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    > {
         let mac = super::floor::mac();
         App::new().app_data(web::Data::new(mac)).route(
             "/",
             web::get().to(
                 |request: HttpRequest, mac: web::Data<hmac::Hmac<sha2::Sha256>>| async move {
-                    let cookie = request.headers().get(header::COOKIE).map(HeaderValue::as_bytes);
-                    cookie.and_then(|c| super::floor::read(&mac, c)).unwrap_or_default()
+                    let cookie = request
+                        .headers()
+                        .get(header::COOKIE)
+                        .map(HeaderValue::as_bytes);
+                    cookie
+                        .and_then(|c| super::floor::read(&mac, c))
+                        .unwrap_or_default()
                 },
             ),
         )
@@ -187,21 +224,33 @@ mod actix_apps {
     pub(crate) fn handler(
         config: SessionConfig<Workload>,
         write: bool,
-    ) -> App<impl actix_web::dev::ServiceFactory<actix_web::dev::ServiceRequest, Config = (), Response = actix_web::dev::ServiceResponse, Error = actix_web::Error, InitError = ()>>
-    {
+    ) -> App<
+        impl actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    > {
         App::new().app_data(web::Data::new(config)).route(
             "/",
             web::get().to(
                 move |request: HttpRequest, config: web::Data<SessionConfig<Workload>>| async move {
-                    let cookies = request.headers().get_all(header::COOKIE).map(HeaderValue::as_bytes);
+                    let cookies = request
+                        .headers()
+                        .get_all(header::COOKIE)
+                        .map(HeaderValue::as_bytes);
                     let mut loaded = config.load_header_bytes(cookies, super::now());
                     if write {
                         loaded.session.user_id += 1;
                     }
                     let mut response = HttpResponse::Ok();
+                    response.append_header((header::VARY, "Cookie"));
                     if let Ok(command) = config.save(&loaded.session, super::now()) {
                         if let Some(h) = command.header() {
                             response.append_header((header::SET_COOKIE, h));
+                            response.append_header((header::CACHE_CONTROL, "private"));
                         }
                     }
                     response.body(loaded.session.username.clone())
@@ -213,8 +262,15 @@ mod actix_apps {
     pub(crate) fn adapter(
         config: SessionConfig<Workload>,
         write: bool,
-    ) -> App<impl actix_web::dev::ServiceFactory<actix_web::dev::ServiceRequest, Config = (), Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, Error = actix_web::Error, InitError = ()>>
-    {
+    ) -> App<
+        impl actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    > {
         App::new()
             .wrap(SessionMiddleware::new(config).clock(super::now))
             .route(
@@ -230,14 +286,17 @@ mod actix_apps {
 }
 
 fn axum_rows(cookie: &str, write: bool) -> Vec<(String, f64, f64)> {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let config = config();
     let (floor, handler, layered, adapter) = (
         axum_apps::floor(),
         axum_apps::handler(config.clone(), write),
         axum_apps::handler_layered(config.clone(), write),
-        axum_apps::adapter(config, write),
+        axum_apps::adapter(config.clone(), write),
     );
+    let around = axum_apps::adapter_around(config, write);
     let cookie = HeaderValue::from_str(cookie).unwrap();
     let request = || {
         HttpRequest::get("/")
@@ -250,7 +309,9 @@ fn axum_rows(cookie: &str, write: bool) -> Vec<(String, f64, f64)> {
         runtime.block_on(async {
             let response = app.clone().oneshot(request()).await.unwrap();
             let set = response.headers().get(header::SET_COOKIE).is_some();
-            let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+            let body = axum::body::to_bytes(response.into_body(), 1024)
+                .await
+                .unwrap();
             (body, set)
         })
     };
@@ -269,6 +330,11 @@ fn axum_rows(cookie: &str, write: bool) -> Vec<(String, f64, f64)> {
             ("handler", &mut || run(&handler)),
             ("handler + no-op layer", &mut || run(&layered)),
             ("adapter", &mut || run(&adapter)),
+            ("adapter around the router", &mut || {
+                runtime.block_on(async {
+                    drop(black_box(around.clone().oneshot(request()).await.unwrap()));
+                });
+            }),
         ],
         1,
     )
@@ -284,7 +350,10 @@ fn actix_rows(cookie: &str, write: bool) -> Vec<(String, f64, f64)> {
     let system = actix_web::rt::System::new();
     let config = config();
     let floor = system.block_on(test::init_service(actix_apps::floor()));
-    let handler = system.block_on(test::init_service(actix_apps::handler(config.clone(), write)));
+    let handler = system.block_on(test::init_service(actix_apps::handler(
+        config.clone(),
+        write,
+    )));
     let adapter = system.block_on(test::init_service(actix_apps::adapter(config, write)));
     let request = || {
         test::TestRequest::get()
@@ -292,13 +361,28 @@ fn actix_rows(cookie: &str, write: bool) -> Vec<(String, f64, f64)> {
             .insert_header((header::COOKIE, cookie))
             .to_request()
     };
-    let floor_body = system.block_on(async {
-        test::read_body(test::call_service(&floor, request()).await).await
-    });
+    let floor_body = system
+        .block_on(async { test::read_body(test::call_service(&floor, request()).await).await });
     assert_eq!(floor_body, "alice");
     for (name, set) in [
-        ("handler", system.block_on(async { test::call_service(&handler, request()).await.headers().contains_key(header::SET_COOKIE) })),
-        ("adapter", system.block_on(async { test::call_service(&adapter, request()).await.headers().contains_key(header::SET_COOKIE) })),
+        (
+            "handler",
+            system.block_on(async {
+                test::call_service(&handler, request())
+                    .await
+                    .headers()
+                    .contains_key(header::SET_COOKIE)
+            }),
+        ),
+        (
+            "adapter",
+            system.block_on(async {
+                test::call_service(&adapter, request())
+                    .await
+                    .headers()
+                    .contains_key(header::SET_COOKIE)
+            }),
+        ),
     ] {
         assert_eq!(set, write, "{name}");
     }
@@ -329,7 +413,15 @@ fn main() {
     println!("\n| request | implementation | ns/op | ratio | to |");
     println!("|---|---|---:|---:|---|");
     for (write, label) in [(false, "READ"), (true, "WRITE")] {
-        print_rows(&format!("axum {label}"), "handler", &axum_rows(&cookie, write));
-        print_rows(&format!("actix {label}"), "handler", &actix_rows(&cookie, write));
+        print_rows(
+            &format!("axum {label}"),
+            "handler",
+            &axum_rows(&cookie, write),
+        );
+        print_rows(
+            &format!("actix {label}"),
+            "handler",
+            &actix_rows(&cookie, write),
+        );
     }
 }

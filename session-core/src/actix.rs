@@ -37,7 +37,9 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 pub use crate::extract::Session;
-use crate::slot::{varies_by_cookie, Begin, Failure, Shared, Slot, MISSING_LAYER, TAKEN_TWICE};
+use crate::slot::{
+    varies_by_cookie, Begin, Failure, Outcome, Shared, Slot, MISSING_LAYER, TAKEN_TWICE,
+};
 use crate::{SessionConfig, SessionSchema};
 
 /// Middleware that gives handlers a [`Session<T>`]. Build it once, clone it into each worker.
@@ -58,7 +60,7 @@ impl<T: SessionSchema> SessionMiddleware<T> {
     /// function or a closure (one that reads a shared `Arc<Mutex<SystemTime>>`, say).
     #[must_use]
     pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.shared.clock = std::sync::Arc::new(clock);
+        self.shared.set_clock(std::sync::Arc::new(clock));
         self
     }
 }
@@ -126,48 +128,87 @@ where
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let headers = request.headers().get_all(COOKIE);
         let begin = self.shared.begin(headers.map(HeaderValue::as_bytes));
-        let (shared, service) = (self.shared.clone(), Rc::clone(&self.service));
-        Box::pin(async move {
-            let slot = match begin {
-                Begin::Ready(slot) => slot,
-                Begin::Load(headers) => match shared.load(headers).await {
-                    Ok(slot) => slot,
-                    Err(failure) => {
-                        let (request, _) = request.into_parts();
-                        return Ok(ServiceResponse::new(request, failure_response(failure)));
-                    }
-                },
-            };
-            request.extensions_mut().insert(slot.clone());
-            let mut response = service.call(request).await?.map_into_boxed_body();
-            let headers = response.headers();
-            let varies = varies_by_cookie(headers.get_all(VARY).map(HeaderValue::as_bytes));
-            let has_cache_control = headers.contains_key(CACHE_CONTROL);
-            let status = response.status().as_u16();
-            let ending = shared.end(&slot, status, varies, has_cache_control);
-            let outcome = ending.outcome().await;
-            if let Some(failure) = outcome.failure {
-                return Ok(response.into_response(failure_response(failure)));
+        let shared = self.shared.clone();
+        match begin {
+            // Cookie mode: the session is loaded already, so the inner service is called here.
+            Begin::Ready(slot) => {
+                request.extensions_mut().insert(slot.clone());
+                let responding = self.service.call(request);
+                Box::pin(async move {
+                    let response = responding.await?.map_into_boxed_body();
+                    let (status, varies, has_cache_control) = inspect(&response);
+                    let outcome = shared.end_now(&slot, status, varies, has_cache_control);
+                    Ok(apply(outcome, response))
+                })
             }
-            let headers = response.headers_mut();
-            if outcome.vary_cookie {
-                headers.append(VARY, HeaderValue::from_static("Cookie"));
+            Begin::Load(headers) => {
+                let service = Rc::clone(&self.service);
+                Box::pin(async move {
+                    let slot = match shared.load(headers).await {
+                        Ok(slot) => slot,
+                        Err(failure) => {
+                            let (request, _) = request.into_parts();
+                            return Ok(ServiceResponse::new(request, failure_response(failure)));
+                        }
+                    };
+                    request.extensions_mut().insert(slot.clone());
+                    let response = service.call(request).await?;
+                    Ok(finish(&shared, &slot, response).await)
+                })
             }
-            if let Some(value) = outcome
-                .cache_control
-                .and_then(|v| HeaderValue::try_from(v).ok())
-            {
-                headers.append(CACHE_CONTROL, value);
-            }
-            if let Some(value) = outcome
-                .set_cookie
-                .and_then(|c| HeaderValue::try_from(c).ok())
-            {
-                headers.append(SET_COOKIE, value);
-            }
-            Ok(response)
-        })
+        }
     }
+}
+
+/// After the handler: saves, and writes the outcome into the response (or replaces it).
+async fn finish<B: MessageBody + 'static, T: SessionSchema>(
+    shared: &Shared<T>,
+    slot: &Slot<T>,
+    response: ServiceResponse<B>,
+) -> ServiceResponse<BoxBody> {
+    let response = response.map_into_boxed_body();
+    let (status, varies, has_cache_control) = inspect(&response);
+    let outcome = shared
+        .end(slot, status, varies, has_cache_control)
+        .outcome()
+        .await;
+    apply(outcome, response)
+}
+
+/// The status of the handler's response, whether its `Vary` covers `Cookie`, and whether it
+/// has a `Cache-Control`.
+fn inspect(response: &ServiceResponse<BoxBody>) -> (u16, bool, bool) {
+    let headers = response.headers();
+    let varies = varies_by_cookie(headers.get_all(VARY).map(HeaderValue::as_bytes));
+    (
+        response.status().as_u16(),
+        varies,
+        headers.contains_key(CACHE_CONTROL),
+    )
+}
+
+/// Writes the outcome into `response`, or replaces it with the error response.
+fn apply(outcome: Outcome, mut response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    if let Some(failure) = outcome.failure {
+        return response.into_response(failure_response(failure));
+    }
+    let headers = response.headers_mut();
+    if outcome.vary_cookie {
+        headers.append(VARY, HeaderValue::from_static("Cookie"));
+    }
+    if let Some(value) = outcome
+        .cache_control
+        .and_then(|v| HeaderValue::try_from(v).ok())
+    {
+        headers.append(CACHE_CONTROL, value);
+    }
+    if let Some(value) = outcome
+        .set_cookie
+        .and_then(|c| HeaderValue::try_from(c).ok())
+    {
+        headers.append(SET_COOKIE, value);
+    }
+    response
 }
 
 /// The response that replaces the handler's when the session cannot be loaded or saved.

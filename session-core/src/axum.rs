@@ -58,7 +58,7 @@ impl<T: SessionSchema> SessionLayer<T> {
     /// function or a closure (one that reads a shared `Arc<Mutex<SystemTime>>`, say).
     #[must_use]
     pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.shared.clock = std::sync::Arc::new(clock);
+        self.shared.set_clock(std::sync::Arc::new(clock));
         self
     }
 }
@@ -130,29 +130,66 @@ where
     fn call(&mut self, mut request: Request) -> Self::Future {
         let headers = request.headers().get_all(COOKIE).iter();
         let begin = self.shared.begin(headers.map(HeaderValue::as_bytes));
-        // Call the instance that was polled ready; keep a fresh clone for the next call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
-        Box::pin(async move {
-            let slot = match begin {
-                Begin::Ready(slot) => slot,
-                Begin::Load(headers) => match shared.load(headers).await {
-                    Ok(slot) => slot,
-                    Err(failure) => return Ok(failure_response(failure)),
-                },
-            };
-            request.extensions_mut().insert(slot.clone());
-            let mut response = inner.call(request).await?;
-            let headers = response.headers();
-            let varies = varies_by_cookie(headers.get_all(VARY).iter().map(HeaderValue::as_bytes));
-            let has_cache_control = headers.contains_key(CACHE_CONTROL);
-            let status = response.status().as_u16();
-            let ending = shared.end(&slot, status, varies, has_cache_control);
-            let outcome = ending.outcome().await;
-            Ok(apply(outcome, &mut response).unwrap_or(response))
-        })
+        match begin {
+            // Cookie mode: the session is loaded already, so the inner service is called here,
+            // as tower-http's middleware call theirs, with no clone of it.
+            Begin::Ready(slot) => {
+                request.extensions_mut().insert(slot.clone());
+                let responding = self.inner.call(request);
+                Box::pin(async move {
+                    let mut response = responding.await?;
+                    let (status, varies, has_cache_control) = inspect(&response);
+                    let outcome = shared.end_now(&slot, status, varies, has_cache_control);
+                    Ok(apply(outcome, &mut response).unwrap_or(response))
+                })
+            }
+            // With a store, the load comes first: call the instance that was polled ready,
+            // and keep a fresh clone for the next call.
+            Begin::Load(headers) => {
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                Box::pin(async move {
+                    let slot = match shared.load(headers).await {
+                        Ok(slot) => slot,
+                        Err(failure) => return Ok(failure_response(failure)),
+                    };
+                    request.extensions_mut().insert(slot.clone());
+                    let response = inner.call(request).await?;
+                    Ok(finish(&shared, &slot, response).await)
+                })
+            }
+        }
     }
+}
+
+/// After the handler: saves, and writes the outcome into the response (or replaces it).
+async fn finish<T: SessionSchema>(
+    shared: &Shared<T>,
+    slot: &Slot<T>,
+    mut response: Response,
+) -> Response {
+    let headers = response.headers();
+    let varies = varies_by_cookie(headers.get_all(VARY).iter().map(HeaderValue::as_bytes));
+    let has_cache_control = headers.contains_key(CACHE_CONTROL);
+    let status = response.status().as_u16();
+    let outcome = shared
+        .end(slot, status, varies, has_cache_control)
+        .outcome()
+        .await;
+    apply(outcome, &mut response).unwrap_or(response)
+}
+
+/// The status of the handler's response, whether its `Vary` covers `Cookie`, and whether it
+/// has a `Cache-Control`.
+fn inspect(response: &Response) -> (u16, bool, bool) {
+    let headers = response.headers();
+    let varies = varies_by_cookie(headers.get_all(VARY).iter().map(HeaderValue::as_bytes));
+    (
+        response.status().as_u16(),
+        varies,
+        headers.contains_key(CACHE_CONTROL),
+    )
 }
 
 /// The response that replaces the handler's when the session cannot be loaded or saved.

@@ -18,25 +18,37 @@ use crate::{
 /// The clock an adapter reads: `SystemTime::now` unless a test gives another.
 pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
-/// What an adapter keeps for every request: the configuration and the clock.
+/// What an adapter keeps for every request: the configuration and the clock, behind one
+/// `Arc` (a request clones it once).
 pub(crate) struct Shared<T> {
+    inner: Arc<Parts<T>>,
+}
+
+pub(crate) struct Parts<T> {
     config: SessionConfig<T>,
-    pub(crate) clock: Clock,
+    clock: Clock,
 }
 
 impl<T> Clone for Shared<T> {
     fn clone(&self) -> Self {
         Self {
-            config: self.config.clone(),
-            clock: Arc::clone(&self.clock),
+            inner: Arc::clone(&self.inner),
         }
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = Parts<T>;
+
+    fn deref(&self) -> &Parts<T> {
+        &self.inner
     }
 }
 
 impl<T> std::fmt::Debug for Shared<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
-            .field("config", &self.config)
+            .field("config", &self.inner.config)
             .finish_non_exhaustive()
     }
 }
@@ -44,9 +56,19 @@ impl<T> std::fmt::Debug for Shared<T> {
 impl<T: SessionSchema> Shared<T> {
     pub(crate) fn new(config: SessionConfig<T>) -> Self {
         Self {
-            config,
-            clock: Arc::new(SystemTime::now),
+            inner: Arc::new(Parts {
+                config,
+                clock: Arc::new(SystemTime::now),
+            }),
         }
+    }
+
+    /// Replaces the clock (for tests).
+    pub(crate) fn set_clock(&mut self, clock: Clock) {
+        self.inner = Arc::new(Parts {
+            config: self.inner.config.clone(),
+            clock,
+        });
     }
 
     /// Starts a request from the raw bytes of its `Cookie` headers: in cookie mode the session
@@ -67,7 +89,10 @@ impl<T: SessionSchema> Shared<T> {
         let now = (self.clock)();
         // Boxed: the store's future is large, and kept inline it would make every request's
         // future as large, cookie mode's included.
-        let loading = Box::pin(self.config.load_async(headers.iter().map(Vec::as_slice), now));
+        let loading = Box::pin(
+            self.config
+                .load_async(headers.iter().map(Vec::as_slice), now),
+        );
         match loading.await {
             Ok(loaded) => Ok(Self::slot(loaded)),
             Err(error) => {
@@ -118,6 +143,19 @@ impl<T: SessionSchema> Shared<T> {
             let saved = self.config.save_async(&session, now).await;
             self.conclude(outcome, Some(saved), status, varies, has_cache_control)
         }))
+    }
+
+    /// [`Shared::end`] in cookie mode, where nothing waits: the outcome at once.
+    pub(crate) fn end_now(
+        &self,
+        slot: &Slot<T>,
+        status: u16,
+        varies: bool,
+        has_cache_control: bool,
+    ) -> Outcome {
+        let (session, outcome) = slot.settle(status >= 500);
+        let saved = session.map(|session| self.config.save(&session, (self.clock)()));
+        self.conclude(outcome, saved, status, varies, has_cache_control)
     }
 
     fn conclude(
