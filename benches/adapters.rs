@@ -142,9 +142,9 @@ mod axum_apps {
         Router::new()
             .route(
                 "/",
-                get(move |state, headers: HeaderMap| async move {
-                    by_hand(state, &headers, write)
-                }),
+                get(
+                    move |state, headers: HeaderMap| async move { by_hand(state, &headers, write) },
+                ),
             )
             .with_state(config)
     }

@@ -28,6 +28,7 @@
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -101,6 +102,64 @@ where
     }
 }
 
+type BoxFuture<O> = Pin<Box<dyn Future<Output = O>>>;
+
+pin_project_lite::pin_project! {
+    /// The response future of [`SessionService`]. In cookie mode it is the inner service's
+    /// future and the decision after it, with no allocation of its own; with a store, a boxed
+    /// future that loads, calls and saves.
+    pub struct ResponseFuture<F, T> {
+        #[pin]
+        kind: Kind<F, T>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProjection]
+    enum Kind<F, T> {
+        Ready {
+            #[pin]
+            responding: F,
+            shared: Shared<T>,
+            slot: Slot<T>,
+        },
+        Store {
+            future: BoxFuture<Result<ServiceResponse<BoxBody>, actix_web::Error>>,
+        },
+    }
+}
+
+impl<F, B, T> Future for ResponseFuture<F, T>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+    B: MessageBody + 'static,
+    T: SessionSchema,
+{
+    type Output = Result<ServiceResponse<BoxBody>, actix_web::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProjection::Ready {
+                responding,
+                shared,
+                slot,
+            } => {
+                let response = std::task::ready!(responding.poll(cx))?.map_into_boxed_body();
+                let (status, varies, has_cache_control) = inspect(&response);
+                let outcome = shared.end_now(slot, status, varies, has_cache_control);
+                Poll::Ready(Ok(apply(outcome, response)))
+            }
+            KindProjection::Store { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<F, T> std::fmt::Debug for ResponseFuture<F, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
 /// The service [`SessionMiddleware`] wraps around the app.
 pub struct SessionService<S, T> {
     service: Rc<S>,
@@ -121,7 +180,7 @@ where
 {
     type Response = ServiceResponse<BoxBody>;
     type Error = actix_web::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>>>>;
+    type Future = ResponseFuture<S::Future, T>;
 
     forward_ready!(service);
 
@@ -129,34 +188,36 @@ where
         let headers = request.headers().get_all(COOKIE);
         let begin = self.shared.begin(headers.map(HeaderValue::as_bytes));
         let shared = self.shared.clone();
-        match begin {
+        let kind = match begin {
             // Cookie mode: the session is loaded already, so the inner service is called here.
             Begin::Ready(slot) => {
                 request.extensions_mut().insert(slot.clone());
-                let responding = self.service.call(request);
-                Box::pin(async move {
-                    let response = responding.await?.map_into_boxed_body();
-                    let (status, varies, has_cache_control) = inspect(&response);
-                    let outcome = shared.end_now(&slot, status, varies, has_cache_control);
-                    Ok(apply(outcome, response))
-                })
+                Kind::Ready {
+                    responding: self.service.call(request),
+                    shared,
+                    slot,
+                }
             }
             Begin::Load(headers) => {
                 let service = Rc::clone(&self.service);
-                Box::pin(async move {
-                    let slot = match shared.load(headers).await {
-                        Ok(slot) => slot,
-                        Err(failure) => {
-                            let (request, _) = request.into_parts();
-                            return Ok(ServiceResponse::new(request, failure_response(failure)));
-                        }
-                    };
-                    request.extensions_mut().insert(slot.clone());
-                    let response = service.call(request).await?;
-                    Ok(finish(&shared, &slot, response).await)
-                })
+                Kind::Store {
+                    future: Box::pin(async move {
+                        let slot = match shared.load(headers).await {
+                            Ok(slot) => slot,
+                            Err(failure) => {
+                                let (request, _) = request.into_parts();
+                                let response = failure_response(failure);
+                                return Ok(ServiceResponse::new(request, response));
+                            }
+                        };
+                        request.extensions_mut().insert(slot.clone());
+                        let response = service.call(request).await?;
+                        Ok(finish(&shared, &slot, response).await)
+                    }),
+                }
             }
-        }
+        };
+        ResponseFuture { kind }
     }
 }
 

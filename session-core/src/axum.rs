@@ -113,6 +113,61 @@ impl<S, T> std::fmt::Debug for SessionService<S, T> {
 
 type BoxFuture<O> = Pin<Box<dyn Future<Output = O> + Send>>;
 
+pin_project_lite::pin_project! {
+    /// The response future of [`SessionService`]. In cookie mode it is the inner service's
+    /// future and the decision after it, with no allocation of its own; with a store, a boxed
+    /// future that loads, calls and saves.
+    pub struct ResponseFuture<F, T, E> {
+        #[pin]
+        kind: Kind<F, T, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProjection]
+    enum Kind<F, T, E> {
+        Ready {
+            #[pin]
+            responding: F,
+            shared: Shared<T>,
+            slot: Slot<T>,
+        },
+        Store {
+            future: BoxFuture<Result<Response, E>>,
+        },
+    }
+}
+
+impl<F, T, E> Future for ResponseFuture<F, T, E>
+where
+    F: Future<Output = Result<Response, E>>,
+    T: SessionSchema,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProjection::Ready {
+                responding,
+                shared,
+                slot,
+            } => {
+                let mut response = std::task::ready!(responding.poll(cx))?;
+                let (status, varies, has_cache_control) = inspect(&response);
+                let outcome = shared.end_now(slot, status, varies, has_cache_control);
+                Poll::Ready(Ok(apply(outcome, &mut response).unwrap_or(response)))
+            }
+            KindProjection::Store { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<F, T, E> std::fmt::Debug for ResponseFuture<F, T, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
 impl<S, T> tower_service::Service<Request> for SessionService<S, T>
 where
     S: tower_service::Service<Request, Response = Response> + Clone + Send + 'static,
@@ -121,7 +176,7 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Response, S::Error>>;
+    type Future = ResponseFuture<S::Future, T, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -131,35 +186,36 @@ where
         let headers = request.headers().get_all(COOKIE).iter();
         let begin = self.shared.begin(headers.map(HeaderValue::as_bytes));
         let shared = self.shared.clone();
-        match begin {
+        let kind = match begin {
             // Cookie mode: the session is loaded already, so the inner service is called here,
             // as tower-http's middleware call theirs, with no clone of it.
             Begin::Ready(slot) => {
                 request.extensions_mut().insert(slot.clone());
-                let responding = self.inner.call(request);
-                Box::pin(async move {
-                    let mut response = responding.await?;
-                    let (status, varies, has_cache_control) = inspect(&response);
-                    let outcome = shared.end_now(&slot, status, varies, has_cache_control);
-                    Ok(apply(outcome, &mut response).unwrap_or(response))
-                })
+                Kind::Ready {
+                    responding: self.inner.call(request),
+                    shared,
+                    slot,
+                }
             }
             // With a store, the load comes first: call the instance that was polled ready,
             // and keep a fresh clone for the next call.
             Begin::Load(headers) => {
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);
-                Box::pin(async move {
-                    let slot = match shared.load(headers).await {
-                        Ok(slot) => slot,
-                        Err(failure) => return Ok(failure_response(failure)),
-                    };
-                    request.extensions_mut().insert(slot.clone());
-                    let response = inner.call(request).await?;
-                    Ok(finish(&shared, &slot, response).await)
-                })
+                Kind::Store {
+                    future: Box::pin(async move {
+                        let slot = match shared.load(headers).await {
+                            Ok(slot) => slot,
+                            Err(failure) => return Ok(failure_response(failure)),
+                        };
+                        request.extensions_mut().insert(slot.clone());
+                        let response = inner.call(request).await?;
+                        Ok(finish(&shared, &slot, response).await)
+                    }),
+                }
             }
-        }
+        };
+        ResponseFuture { kind }
     }
 }
 
