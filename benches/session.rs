@@ -159,7 +159,11 @@ fn first_pair(set_cookie: &str) -> String {
 }
 
 fn stored(config: &SessionConfig<Workload>) -> String {
-    match config.save(&Session::new(workload()), now()).unwrap() {
+    stored_data(config, workload())
+}
+
+fn stored_data(config: &SessionConfig<Workload>, data: Workload) -> String {
+    match config.save(&Session::new(data), now()).unwrap() {
         CookieCommand::Set(h) => request_header(&first_pair(&h)),
         other => panic!("{other:?}"),
     }
@@ -337,6 +341,47 @@ fn report() {
     print_rows("STORE", "floor", &store[0]);
     print_rows("STORE", "sessionkit", &store[1][2..]);
     report_request(&config, &header);
+    report_large(&config, &flask);
+}
+
+/// Flask against native on a session large enough for Flask mode to compress (a 300-item cart,
+/// about 1.5 KB of JSON).
+fn report_large(config: &SessionConfig<Workload>, flask: &SessionConfig<Workload>) {
+    let large = Workload {
+        cart: (0..300).collect(),
+        ..workload()
+    };
+    let (header, flask_header) = (
+        stored_data(config, large.clone()),
+        stored_data(flask, large.clone()),
+    );
+    assert!(flask_header.contains("session=."), "compressed");
+    assert_eq!(*flask.load(&flask_header, now()).session, large);
+    let (session, flask_session) = (touched(config, &header), touched(flask, &flask_header));
+    let load = interleaved(
+        &mut [
+            ("sessionkit", &mut || {
+                drop(black_box(config.load(black_box(&header), now())));
+            }),
+            ("flask", &mut || {
+                drop(black_box(flask.load(black_box(&flask_header), now())));
+            }),
+        ],
+        0,
+    );
+    print_rows("LOAD 1.5 KB", "sessionkit", &load);
+    let store = interleaved(
+        &mut [
+            ("sessionkit", &mut || {
+                drop(black_box(config.save(black_box(&session), now())));
+            }),
+            ("flask", &mut || {
+                drop(black_box(flask.save(black_box(&flask_session), now())));
+            }),
+        ],
+        0,
+    );
+    print_rows("STORE 1.5 KB", "sessionkit", &store);
 }
 
 /// The REQUEST rows: whole load-use-store cycles against a bare load.

@@ -82,6 +82,17 @@ async fn add(mut session: Session<Shared>, Query(q): Query<Item>) -> &'static st
     "ok"
 }
 
+#[derive(Deserialize)]
+struct Fill {
+    n: i64,
+}
+
+/// Adds `n` items: a session large enough to be written compressed.
+async fn fill(mut session: Session<Shared>, Query(q): Query<Fill>) -> &'static str {
+    session.cart_mut().extend(1000..1000 + q.n);
+    "ok"
+}
+
 /// Serves the sessionkit app in Flask mode on a free port.
 fn serve_rust(codec: FlaskCodec) -> u16 {
     let config = SessionConfig::<Shared>::builder()
@@ -91,6 +102,7 @@ fn serve_rust(codec: FlaskCodec) -> u16 {
     let app = Router::new()
         .route("/whoami", get(whoami))
         .route("/add", get(add))
+        .route("/fill", get(fill))
         .layer(SessionLayer::new(config));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -138,6 +150,14 @@ fn flask_and_sessionkit_share_a_session_both_ways_and_across_a_rotation() {
     );
     assert_eq!(shown["flashes"], json!([["message", "Welcome"]]));
     assert_eq!(shown["flash_types"], json!(["tuple"]));
+    // That cookie is small and written uncompressed; a large one is compressed, and Flask
+    // reads both.
+    assert!(!from_rust.starts_with("session=."), "{from_rust}");
+    let large = cookie_of(&http_get(rust, "/fill?n=150", Some(&from_rust)));
+    assert!(large.starts_with("session=."), "{large}");
+    let cart = json_body(&flask.get("/show", Some(&large)))["session"]["cart"].clone();
+    let expected: Vec<i64> = [1, 2, 3].into_iter().chain(1000..1150).collect();
+    assert_eq!(cart, json!(expected));
 
     // Flask changes it again; Rust sees that.
     let again = cookie_of(&flask.get("/add?item=4", Some(&from_rust)));

@@ -28,9 +28,13 @@
 //! refused. It is bounded: the caller caps the cookie length, decompression stops at
 //! [`MAX_DECOMPRESSED`] bytes and JSON nesting at `serde_json`'s 128 levels.
 //!
-//! Compressed output is produced with the pure-Rust deflate of `flate2`, whose bytes differ from
-//! CPython's zlib while decoding to the same JSON. Flask accepts any valid zlib stream, so a
-//! round trip is what interoperability needs; uncompressed cookies are byte-identical to Flask's.
+//! Flask compresses whenever that makes the cookie shorter; sessionkit compresses a session
+//! whose JSON is [`COMPRESS_FROM`] bytes or more, at level 1 with a 4 KiB window (zlib-rs through
+//! `flate2`). Below that size deflate saves a few dozen bytes of the 4096-byte budget but costs
+//! more than the rest of the write: every stream starts by clearing a 128 KiB hash table. Flask
+//! reads both forms (it inflates any valid zlib stream), and an uncompressed cookie is
+//! byte-identical to what Flask writes uncompressed; `tests/flask_live.rs` has real Flask read
+//! both kinds.
 
 mod pyjson;
 mod tagged;
@@ -326,9 +330,8 @@ impl FlaskCodec {
 ///
 /// [`FlaskError::Encode`] when a typed-form wrapper holds an invalid value.
 pub fn tagged_json(data: &Map<String, Value>) -> Result<String, FlaskError> {
-    let tagged = tagged::tag(&Value::Object(data.clone())).map_err(FlaskError::Encode)?;
-    let mut json = String::with_capacity(128);
-    pyjson::write(&tagged, &mut json);
+    let mut json = String::with_capacity(256);
+    tagged::write_tagged_object(data, &mut json).map_err(FlaskError::Encode)?;
     Ok(json)
 }
 
@@ -353,17 +356,28 @@ fn decode_timestamp(text: &str) -> Option<u64> {
     Some(bytes.iter().fold(0u64, |n, &b| n << 8 | u64::from(b)))
 }
 
+/// The JSON length from which a cookie is compressed.
+pub const COMPRESS_FROM: usize = 512;
+
 thread_local! {
     /// Building a deflate state zeroes a few hundred kilobytes of tables, which cost more than
     /// compressing a cookie; one state per thread is reset instead.
     static DEFLATE: std::cell::RefCell<flate2::Compress> =
-        std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::new(6), true));
+        std::cell::RefCell::new(flate2::Compress::new_with_window_bits(
+            flate2::Compression::fast(),
+            true,
+            12,
+        ));
     static INFLATE: std::cell::RefCell<flate2::Decompress> =
         std::cell::RefCell::new(flate2::Decompress::new(true));
 }
 
-/// Base64url, zlib when at least 2 bytes shorter (then a leading `.`).
+/// Base64url, zlib (then a leading `.`) from [`COMPRESS_FROM`] bytes when at least 2 bytes
+/// shorter.
 fn encode_payload(json: &[u8]) -> String {
+    if json.len() < COMPRESS_FROM {
+        return URL_SAFE_NO_PAD.encode(json);
+    }
     let compressed = DEFLATE.with_borrow_mut(|deflate| deflate_all(deflate, json));
     match compressed.filter(|c| c.len() + 1 < json.len()) {
         Some(c) => format!(".{}", URL_SAFE_NO_PAD.encode(c)),

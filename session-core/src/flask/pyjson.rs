@@ -45,7 +45,7 @@ pub(crate) fn write(value: &Value, out: &mut String) {
 
 /// A string with `ensure_ascii`: short escapes, `\uXXXX` (lowercase) for everything outside
 /// printable ASCII, surrogate pairs above U+FFFF. `/` is not escaped.
-fn write_string(s: &str, out: &mut String) {
+pub(crate) fn write_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {

@@ -27,6 +27,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::pyjson;
 use crate::httpdate;
 
 const TAG_KEYS: [&str; 6] = [" t", " b", " m", " u", " d", " di"];
@@ -90,6 +91,65 @@ fn untag_one(tag: &str, inner: Value) -> Result<Value, String> {
         }
         _ => return Err(format!("bad content for tag {tag:?}")),
     })
+}
+
+/// Writes `value` (typed form) as the TaggedJSON text Flask would write, in one pass: the
+/// tagged tree is never built, only the small typed values (`$tuple`, `$bytes`, ...).
+pub(crate) fn write_tagged(value: &Value, out: &mut String) -> Result<(), String> {
+    match value {
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_tagged(item, out)?;
+            }
+            out.push(']');
+            Ok(())
+        }
+        Value::Object(map) => write_tagged_object(map, out),
+        other => {
+            pyjson::write(other, out);
+            Ok(())
+        }
+    }
+}
+
+/// [`write_tagged`] for a map: a typed wrapper, a dict whose one key looks like a tag (Flask
+/// escapes it as ` di`), or an ordinary dict.
+pub(crate) fn write_tagged_object(
+    map: &Map<String, Value>,
+    out: &mut String,
+) -> Result<(), String> {
+    let single = (map.len() == 1).then(|| map.iter().next()).flatten();
+    if let Some((key, inner)) = single {
+        if key.starts_with('$') {
+            if let Some(typed) = tag_typed(key, inner) {
+                pyjson::write(&typed?, out);
+                return Ok(());
+            }
+        }
+        if TAG_KEYS.contains(&key.as_str()) {
+            out.push_str("{\" di\":{");
+            pyjson::write_string(&format!("{key}__"), out);
+            out.push(':');
+            write_tagged(inner, out)?;
+            out.push_str("}}");
+            return Ok(());
+        }
+    }
+    out.push('{');
+    for (i, (key, item)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        pyjson::write_string(key, out);
+        out.push(':');
+        write_tagged(item, out)?;
+    }
+    out.push('}');
+    Ok(())
 }
 
 /// Replaces the typed form by Flask tags, escaping one-key dicts whose key is a tag.
