@@ -19,6 +19,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! For the lowest overhead, wrap the whole router rather than each route: `Router::layer`
+//! wraps every route in its own service, which costs about as much again as the session layer
+//! itself. With `tower::Layer` in scope, `let app = SessionLayer::new(config).layer(router);`
+//! gives a service to serve with `axum::serve(listener, app.into_make_service())`
+//! (`axum::ServiceExt`).
+//!
 //! The layer loads the session before the handler and, after it, appends exactly the
 //! `Set-Cookie` the core decides (or none), adds `Vary: Cookie` when the handler took the
 //! session, and saves nothing on a 5xx response. An extractor without the layer is a 500 whose
