@@ -21,7 +21,7 @@ use std::hint::black_box;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{header, HeaderValue, Request as HttpRequest};
-use sessionkit::{CookieCommand, Key, Session, SessionConfig};
+use sessionkit::{CookieCommand, Key, SessionConfig, TrackedSession};
 use tower::ServiceExt as _;
 use workload::{workload, Workload};
 
@@ -47,7 +47,10 @@ fn config() -> SessionConfig<Workload> {
 
 /// The `Cookie` header a logged-in browser sends.
 fn cookie_header(config: &SessionConfig<Workload>) -> String {
-    let CookieCommand::Set(set) = config.save(&Session::new(workload()), now()).unwrap() else {
+    let CookieCommand::Set(set) = config
+        .save(&TrackedSession::new(workload()), now())
+        .unwrap()
+    else {
         unreachable!("a new session sets a cookie")
     };
     let pair = set.split(';').next().unwrap();

@@ -21,7 +21,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use criterion::{criterion_group, Criterion};
 use hmac::{Hmac, Mac};
-use sessionkit::{CookieCommand, Key, Session, SessionConfig};
+use sessionkit::{CookieCommand, Key, SessionConfig, TrackedSession};
 use sha2::Sha256;
 use workload::{workload, Workload};
 
@@ -163,14 +163,14 @@ fn stored(config: &SessionConfig<Workload>) -> String {
 }
 
 fn stored_data(config: &SessionConfig<Workload>, data: Workload) -> String {
-    match config.save(&Session::new(data), now()).unwrap() {
+    match config.save(&TrackedSession::new(data), now()).unwrap() {
         CookieCommand::Set(h) => request_header(&first_pair(&h)),
         other => panic!("{other:?}"),
     }
 }
 
 /// A loaded session with one field changed.
-fn touched(config: &SessionConfig<Workload>, header: &str) -> Session<Workload> {
+fn touched(config: &SessionConfig<Workload>, header: &str) -> TrackedSession<Workload> {
     let mut session = config.load(header, now()).session;
     session.user_id = 43;
     session

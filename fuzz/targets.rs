@@ -107,7 +107,7 @@ pub fn load_raw(data: &[u8]) {
     let config = native();
     let mut headers: Vec<Vec<u8>> = rest.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
     if mode % 2 == 1 {
-        let mut session = sessionkit::Session::new(Fuzzed::default());
+        let mut session = sessionkit::TrackedSession::new(Fuzzed::default());
         session.cart_mut().push(1);
         let set = match config.save(&session, now()) {
             Ok(CookieCommand::Set(h)) => h,
@@ -145,7 +145,7 @@ pub fn load_encrypted(data: &[u8]) {
         return;
     };
     let config = encrypted();
-    let mut session = sessionkit::Session::new(Fuzzed::default());
+    let mut session = sessionkit::TrackedSession::new(Fuzzed::default());
     session.cart_mut().push(1);
     let set = match config.save(&session, now()) {
         Ok(CookieCommand::Set(h)) => h,

@@ -18,10 +18,7 @@ async fn set(mut session: Session<Data>) -> &'static str {
 }
 
 async fn read(session: Session<Data>) -> String {
-    session
-        .user()
-        .cloned()
-        .unwrap_or_else(|| "Not logged in".into())
+    session.user().unwrap_or("Not logged in").to_owned()
 }
 
 async fn pop(mut session: Session<Data>) -> String {

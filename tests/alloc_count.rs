@@ -3,7 +3,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use sessionkit::{CookieCommand, Key, Session, SessionConfig};
+use sessionkit::{CookieCommand, Key, SessionConfig, TrackedSession};
 use workload::{workload, Workload};
 
 #[path = "../benches/support/workload.rs"]
@@ -33,7 +33,9 @@ fn a_load_allocates_no_more_than_the_struct_owns_plus_two() {
         .unwrap();
     let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let data = workload();
-    let CookieCommand::Set(set_cookie) = config.save(&Session::new(data.clone()), now).unwrap()
+    let CookieCommand::Set(set_cookie) = config
+        .save(&TrackedSession::new(data.clone()), now)
+        .unwrap()
     else {
         panic!()
     };

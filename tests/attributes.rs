@@ -3,19 +3,23 @@
 mod common;
 
 use common::*;
-use sessionkit::{ConfigError, CookieCommand, KeyError, SameSite, Session, SessionConfig};
+use sessionkit::{ConfigError, CookieCommand, KeyError, SameSite, SessionConfig, TrackedSession};
 
 #[test]
 fn defaults_are_http_only_secure_lax_root_path_and_no_domain() {
     // OWASP's session cheat sheet: a browser-session cookie, Secure, HttpOnly, SameSite, no
     // Domain, and the server enforcing the lifetime.
-    let header = set_header(config().save(&Session::new(alice()), at(T0)).unwrap());
+    let header = set_header(
+        config()
+            .save(&TrackedSession::new(alice()), at(T0))
+            .unwrap(),
+    );
     assert!(
         header.ends_with("; HttpOnly; SameSite=Lax; Secure; Path=/"),
         "{header}"
     );
     assert!(!header.contains("Max-Age") && !header.contains("Expires"));
-    let mut persistent = Session::new(alice());
+    let mut persistent = TrackedSession::new(alice());
     persistent.set_permanent(true);
     let header = set_header(config().save(&persistent, at(T0)).unwrap());
     assert!(
@@ -35,7 +39,7 @@ fn every_attribute_can_be_set() {
         .http_only(false)
         .build()
         .unwrap();
-    let header = set_header(config.save(&Session::new(alice()), at(T0)).unwrap());
+    let header = set_header(config.save(&TrackedSession::new(alice()), at(T0)).unwrap());
     assert!(header.starts_with("sid="));
     assert!(
         header.ends_with("; SameSite=Strict; Secure; Path=/app; Domain=example.com"),

@@ -21,10 +21,7 @@ async fn set(mut session: Session<App>) -> &'static str {
 }
 
 async fn read(session: Session<App>) -> String {
-    session
-        .user()
-        .cloned()
-        .unwrap_or_else(|| "Not logged in".into())
+    session.user().unwrap_or("Not logged in").to_owned()
 }
 
 async fn pop(mut session: Session<App>) -> String {

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
 use proptest::prelude::*;
-use sessionkit::{CookieCommand, Refresh, Session, SessionConfig};
+use sessionkit::{CookieCommand, Refresh, SessionConfig, TrackedSession};
 
 /// One request: which server's clock (an offset from the base time, within the skew), and
 /// what the handler does.
@@ -231,7 +231,7 @@ fn an_idle_timeout_near_duration_max_with_a_full_refresh_fraction_saves() {
         config.save(&loaded.session, at(T0 + 10)).unwrap(),
         CookieCommand::Unchanged
     );
-    let mut session = Session::new(alice());
+    let mut session = TrackedSession::new(alice());
     session.set_permanent(true);
     let header = set_header(config.save(&session, at(T0)).unwrap());
     // Browsers cap Max-Age at 400 days; the server-side lifetime still holds.

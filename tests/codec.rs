@@ -10,7 +10,7 @@ const KNOWN_ALICE: &str = "AQGwkHg1PzoAAAAAAAAAAGVT8QAAAAAAZVPxAHsidXNlciI6ImFsa
 
 #[test]
 fn known_answer_for_a_new_persistent_session() {
-    let mut session = sessionkit::Session::new(alice());
+    let mut session = sessionkit::TrackedSession::new(alice());
     session.set_permanent(true);
     let header = set_header(config().save(&session, at(T0)).unwrap());
     assert_eq!(

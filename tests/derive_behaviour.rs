@@ -1,14 +1,14 @@
-//! Generated accessors driven through the core's `Session<T>`: what marks a session modified and
+//! Generated accessors driven through the core's `TrackedSession<T>`: what marks a session modified and
 //! what sends a cookie.
 
 mod common;
 
 use common::{at, builder, pair, set_header, T0};
 use serde::{Deserialize, Serialize};
-use sessionkit::{CookieCommand, Session, SessionConfig};
+use sessionkit::{CookieCommand, Session, SessionConfig, TrackedSession};
 
 #[derive(Session, Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
-#[session(cookie = "session", max_age = "31d")]
+#[session(cookie = "session", lifetime = "31d")]
 struct AppSession {
     user: Option<String>,
     item: Option<Item>,
@@ -32,7 +32,7 @@ fn config() -> SessionConfig<AppSession> {
 fn request(
     config: &SessionConfig<AppSession>,
     cookie: &str,
-    handler: impl FnOnce(&mut Session<AppSession>),
+    handler: impl FnOnce(&mut TrackedSession<AppSession>),
 ) -> CookieCommand {
     let mut loaded = config.load(cookie, at(T0 + 1));
     assert_eq!(loaded.rejected, None);
@@ -41,7 +41,7 @@ fn request(
 }
 
 fn logged_in(config: &SessionConfig<AppSession>) -> String {
-    let mut session = Session::<AppSession>::default();
+    let mut session = TrackedSession::<AppSession>::default();
     session.set_user("alice");
     session.set_item(Item {
         name: Some("Alice".into()),
@@ -53,7 +53,7 @@ fn logged_in(config: &SessionConfig<AppSession>) -> String {
 
 #[test]
 fn setting_marks_modified_and_reading_does_not() {
-    let mut session = Session::<AppSession>::default();
+    let mut session = TrackedSession::<AppSession>::default();
     assert_eq!(session.user(), None);
     assert!(!session.has_user());
     assert!(!session.is_modified());
@@ -66,7 +66,7 @@ fn a_set_value_is_sent_and_read_back() {
     let config = config();
     let cookie = logged_in(&config);
     let loaded = config.load(&cookie, at(T0 + 1));
-    assert_eq!(loaded.session.user().map(String::as_str), Some("alice"));
+    assert_eq!(loaded.session.user(), Some("alice"));
 }
 
 #[test]
@@ -136,9 +136,80 @@ fn a_flash_survives_exactly_one_read() {
 fn clear_empties_every_field_and_removes_the_cookie() {
     let config = config();
     let cookie = logged_in(&config);
-    let command = request(&config, &cookie, Session::clear);
+    let command = request(&config, &cookie, TrackedSession::clear);
     assert_eq!(
         command,
         CookieCommand::Remove("session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0".into())
     );
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+struct UserId(u64);
+
+#[derive(Session, Serialize, Deserialize, Default)]
+struct Ergonomic {
+    name: String,
+    nick: Option<String>,
+    visits: u32,
+    last_seen: Option<u64>,
+    #[session(copy)]
+    user_id: Option<UserId>,
+    tags: Vec<String>,
+    #[session(csrf)]
+    csrf: sessionkit::CsrfToken,
+}
+
+#[test]
+fn getters_give_str_for_strings_and_values_for_copy_types() {
+    let mut s = Ergonomic::default();
+    s.set_name("alice");
+    s.set_nick("al");
+    s.set_visits(3); // an integer literal: the setter takes `u32` itself
+    s.set_last_seen(1_700_000_000);
+    s.set_user_id(UserId(7));
+    let name: &str = s.name();
+    let nick: Option<&str> = s.nick();
+    let visits: u32 = s.visits();
+    let last_seen: Option<u64> = s.last_seen();
+    let user_id: Option<UserId> = s.user_id();
+    let tags: &Vec<String> = s.tags();
+    assert_eq!(
+        (name, nick, visits, last_seen, user_id, tags.len()),
+        (
+            "alice",
+            Some("al"),
+            3,
+            Some(1_700_000_000),
+            Some(UserId(7)),
+            0
+        )
+    );
+    // The borrow-based access stays.
+    s.name_mut().push('!');
+    *s.visits_mut() += 1;
+    assert_eq!((s.name(), s.visits()), ("alice!", 4));
+}
+
+#[test]
+fn the_csrf_field_makes_one_token_per_session_and_checks_it() {
+    let config: SessionConfig<Ergonomic> = builder().build().unwrap();
+    let mut first = config.load("", at(T0));
+    let token = first.session.csrf_token().to_owned();
+    assert_eq!(token.len(), 43);
+    // Generating the token is a change: the cookie carries it to the next request.
+    let cookie = pair(&set_header(config.save(&first.session, at(T0)).unwrap()));
+    let mut next = config.load(&cookie, at(T0 + 1));
+    assert!(next.session.verify_csrf(&token));
+    assert!(!next.session.verify_csrf(&token[1..]));
+    assert!(!next.session.verify_csrf(""));
+    // Reading the token again changes nothing, so nothing is sent.
+    assert_eq!(next.session.csrf_token(), token);
+    assert_eq!(
+        config.save(&next.session, at(T0 + 1)).unwrap(),
+        CookieCommand::Unchanged
+    );
+    // Another session has another token, and a session with none verifies nothing.
+    let mut other = Ergonomic::default();
+    assert!(!other.verify_csrf(&token));
+    assert_ne!(other.csrf_token(), token);
 }

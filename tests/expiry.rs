@@ -134,7 +134,7 @@ fn max_age_never_exceeds_the_remaining_lifetime() {
         .idle_timeout(Duration::from_secs(100))
         .build()
         .unwrap();
-    let mut session = sessionkit::Session::new(alice());
+    let mut session = sessionkit::TrackedSession::new(alice());
     session.set_permanent(true);
     assert!(set_header(idle.save(&session, at(T0)).unwrap()).ends_with("; Max-Age=100"));
 }
@@ -159,7 +159,7 @@ fn a_browser_session_cookie_has_no_max_age_but_still_expires_on_the_server() {
         .lifetime(Duration::from_secs(60))
         .build()
         .unwrap();
-    let mut session = sessionkit::Session::new(alice());
+    let mut session = sessionkit::TrackedSession::new(alice());
     session.set_permanent(false);
     let header = set_header(config.save(&session, at(T0)).unwrap());
     assert!(!header.contains("Max-Age"), "{header}");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::*;
 use serde::{Deserialize, Serialize};
-use sessionkit::{CookieCommand, Rejection, Session, SessionConfig};
+use sessionkit::{CookieCommand, Rejection, SessionConfig, TrackedSession};
 
 #[test]
 fn clear_resets_permanent_as_flasks_does() {
@@ -75,7 +75,7 @@ fn a_remember_me_session_outlives_the_idle_timeout_of_browser_sessions() {
         .unwrap();
     let remembered = set_header(config.save(&permanent(alice()), at(T0)).unwrap());
     assert!(remembered.ends_with("; Max-Age=2592000"), "{remembered}");
-    let browser = set_header(config.save(&Session::new(alice()), at(T0)).unwrap());
+    let browser = set_header(config.save(&TrackedSession::new(alice()), at(T0)).unwrap());
     assert!(!browser.contains("Max-Age"), "{browser}");
     // Two days unused: the remembered session lives, the browser session does not.
     let two_days = at(T0 + 2 * 86_400);
@@ -108,8 +108,8 @@ fn a_remember_me_session_may_have_its_own_idle_timeout() {
     ));
 }
 
-fn permanent(data: App) -> Session<App> {
-    let mut session = Session::new(data);
+fn permanent(data: App) -> TrackedSession<App> {
+    let mut session = TrackedSession::new(data);
     session.set_permanent(true);
     session
 }
@@ -117,13 +117,17 @@ fn permanent(data: App) -> Session<App> {
 #[test]
 fn session_new_follows_the_configurations_permanence() {
     let persistent = builder::<App>().permanent(true).build().unwrap();
-    let header = set_header(persistent.save(&Session::new(alice()), at(T0)).unwrap());
+    let header = set_header(
+        persistent
+            .save(&TrackedSession::new(alice()), at(T0))
+            .unwrap(),
+    );
     assert!(header.contains("Max-Age="), "{header}");
     let browser = config();
-    let header = set_header(browser.save(&Session::new(alice()), at(T0)).unwrap());
+    let header = set_header(browser.save(&TrackedSession::new(alice()), at(T0)).unwrap());
     assert!(!header.contains("Max-Age"), "{header}");
     // An explicit choice wins over the configuration.
-    let mut chosen = Session::new(alice());
+    let mut chosen = TrackedSession::new(alice());
     chosen.set_permanent(false);
     let header = set_header(persistent.save(&chosen, at(T0)).unwrap());
     assert!(!header.contains("Max-Age"), "{header}");
@@ -140,7 +144,7 @@ fn a_configuration_is_cheap_to_clone_and_clones_agree() {
 
 /// The README's struct, as deployed before.
 #[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug, PartialEq)]
-#[session(cookie = "session", max_age = "31d")]
+#[session(cookie = "session", lifetime = "31d")]
 struct AppSession {
     user: Option<String>,
     cart: Vec<u32>,
@@ -150,7 +154,7 @@ struct AppSession {
 
 /// The same struct in the next deploy: a new non-`Option` field, no `#[serde(default)]`.
 #[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug, PartialEq)]
-#[session(cookie = "session", max_age = "31d")]
+#[session(cookie = "session", lifetime = "31d")]
 struct AppSessionNext {
     user: Option<String>,
     cart: Vec<u32>,
@@ -189,7 +193,7 @@ fn adding_a_field_to_the_readme_struct_keeps_everyone_logged_in() {
     );
     *loaded.session.visits_mut() += 1;
     let header = set_header(after.save(&loaded.session, at(T0 + 60)).unwrap());
-    assert_eq!(*after.load(&pair(&header), at(T0 + 61)).session.visits(), 1);
+    assert_eq!(after.load(&pair(&header), at(T0 + 61)).session.visits(), 1);
 }
 
 #[test]

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use sessionkit::{CookieCommand, Session};
+use sessionkit::{CookieCommand, TrackedSession};
 
 /// The attributes of the default configuration, each after a `; `.
 const ATTRIBUTES: usize = 4; // Path, HttpOnly, Secure, SameSite
@@ -15,7 +15,7 @@ proptest! {
     #[test]
     fn session_content_never_reaches_the_header_syntax(user in any::<String>(), cart in proptest::collection::vec(any::<u32>(), 0..8)) {
         let config = config();
-        let session = Session::new(App { user: Some(user), cart });
+        let session = TrackedSession::new(App { user: Some(user), cart });
         if let Ok(CookieCommand::Set(header)) = config.save(&session, at(T0)) {
             prop_assert!(!header.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0));
             prop_assert_eq!(header.matches("; ").count(), ATTRIBUTES);
@@ -28,7 +28,7 @@ proptest! {
     fn any_path_or_domain_either_fails_to_build_or_stays_one_attribute(path in any::<String>(), domain in any::<String>()) {
         let built = builder::<App>().path(path.clone()).domain(domain.clone()).build();
         if let Ok(config) = built {
-            let header = set_header(config.save(&Session::new(alice()), at(T0)).unwrap());
+            let header = set_header(config.save(&TrackedSession::new(alice()), at(T0)).unwrap());
             prop_assert!(!header.bytes().any(|b| b.is_ascii_control()));
             prop_assert_eq!(header.matches("; ").count(), ATTRIBUTES + 1);
             let removal = builder::<App>().path(path).domain(domain).build().unwrap();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::*;
 use proptest::prelude::*;
-use sessionkit::{Key, Rejection, Session, SessionConfig};
+use sessionkit::{Key, Rejection, SessionConfig, TrackedSession};
 
 const KEYS: [&str; 4] = [
     KEY_A,
@@ -142,7 +142,7 @@ proptest! {
             .idle_timeout(Duration::from_secs(idle))
             .build()
             .unwrap();
-        let cookie = pair(&set_header(config.save(&Session::new(alice()), at(start)).unwrap()));
+        let cookie = pair(&set_header(config.save(&TrackedSession::new(alice()), at(start)).unwrap()));
         let limit = lifetime.min(idle);
         prop_assert_eq!(config.load(&cookie, at(start + limit)).rejected, None);
         prop_assert!(config.load(&cookie, at(start + limit + 1)).rejected.is_some());

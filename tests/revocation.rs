@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use common::*;
 use serde::{Deserialize, Serialize};
-use sessionkit::{Rejection, Session, SessionSchema};
+use sessionkit::{Rejection, SessionSchema, TrackedSession};
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Login {
@@ -44,10 +44,14 @@ fn logging_out_everywhere_revokes_every_outstanding_cookie() {
         generation: 1,
     };
     let laptop = pair(&set_header(
-        config.save(&Session::new(login.clone()), at(T0)).unwrap(),
+        config
+            .save(&TrackedSession::new(login.clone()), at(T0))
+            .unwrap(),
     ));
     let phone = pair(&set_header(
-        config.save(&Session::new(login), at(T0 + 5)).unwrap(),
+        config
+            .save(&TrackedSession::new(login), at(T0 + 5))
+            .unwrap(),
     ));
     assert_eq!(config.load(&laptop, at(T0 + 10)).rejected, None);
 
@@ -64,7 +68,9 @@ fn logging_out_everywhere_revokes_every_outstanding_cookie() {
         generation: 2,
     };
     let cookie = pair(&set_header(
-        config.save(&Session::new(fresh), at(T0 + 30)).unwrap(),
+        config
+            .save(&TrackedSession::new(fresh), at(T0 + 30))
+            .unwrap(),
     ));
     assert_eq!(config.load(&cookie, at(T0 + 31)).rejected, None);
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use sessionkit::{Rejection, SaveError, Session};
+use sessionkit::{Rejection, SaveError, TrackedSession};
 
 fn with_cart(len: usize) -> App {
     App {
@@ -16,7 +16,7 @@ fn with_cart(len: usize) -> App {
 fn an_oversized_session_is_too_large_with_the_exact_byte_count() {
     let config = config();
     let Err(SaveError::TooLarge { bytes, limit }) =
-        config.save(&Session::new(with_cart(2000)), at(T0))
+        config.save(&TrackedSession::new(with_cart(2000)), at(T0))
     else {
         panic!("expected TooLarge");
     };
@@ -32,13 +32,21 @@ fn an_oversized_session_is_too_large_with_the_exact_byte_count() {
 #[test]
 fn the_limit_applies_to_the_whole_header_at_its_boundary() {
     let config = config();
-    let header = set_header(config.save(&Session::new(with_cart(100)), at(T0)).unwrap());
+    let header = set_header(
+        config
+            .save(&TrackedSession::new(with_cart(100)), at(T0))
+            .unwrap(),
+    );
     let exact = builder::<App>()
         .max_cookie_bytes(header.len())
         .build()
         .unwrap();
     assert_eq!(
-        set_header(exact.save(&Session::new(with_cart(100)), at(T0)).unwrap()),
+        set_header(
+            exact
+                .save(&TrackedSession::new(with_cart(100)), at(T0))
+                .unwrap()
+        ),
         header
     );
     let short = builder::<App>()
@@ -46,7 +54,7 @@ fn the_limit_applies_to_the_whole_header_at_its_boundary() {
         .build()
         .unwrap();
     assert!(matches!(
-        short.save(&Session::new(with_cart(100)), at(T0)),
+        short.save(&TrackedSession::new(with_cart(100)), at(T0)),
         Err(SaveError::TooLarge { bytes, limit }) if bytes == header.len() && limit == header.len() - 1
     ));
 }

@@ -28,10 +28,7 @@ async fn login(mut session: Session<App>) -> &'static str {
 }
 
 async fn read(session: Session<App>) -> String {
-    session
-        .user()
-        .cloned()
-        .unwrap_or_else(|| "anonymous".into())
+    session.user().unwrap_or("anonymous").to_owned()
 }
 
 async fn logout(mut session: Session<App>) -> &'static str {
@@ -278,7 +275,7 @@ async fn actix_answers_a_store_outage_the_same_way() {
     use actix_web::{test, web, App as ActixApp};
     use sessionkit::actix::{Session as ActixSession, SessionMiddleware};
     async fn read(session: ActixSession<App>) -> String {
-        session.user().cloned().unwrap_or_default()
+        session.user().unwrap_or_default().to_owned()
     }
     let middleware = SessionMiddleware::new(common::builder::<App>().store(Down).build().unwrap());
     let app = test::init_service(

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use sessionkit::{CookieCommand, Session};
+use sessionkit::{CookieCommand, TrackedSession};
 
 #[test]
 fn an_untouched_new_session_sends_nothing() {
@@ -63,7 +63,7 @@ fn clearing_a_stored_session_removes_the_cookie() {
 #[test]
 fn clearing_a_new_session_sends_nothing() {
     let config = config();
-    let mut session = Session::<App>::default();
+    let mut session = TrackedSession::<App>::default();
     session.clear();
     assert_eq!(
         config.save(&session, at(T0)).unwrap(),

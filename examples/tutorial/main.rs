@@ -23,7 +23,7 @@ use sessionkit::{Key, SessionConfig};
 
 /// Everything the app keeps between requests, typed.
 #[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug)]
-#[session(cookie = "session", max_age = "1m")]
+#[session(cookie = "session", lifetime = "1m")]
 pub(crate) struct Tutorial {
     /// The registered username (Flask: `session['user']`).
     user: Option<String>,
@@ -54,7 +54,7 @@ type AppSession = Session<Tutorial>;
 
 async fn home(mut session: AppSession) -> Html<String> {
     let notices = session.take_flashes();
-    Html(pages::home(session.user().map(String::as_str), &notices))
+    Html(pages::home(session.user(), &notices))
 }
 
 async fn add_form() -> Html<String> {

@@ -2,7 +2,7 @@
 //! session at the end of a request, and supply only how to serialize and seal.
 
 use crate::lifetime::{Lifetime, Stamp};
-use crate::session::Session;
+use crate::session::TrackedSession;
 
 /// What the end of a request must do with the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +30,7 @@ impl Plan {
     /// Plans the save of `session` at `now`. `refresh_browser_sessions` is false for a format
     /// that refreshes only persistent cookies (Flask's rule).
     pub(crate) fn new<T>(
-        session: &Session<T>,
+        session: &TrackedSession<T>,
         default_permanent: bool,
         lifetime: &Lifetime,
         refresh_browser_sessions: bool,
@@ -65,7 +65,7 @@ impl Plan {
     /// whether it is the empty session.
     pub(crate) fn decide<T>(
         &self,
-        session: &Session<T>,
+        session: &TrackedSession<T>,
         outgoing: Option<(&[u8], bool)>,
     ) -> Action {
         let incoming = session.current_incoming();

@@ -1,6 +1,6 @@
-//! The session extractor every adapter hands to handlers (`sessionkit::axum::Session`,
-//! `sessionkit::actix::Session`): one type, with each framework's extractor trait implemented
-//! in its adapter.
+//! The session extractor every adapter hands to handlers (`sessionkit::Session`, also reachable
+//! as `sessionkit::axum::Session` and `sessionkit::actix::Session`): one type, with each
+//! framework's extractor trait implemented in its adapter.
 
 use std::ops::{Deref, DerefMut};
 
@@ -9,11 +9,27 @@ use crate::{Rejection, SessionSchema};
 
 /// The session of the current request, for a handler to read and change directly.
 ///
+/// ```
+/// use sessionkit::Session; // the derive macro and this extractor
+///
+/// #[derive(Session, serde::Serialize, serde::Deserialize, Default)]
+/// struct App {
+///     visits: u32,
+/// }
+///
+/// async fn count(mut session: Session<App>) -> String {
+///     *session.visits_mut() += 1;
+///     format!("visit {}", session.visits())
+/// }
+/// # let _ = axum::Router::<()>::new().route("/", axum::routing::get(count));
+/// # let _ = actix_web::App::new().route("/", actix_web::web::get().to(count));
+/// ```
+///
 /// Changes are saved when the handler returns: the extractor hands the session back to the
 /// adapter's middleware when it is dropped. Do not move it into a task that outlives the
 /// request; such changes are lost (and logged as an error).
 pub struct Session<T: SessionSchema> {
-    inner: Option<Box<crate::Session<T>>>,
+    inner: Option<Box<crate::TrackedSession<T>>>,
     rejected: Option<Rejection>,
     slot: Slot<T>,
 }
@@ -43,7 +59,7 @@ impl<T: SessionSchema + std::fmt::Debug> std::fmt::Debug for Session<T> {
 }
 
 impl<T: SessionSchema> Deref for Session<T> {
-    type Target = crate::Session<T>;
+    type Target = crate::TrackedSession<T>;
 
     fn deref(&self) -> &Self::Target {
         self.inner.as_ref().expect("present until drop")

@@ -1,5 +1,5 @@
 //! The framework-agnostic runtime of [sessionkit](https://docs.rs/sessionkit): secret keys, the
-//! signed cookie envelope, the tracked [`Session`] wrapper and the [`SessionConfig::load`] /
+//! signed cookie envelope, the tracked [`TrackedSession`] wrapper and the [`SessionConfig::load`] /
 //! [`SessionConfig::save`] pair that every framework adapter calls.
 //!
 //! Most apps use this crate through the `sessionkit` facade and `#[derive(Session)]`.
@@ -32,6 +32,7 @@ mod aead;
 pub mod axum;
 mod codec;
 mod config;
+mod csrf;
 mod decide;
 mod error;
 #[cfg(any(feature = "axum", feature = "actix"))]
@@ -53,14 +54,23 @@ pub mod store;
 pub use codec::{ENCRYPTED_FORMAT_VERSION, FORMAT_VERSION};
 pub use config::{CookieCommand, Loaded, SessionConfig, SessionConfigBuilder, HOST_PREFIX};
 pub use cookie;
+pub use csrf::CsrfToken;
 pub use error::{ConfigError, Rejection, SaveError};
+/// The handler's session extractor, for axum and actix-web alike (also
+/// `sessionkit::axum::Session` and `sessionkit::actix::Session`, the same type).
+///
+/// `use sessionkit::Session;` brings both this type and the derive macro of the same name, so a
+/// handler written `async fn h(session: Session<App>)` compiles as it reads.
+#[cfg(any(feature = "axum", feature = "actix"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "axum", feature = "actix"))))]
+pub use extract::Session;
 pub use header::{SameSite, MAX_CANDIDATES};
 pub use key::{Key, KeyError, Keyring, MIN_KEY_BYTES};
 pub use lifetime::Refresh;
 #[doc(hidden)]
 pub use schema::owner_of;
-pub use schema::{SessionSchema, DEFAULT_MAX_AGE};
-pub use session::Session;
+pub use schema::{SessionSchema, DEFAULT_LIFETIME};
+pub use session::TrackedSession;
 pub use store::{
     BoxedStore, ConflictPolicy, FileStore, MemoryStore, SessionId, SessionStore, StoreError,
     StoreFailure, StoreKey,

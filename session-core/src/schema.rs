@@ -6,10 +6,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// The default absolute lifetime: 31 days, as Flask's `PERMANENT_SESSION_LIFETIME`.
-pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(31 * 24 * 60 * 60);
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(31 * 24 * 60 * 60);
 
 /// A type that can live in a session cookie. `#[derive(Session)]` implements it; the constants
-/// come from `#[session(cookie = .., max_age = .., version = ..)]`.
+/// come from `#[session(cookie = .., lifetime = .., version = ..)]`.
 ///
 /// # Examples
 ///
@@ -24,13 +24,13 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(31 * 24 * 60 * 60);
 ///     const VERSION: u32 = 2;
 ///     const FIELDS: &'static [&'static str] = &["items"];
 /// }
-/// assert_eq!(Cart::MAX_AGE.as_secs(), 31 * 24 * 3600);
+/// assert_eq!(Cart::LIFETIME.as_secs(), 31 * 24 * 3600);
 /// ```
 pub trait SessionSchema: Serialize + DeserializeOwned + Default {
     /// The cookie name.
     const COOKIE_NAME: &'static str = "session";
     /// The default absolute lifetime.
-    const MAX_AGE: Duration = DEFAULT_MAX_AGE;
+    const LIFETIME: Duration = DEFAULT_LIFETIME;
     /// The schema version, signed into every cookie: raise it when a change to the struct must
     /// invalidate existing sessions rather than load them with defaults.
     const VERSION: u32 = 0;

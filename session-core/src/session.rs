@@ -1,4 +1,4 @@
-//! [`Session<T>`]: the app's session data with change tracking.
+//! [`TrackedSession<T>`]: the app's session data with change tracking.
 
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -39,15 +39,21 @@ impl Incoming {
 /// out only when the data really changed. There is no `modified = True` to forget: a change made
 /// deep inside a nested value is seen because it went through `DerefMut`.
 ///
+/// This is what [`SessionConfig::load`](crate::SessionConfig::load) returns and
+/// [`SessionConfig::save`](crate::SessionConfig::save) takes, for code that calls the core
+/// itself. A handler takes its framework's extractor instead, `sessionkit::axum::Session<T>` or
+/// `sessionkit::actix::Session<T>`, which derefs to this type. (`sessionkit::Session` is the
+/// derive macro.)
+///
 /// # Examples
 ///
 /// ```
-/// use session_core::Session;
+/// use sessionkit::TrackedSession;
 ///
 /// #[derive(Default, serde::Serialize, serde::Deserialize)]
 /// struct Cart { items: Vec<u32> }
 ///
-/// let mut session = Session::<Cart>::default();
+/// let mut session = TrackedSession::<Cart>::default();
 /// assert!(session.is_new());
 /// assert!(!session.is_modified());
 /// let _ = session.items.len();          // a read
@@ -56,7 +62,7 @@ impl Incoming {
 /// assert!(session.is_modified());
 /// ```
 #[derive(Debug)]
-pub struct Session<T> {
+pub struct TrackedSession<T> {
     data: T,
     touched: bool,
     cleared: bool,
@@ -66,17 +72,17 @@ pub struct Session<T> {
     incoming: Option<Incoming>,
 }
 
-impl<T: Default> Default for Session<T> {
+impl<T: Default> Default for TrackedSession<T> {
     fn default() -> Self {
         Self::fresh(T::default(), false)
     }
 }
 
-impl<T> Session<T> {
+impl<T> TrackedSession<T> {
     /// A new session holding `data`, as if no cookie had come in. It is stored if `data`
     /// differs from `T::default()`; its cookie is persistent or not as the configuration says
     /// ([`SessionConfigBuilder::permanent`](crate::SessionConfigBuilder::permanent)) unless
-    /// [`Session::set_permanent`] chooses.
+    /// [`TrackedSession::set_permanent`] chooses.
     #[must_use]
     pub fn new(data: T) -> Self {
         Self {
@@ -154,8 +160,8 @@ impl<T> Session<T> {
         self.permanent = Some(permanent);
     }
 
-    /// Whether the cookie is persistent; see [`Session::set_permanent`]. For a session built
-    /// with [`Session::new`] and not yet chosen, `false` here, while saving follows the
+    /// Whether the cookie is persistent; see [`TrackedSession::set_permanent`]. For a session built
+    /// with [`TrackedSession::new`] and not yet chosen, `false` here, while saving follows the
     /// configuration.
     #[must_use]
     pub fn is_permanent(&self) -> bool {
@@ -214,7 +220,7 @@ impl<T> Session<T> {
     }
 }
 
-impl<T> Deref for Session<T> {
+impl<T> Deref for TrackedSession<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
@@ -222,7 +228,7 @@ impl<T> Deref for Session<T> {
     }
 }
 
-impl<T> DerefMut for Session<T> {
+impl<T> DerefMut for TrackedSession<T> {
     fn deref_mut(&mut self) -> &mut T {
         self.touched = true;
         &mut self.data

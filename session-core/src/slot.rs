@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use crate::{
-    CookieCommand, Loaded, Rejection, SaveError, Session, SessionConfig, SessionSchema,
-    StoreFailure,
+    CookieCommand, Loaded, Rejection, SaveError, SessionConfig, SessionSchema, StoreFailure,
+    TrackedSession,
 };
 
 /// The clock an adapter reads: `SystemTime::now` unless a test gives another.
@@ -99,7 +99,7 @@ impl<T: SessionSchema> Shared<T> {
                 tracing::error!(%error, "sessionkit: the session store failed on load");
                 match self.config.store_failure() {
                     Some(StoreFailure::ContinueAnonymous) => Ok(Self::slot(Loaded {
-                        session: Session::default(),
+                        session: TrackedSession::default(),
                         rejected: None,
                     })),
                     policy => Err(Failure::unavailable(policy)),
@@ -263,7 +263,7 @@ impl<T> Clone for Slot<T> {
 struct State<T> {
     /// Boxed: the session moves from the middleware to the extractor and back, and a pointer
     /// moves cheaper than the session.
-    session: Option<Box<Session<T>>>,
+    session: Option<Box<TrackedSession<T>>>,
     rejected: Option<Rejection>,
     extracted: bool,
 }
@@ -310,7 +310,7 @@ impl<T: SessionSchema> Slot<T> {
     }
 
     /// Moves the session out for a handler, with the reason an incoming cookie was refused.
-    pub(crate) fn take(&self) -> Result<(Box<Session<T>>, Option<Rejection>), TakeError> {
+    pub(crate) fn take(&self) -> Result<(Box<TrackedSession<T>>, Option<Rejection>), TakeError> {
         let mut state = self.lock();
         let session = state.session.take().ok_or(TakeError::AlreadyTaken)?;
         state.extracted = true;
@@ -318,7 +318,7 @@ impl<T: SessionSchema> Slot<T> {
     }
 
     /// Returns the session when the handler's extractor is dropped.
-    pub(crate) fn put_back(&self, session: Box<Session<T>>) {
+    pub(crate) fn put_back(&self, session: Box<TrackedSession<T>>) {
         self.lock().session = Some(session);
     }
 
@@ -327,7 +327,7 @@ impl<T: SessionSchema> Slot<T> {
     ///
     /// The core decides even when the handler never took the session, so a refresh policy
     /// (Flask's re-signing of permanent sessions) applies to every response.
-    fn settle(&self, server_error: bool) -> (Option<Box<Session<T>>>, Outcome) {
+    fn settle(&self, server_error: bool) -> (Option<Box<TrackedSession<T>>>, Outcome) {
         let mut state = self.lock();
         let outcome = Outcome {
             set_cookie: None,
@@ -359,4 +359,4 @@ pub(crate) const MISSING_LAYER: &str = "sessionkit: the session extractor ran wi
 
 /// The message logged and returned when two extractors take the same session.
 pub(crate) const TAKEN_TWICE: &str =
-    "sessionkit: the session was extracted twice in one request; take one `Session<T>` per handler";
+    "sessionkit: the session was extracted twice in one request; take one `TrackedSession<T>` per handler";

@@ -28,8 +28,59 @@ pub(crate) enum Shape<'a> {
     Optional(&'a Type),
     /// A `#[session(flash)]` field `Vec<M>`.
     Flash(&'a Type),
+    /// A `#[session(csrf)]` field (a `CsrfToken`).
+    Csrf,
     /// Any other type.
     Plain,
+}
+
+/// Whether `ty` is spelt `CsrfToken` (with any path).
+pub(crate) fn is_csrf_token(ty: &Type) -> bool {
+    matches!(ty, Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "CsrfToken"))
+}
+
+/// How a getter hands a value out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `String`: as `&str`.
+    Str,
+    /// A primitive, or a type marked `#[session(copy)]`: by value.
+    Copy,
+    /// Anything else: by reference.
+    Ref,
+}
+
+/// The getter kind of `ty`, read from its spelling (a derive sees no types): `String` and the
+/// primitive types by name, any other `Copy` type through `#[session(copy)]`.
+pub(crate) fn kind(ty: &Type, marked_copy: bool) -> Kind {
+    const PRIMITIVES: &[&str] = &[
+        "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64",
+        "i128", "isize", "f32", "f64",
+    ];
+    if marked_copy {
+        return Kind::Copy;
+    }
+    let Type::Path(path) = ty else {
+        return Kind::Ref;
+    };
+    if path.qself.is_some() {
+        return Kind::Ref;
+    }
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let plain = path.path.segments.iter().all(|s| s.arguments.is_none());
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match segments.as_slice() {
+        _ if !plain => Kind::Ref,
+        ["String"] | ["std" | "alloc", "string", "String"] => Kind::Str,
+        [one] if PRIMITIVES.contains(one) => Kind::Copy,
+        ["core" | "std", "primitive", one] if PRIMITIVES.contains(one) => Kind::Copy,
+        _ => Kind::Ref,
+    }
 }
 
 impl<'a> Container<'a> {
@@ -90,6 +141,8 @@ impl<'a> Field<'a> {
             .unwrap_or_else(|| name.clone());
         let shape = if attrs.flash.get().is_some() {
             generic_argument(&field.ty, "Vec").map_or(Shape::Plain, Shape::Flash)
+        } else if attrs.csrf.get().is_some() {
+            Shape::Csrf
         } else {
             option_argument(&field.ty).map_or(Shape::Plain, Shape::Optional)
         };

@@ -57,22 +57,22 @@ impl<T> Once<T> {
     }
 }
 
-/// `#[session(cookie = "..", max_age = "..", version = N, crate = "..")]` on the struct.
+/// `#[session(cookie = "..", lifetime = "..", version = N, crate = "..")]` on the struct.
 pub(crate) struct ContainerAttrs {
     pub(crate) cookie: Once<String>,
-    pub(crate) max_age: Once<u64>,
+    pub(crate) lifetime: Once<u64>,
     pub(crate) version: Once<u32>,
     pub(crate) krate: Once<syn::Path>,
 }
 
-const CONTAINER_KEYS: &str = "`cookie`, `max_age`, `version`, `crate`";
-const FIELD_KEYS: &str = "`rename`, `skip`, `flash`, `owner`";
+const CONTAINER_KEYS: &str = "`cookie`, `lifetime`, `version`, `crate`";
+const FIELD_KEYS: &str = "`rename`, `skip`, `flash`, `owner`, `copy`, `csrf`";
 
 impl ContainerAttrs {
     pub(crate) fn parse(cx: &Ctxt, attrs: &[Attribute]) -> Self {
         let mut out = Self {
             cookie: Once::new("cookie"),
-            max_age: Once::new("max_age"),
+            lifetime: Once::new("lifetime"),
             version: Once::new("version"),
             krate: Once::new("crate"),
         };
@@ -99,13 +99,16 @@ impl ContainerAttrs {
                     cx.error(lit.span(), format!("invalid cookie name {:?}, expected letters, digits and `-_.!#$%&'*+^`|~`", lit.value()));
                 }
             }
-        } else if path.is_ident("max_age") {
+        } else if path.is_ident("lifetime") {
             if let Some(lit) = string_value(cx, meta) {
                 match parse_duration(&lit.value()) {
-                    Some(secs) => self.max_age.set(cx, span, secs),
-                    None => cx.error(lit.span(), format!("invalid max_age {:?}, expected a positive number followed by one of `s`, `m`, `h`, `d`, such as \"31d\"", lit.value())),
+                    Some(secs) => self.lifetime.set(cx, span, secs),
+                    None => cx.error(lit.span(), format!("invalid lifetime {:?}, expected a positive number followed by one of `s`, `m`, `h`, `d`, such as \"31d\"", lit.value())),
                 }
             }
+        } else if path.is_ident("max_age") {
+            cx.error(span, "`max_age` is now `lifetime`, the name the builder uses too (`.lifetime(..)`): write `lifetime = \"31d\"`");
+            skip_value(meta);
         } else if path.is_ident("version") {
             match meta
                 .value()
@@ -142,13 +145,18 @@ impl ContainerAttrs {
     }
 }
 
-/// `#[session(rename = "..", skip, flash, owner)]` on a field, plus `#[serde(rename = "..")]`.
+/// `#[session(rename = "..", skip, flash, owner, copy, csrf)]` on a field, plus
+/// `#[serde(rename = "..")]`.
 pub(crate) struct FieldAttrs {
     pub(crate) rename: Once<String>,
     pub(crate) serde_rename: Option<(Span, String)>,
     pub(crate) skip: Once<()>,
     pub(crate) flash: Once<()>,
     pub(crate) owner: Once<()>,
+    /// The getter returns the value (the type is `Copy`), not a reference.
+    pub(crate) copy: Once<()>,
+    /// A `CsrfToken` field: `csrf_token()` and `verify_csrf()`.
+    pub(crate) csrf: Once<()>,
 }
 
 impl FieldAttrs {
@@ -159,6 +167,8 @@ impl FieldAttrs {
             skip: Once::new("skip"),
             flash: Once::new("flash"),
             owner: Once::new("owner"),
+            copy: Once::new("copy"),
+            csrf: Once::new("csrf"),
         };
         for attr in attrs {
             if attr.path().is_ident("session") {
@@ -189,6 +199,10 @@ impl FieldAttrs {
             self.flash.set(cx, span, ());
         } else if path.is_ident("owner") {
             self.owner.set(cx, span, ());
+        } else if path.is_ident("copy") {
+            self.copy.set(cx, span, ());
+        } else if path.is_ident("csrf") {
+            self.csrf.set(cx, span, ());
         } else {
             let hint = if is_container_key(path) {
                 " (this one belongs on the struct)"
@@ -252,13 +266,13 @@ fn skip_value(meta: &ParseNestedMeta<'_>) {
 }
 
 fn is_field_key(path: &syn::Path) -> bool {
-    ["rename", "skip", "flash", "owner"]
+    ["rename", "skip", "flash", "owner", "copy", "csrf"]
         .iter()
         .any(|k| path.is_ident(k))
 }
 
 fn is_container_key(path: &syn::Path) -> bool {
-    ["cookie", "max_age", "version", "crate"]
+    ["cookie", "lifetime", "max_age", "version", "crate"]
         .iter()
         .any(|k| path.is_ident(k))
 }

@@ -12,17 +12,18 @@ use crate::attr::Ctxt;
 /// core wrapper `sessionkit::Session<T>`, and the framework extractors (axum's and actix's
 /// `Session<T>`), which deref to the wrapper. Keep in step with `session.rs` and `extract.rs`.
 const RESERVED_METHODS: &[(&str, &str)] = &[
-    ("clear", "sessionkit::Session::clear"),
-    ("created_at", "sessionkit::Session::created_at"),
-    ("deref", "sessionkit::Session::deref"),
-    ("deref_mut", "sessionkit::Session::deref_mut"),
-    ("into_inner", "sessionkit::Session::into_inner"),
-    ("is_modified", "sessionkit::Session::is_modified"),
-    ("is_new", "sessionkit::Session::is_new"),
-    ("is_permanent", "sessionkit::Session::is_permanent"),
-    ("issued_at", "sessionkit::Session::issued_at"),
-    ("renew", "sessionkit::Session::renew"),
-    ("set_permanent", "sessionkit::Session::set_permanent"),
+    ("clear", "sessionkit::TrackedSession::clear"),
+    ("created_at", "sessionkit::TrackedSession::created_at"),
+    ("deref", "sessionkit::TrackedSession::deref"),
+    ("deref_mut", "sessionkit::TrackedSession::deref_mut"),
+    ("into_inner", "sessionkit::TrackedSession::into_inner"),
+    ("is_modified", "sessionkit::TrackedSession::is_modified"),
+    ("is_new", "sessionkit::TrackedSession::is_new"),
+    ("is_permanent", "sessionkit::TrackedSession::is_permanent"),
+    ("issued_at", "sessionkit::TrackedSession::issued_at"),
+    ("renew", "sessionkit::TrackedSession::renew"),
+    ("set_permanent", "sessionkit::TrackedSession::set_permanent"),
+    ("expires_at", "sessionkit::TrackedSession::expires_at"),
     (
         "rejection",
         "the extractor's `rejection` (axum and actix `Session`)",
@@ -33,6 +34,7 @@ pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
     check_no_lifetimes(cx, container);
     check_flash_is_a_vec(cx, container);
     check_single_flash(cx, container);
+    check_csrf(cx, container);
     check_skip_excludes_others(cx, container);
     check_rename_agrees_with_serde(cx, container);
     check_unique_keys(cx, container);
@@ -84,6 +86,35 @@ fn check_flash_is_a_vec(cx: &Ctxt, container: &Container<'_>) {
                 "`flash` requires a field of type `Vec<M>`, where `M` is the message type",
             );
         }
+    }
+}
+
+/// `csrf` goes on a `CsrfToken` field, once per struct.
+fn check_csrf(cx: &Ctxt, container: &Container<'_>) {
+    let mut seen = false;
+    for field in container
+        .fields
+        .iter()
+        .filter(|f| f.attrs.csrf.get().is_some())
+    {
+        let is_token = match field.ty {
+            syn::Type::Path(path) => path
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "CsrfToken"),
+            _ => false,
+        };
+        if !is_token {
+            cx.error(
+                field.ty.span(),
+                "`csrf` requires a field of type `sessionkit::CsrfToken`",
+            );
+        }
+        if seen {
+            cx.error(field.span(), "only one field can be `#[session(csrf)]`");
+        }
+        seen = true;
     }
 }
 
@@ -176,6 +207,7 @@ pub(crate) fn accessor_names(field: &Field<'_>) -> Vec<String> {
     match field.shape {
         _ if field.is_skipped() => Vec::new(),
         Shape::Flash(_) => vec!["flash".into(), "take_flashes".into()],
+        Shape::Csrf => vec!["csrf_token".into(), "verify_csrf".into()],
         Shape::Optional(_) => vec![
             n.clone(),
             format!("set_{n}"),

@@ -7,12 +7,12 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, GenericParam};
 
-use crate::ast::{Container, Field, Shape};
+use crate::ast::{kind, Container, Field, Kind, Shape};
 use crate::attr::Ctxt;
 use crate::check;
 
 /// Seconds in 31 days, the default lifetime.
-const DEFAULT_MAX_AGE: u64 = 31 * 86_400;
+const DEFAULT_LIFETIME: u64 = 31 * 86_400;
 
 pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::default();
@@ -67,12 +67,12 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
         .cookie
         .get()
         .map_or("session", String::as_str);
-    let max_age = container
+    let lifetime = container
         .attrs
-        .max_age
+        .lifetime
         .get()
         .copied()
-        .unwrap_or(DEFAULT_MAX_AGE);
+        .unwrap_or(DEFAULT_LIFETIME);
     let version = container.attrs.version.get().copied().unwrap_or(0);
     let keys = container.fields.iter().map(|f| &f.key);
     let owner = container
@@ -91,7 +91,7 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
         #[automatically_derived]
         impl #impl_generics #krate::__private::SessionSchema for #ident #ty_generics where #(#predicates),* {
             const COOKIE_NAME: &'static ::core::primitive::str = #cookie;
-            const MAX_AGE: ::core::time::Duration = ::core::time::Duration::from_secs(#max_age);
+            const LIFETIME: ::core::time::Duration = ::core::time::Duration::from_secs(#lifetime);
             const VERSION: ::core::primitive::u32 = #version;
             const FIELDS: &'static [&'static ::core::primitive::str] = &[#(#keys),*];
             #owner
@@ -103,13 +103,14 @@ fn accessors_impl(container: &Container<'_>) -> TokenStream {
     let ident = &container.input.ident;
     let vis = &container.input.vis;
     let (impl_generics, ty_generics, where_clause) = container.input.generics.split_for_impl();
+    let krate = container.krate();
     let mut emitted = BTreeSet::new();
     let methods = container.fields.iter().filter_map(|field| {
         let names = check::accessor_names(field);
         let fresh = names.iter().all(|n| !emitted.contains(n));
         emitted.extend(names);
         // A colliding field was reported by `check`; leaving it out keeps the error alone.
-        fresh.then(|| field_methods(field, vis))
+        fresh.then(|| field_methods(field, vis, &krate))
     });
     let methods: Vec<TokenStream> = methods.collect();
     quote! {
@@ -120,12 +121,75 @@ fn accessors_impl(container: &Container<'_>) -> TokenStream {
     }
 }
 
-fn field_methods(field: &Field<'_>, vis: &syn::Visibility) -> TokenStream {
+fn field_methods(field: &Field<'_>, vis: &syn::Visibility, krate: &syn::Path) -> TokenStream {
     match field.shape {
         _ if field.is_skipped() => TokenStream::new(),
         Shape::Flash(message) => flash_methods(field, message, vis),
+        // A wrong type was reported by `check`; no methods, so the error stays alone.
+        Shape::Csrf if !crate::ast::is_csrf_token(field.ty) => TokenStream::new(),
+        Shape::Csrf => csrf_methods(field, vis, krate),
         Shape::Optional(inner) => optional_methods(field, inner, vis),
         Shape::Plain => plain_methods(field, vis),
+    }
+}
+
+fn csrf_methods(field: &Field<'_>, vis: &syn::Visibility, krate: &syn::Path) -> TokenStream {
+    let (f, ty) = (field.ident, field.ty);
+    let token = quote_spanned!(ty.span()=> #krate::CsrfToken::get_or_generate(&mut self.#f));
+    let verify = quote_spanned!(ty.span()=> #krate::CsrfToken::verify(&self.#f, submitted));
+    quote! {
+        /// The CSRF token to put in forms, generated on first use (32 bytes from the
+        /// operating system's generator) and kept in the session.
+        ///
+        /// # Panics
+        ///
+        /// If the operating system has no random numbers to give (as `Key::generate` fails).
+        #[inline]
+        #vis fn csrf_token(&mut self) -> &::core::primitive::str {
+            #token
+        }
+        /// Whether `submitted` is this session's CSRF token, compared in constant time; `false`
+        /// when the session has none yet.
+        #[inline]
+        #vis fn verify_csrf(&self, submitted: &::core::primitive::str) -> ::core::primitive::bool {
+            #verify
+        }
+    }
+}
+
+/// The getter's return type and body for a value of type `ty` read as `value` (a place).
+fn getter(
+    ty: &syn::Type,
+    kind: Kind,
+    optional: bool,
+    f: &syn::Ident,
+) -> (TokenStream, TokenStream) {
+    match (kind, optional) {
+        (Kind::Str, false) => (
+            quote!(&::core::primitive::str),
+            quote!(::std::string::String::as_str(&self.#f)),
+        ),
+        (Kind::Str, true) => (
+            quote!(::core::option::Option<&::core::primitive::str>),
+            quote!(::core::option::Option::as_deref(&self.#f)),
+        ),
+        (Kind::Copy, false) => (quote!(#ty), quote!(self.#f)),
+        (Kind::Copy, true) => (quote!(::core::option::Option<#ty>), quote!(self.#f)),
+        (Kind::Ref, false) => (quote!(&#ty), quote!(&self.#f)),
+        (Kind::Ref, true) => (
+            quote!(::core::option::Option<&#ty>),
+            quote!(::core::option::Option::as_ref(&self.#f)),
+        ),
+    }
+}
+
+/// A setter takes the exact type for primitives (so `set_visits(1)` infers), `impl Into`
+/// otherwise (so `set_user("alice")` works).
+fn setter_param(ty: &syn::Type, kind: Kind, marked_copy: bool) -> TokenStream {
+    if kind == Kind::Copy && !marked_copy {
+        quote!(#ty)
+    } else {
+        quote_spanned!(ty.span()=> impl ::core::convert::Into<#ty>)
     }
 }
 
@@ -163,12 +227,15 @@ fn optional_methods(field: &Field<'_>, inner: &syn::Type, vis: &syn::Visibility)
     let doc_pop = format!("Removes `{key}` and returns it (Flask: `session.pop(\"{key}\", None)`). Popping an absent key changes nothing, so no cookie is sent.");
     let doc_has = format!("Whether `{key}` is set (Flask: `\"{key}\" in session`).");
     let doc_mut = format!("`{key}` for changing in place; a change made through it is saved with no `modified = True`.");
-    let into = quote_spanned!(inner.span()=> impl ::core::convert::Into<#inner>);
+    let marked_copy = field.attrs.copy.get().is_some();
+    let value_kind = kind(inner, marked_copy);
+    let into = setter_param(inner, value_kind, marked_copy);
+    let (get_ty, get_body) = getter(inner, value_kind, true, f);
     quote! {
         #[doc = #doc_get]
         #[inline]
-        #vis fn #get(&self) -> ::core::option::Option<&#inner> {
-            ::core::option::Option::as_ref(&self.#f)
+        #vis fn #get(&self) -> #get_ty {
+            #get_body
         }
         #[doc = #doc_set]
         #[inline]
@@ -210,15 +277,19 @@ fn plain_methods(field: &Field<'_>, vis: &syn::Visibility) -> TokenStream {
         format!("Returns `{key}` and resets it to its default (Flask: `session.pop(\"{key}\")`).");
     let doc_mut = format!("`{key}` for changing in place; a change made through it is saved with no `modified = True`.");
     let take = quote_spanned!(ty.span()=> ::core::mem::take(&mut self.#f));
+    let marked_copy = field.attrs.copy.get().is_some();
+    let value_kind = kind(ty, marked_copy);
+    let into = setter_param(ty, value_kind, marked_copy);
+    let (get_ty, get_body) = getter(ty, value_kind, false, f);
     quote! {
         #[doc = #doc_get]
         #[inline]
-        #vis fn #get(&self) -> &#ty {
-            &self.#f
+        #vis fn #get(&self) -> #get_ty {
+            #get_body
         }
         #[doc = #doc_set]
         #[inline]
-        #vis fn #set(&mut self, value: impl ::core::convert::Into<#ty>) {
+        #vis fn #set(&mut self, value: #into) {
             self.#f = ::core::convert::Into::into(value);
         }
         #[doc = #doc_pop]

@@ -17,7 +17,7 @@
 //! let mut s = AppSession::default();
 //! assert!(!s.has_user());                  // 'user' in session
 //! s.set_user("alice");                     // session['user'] = 'alice'
-//! assert_eq!(s.user().map(String::as_str), Some("alice"));
+//! assert_eq!(s.user(), Some("alice"));
 //! s.cart_mut().push(7);                    // nested change, no `modified = True`
 //! assert_eq!(s.pop_user().as_deref(), Some("alice"));
 //! assert_eq!(s.pop_user(), None);          // session.pop('user', None)
@@ -68,7 +68,7 @@
 //! assert_eq!(S::FIELDS, ["uid", "type"]);
 //! let mut s = S::default();
 //! s.set_type("admin");
-//! assert_eq!(s.r#type().map(String::as_str), Some("admin"));
+//! assert_eq!(s.r#type(), Some("admin"));
 //! ```
 //!
 //! `#[session(skip)]` generates no accessors for a field (it is still serialized unless serde
@@ -87,7 +87,7 @@
 //!
 //! # Container attributes
 //!
-//! `cookie = "name"` (default `"session"`), `max_age = "31d"` (a number and one of `s`, `m`,
+//! `cookie = "name"` (default `"session"`), `lifetime = "31d"` (a number and one of `s`, `m`,
 //! `h`, `d`; default 31 days), `version = N` (the schema version signed into every cookie;
 //! default 0) and `crate = "path"` (where the facade is, for crates that re-export it).
 //!
@@ -96,16 +96,16 @@
 //! use sessionkit::SessionSchema;
 //!
 //! #[derive(sessionkit::Session, Serialize, Deserialize, Default)]
-//! #[session(cookie = "cart", max_age = "12h", version = 2, crate = "::sessionkit")]
+//! #[session(cookie = "cart", lifetime = "12h", version = 2, crate = "::sessionkit")]
 //! struct Cart {
 //!     items: Vec<u32>,
 //! }
 //! assert_eq!(Cart::COOKIE_NAME, "cart");
-//! assert_eq!(Cart::MAX_AGE.as_secs(), 12 * 3600);
+//! assert_eq!(Cart::LIFETIME.as_secs(), 12 * 3600);
 //! assert_eq!(Cart::VERSION, 2);
 //! ```
 //!
-//! Misspelt attributes, a bad `max_age`, `flash` on a non-`Vec`, two fields with the same key
+//! Misspelt attributes, a bad `lifetime`, `flash` on a non-`Vec`, two fields with the same key
 //! and colliding accessor names are compile errors that point at the offending token.
 
 mod ast;

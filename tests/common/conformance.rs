@@ -405,7 +405,7 @@ pub async fn driver_round_trip_and_strict_ids(store: BoxedStore) {
     assert_eq!(cookie.len(), 8 + 123, "{cookie}");
     assert!(!cookie.contains("alice"));
     let loaded = load(&config, &cookie, 1).await;
-    assert_eq!(loaded.session.user(), Some(&"alice".to_owned()));
+    assert_eq!(loaded.session.user(), Some("alice"));
     // An unchanged session writes nothing and sends nothing.
     assert_eq!(
         config
@@ -746,7 +746,7 @@ pub async fn cleanup_during_traffic(store: BoxedStore) {
     assert_eq!(removed, if store.expires_natively() { 0 } else { 20 });
     for cookie in &cookies {
         let loaded = load(&config, cookie, 0).await;
-        assert_eq!(*loaded.session.f00(), 10);
+        assert_eq!(loaded.session.f00(), 10);
     }
 }
 

@@ -71,14 +71,14 @@ pub fn value(set_cookie: &str) -> String {
 
 /// Stores `data` as a new persistent session (with `Max-Age`) at `now`; returns `name=value`.
 pub fn mint_permanent<T: SessionSchema>(config: &SessionConfig<T>, data: T, now: u64) -> String {
-    let mut session = sessionkit::Session::new(data);
+    let mut session = sessionkit::TrackedSession::new(data);
     session.set_permanent(true);
     pair(&set_header(config.save(&session, at(now)).unwrap()))
 }
 
 /// Stores `data` as a new session at `now` and returns the `name=value` pair.
 pub fn mint<T: SessionSchema>(config: &SessionConfig<T>, data: T, now: u64) -> String {
-    let session = sessionkit::Session::new(data);
+    let session = sessionkit::TrackedSession::new(data);
     pair(&set_header(config.save(&session, at(now)).unwrap()))
 }
 

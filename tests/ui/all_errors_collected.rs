@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 use sessionkit::Session;
 
 #[derive(Session, Serialize, Deserialize, Default)]
-#[session(cookie = "bad name", max_age = "forever")]
+#[session(cookie = "bad name", lifetime = "forever")]
 struct S {
     #[session(flash)]
     user: Option<String>,

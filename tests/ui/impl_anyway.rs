@@ -11,7 +11,7 @@ struct S {
 
 fn main() {
     // The attribute error is the only error: the accessors still exist.
-    let mut session = sessionkit::Session::<S>::default();
+    let mut session = sessionkit::TrackedSession::<S>::default();
     session.set_user("alice");
     session.flash("hi");
     let _ = session.has_user();

@@ -65,7 +65,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
                 same_site: Some(SameSite::Lax),
                 partitioned: false,
             },
-            lifetime: T::MAX_AGE,
+            lifetime: T::LIFETIME,
             idle_timeout: None,
             persistent_lifetime: None,
             persistent_idle_timeout: None,
@@ -191,7 +191,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
         self
     }
 
-    /// The absolute lifetime from creation (default `T::MAX_AGE`, 31 days unless the schema says
+    /// The absolute lifetime from creation (default `T::LIFETIME`, 31 days unless the schema says
     /// otherwise), as Flask's `PERMANENT_SESSION_LIFETIME`.
     pub fn lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime;
@@ -205,7 +205,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     }
 
     /// Gives persistent ("remember me") sessions, those made with
-    /// [`Session::set_permanent(true)`](crate::Session::set_permanent), their own absolute
+    /// [`TrackedSession::set_permanent(true)`](crate::TrackedSession::set_permanent), their own absolute
     /// lifetime, with no idle timeout unless [`SessionConfigBuilder::persistent_idle_timeout`]
     /// sets one. So a 30-minute idle timeout for browser sessions no longer caps a remember-me
     /// cookie at `Max-Age=1800`.
@@ -316,7 +316,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
 
     /// Whether new sessions get a persistent cookie, with `Max-Age` (default `false`: a
     /// browser-session cookie, as OWASP recommends and as Flask does); see
-    /// [`Session::set_permanent`](crate::Session::set_permanent). The server-side lifetime
+    /// [`TrackedSession::set_permanent`](crate::TrackedSession::set_permanent). The server-side lifetime
     /// applies either way.
     pub fn permanent(mut self, permanent: bool) -> Self {
         self.permanent = permanent;

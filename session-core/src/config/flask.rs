@@ -8,7 +8,7 @@ use crate::decide::Action;
 use crate::flask::{FlaskCodec, FlaskError};
 use crate::lifetime::Lifetime;
 use crate::session::Incoming;
-use crate::{CookieCommand, Rejection, SaveError, Session, SessionSchema};
+use crate::{CookieCommand, Rejection, SaveError, SessionSchema, TrackedSession};
 
 /// The key Flask keeps `session.permanent` in.
 const PERMANENT: &str = "_permanent";
@@ -47,7 +47,7 @@ pub(super) fn open(
 pub(super) fn save<T: SessionSchema>(
     config: &SessionConfig<T>,
     codec: &FlaskCodec,
-    session: &Session<T>,
+    session: &TrackedSession<T>,
     now: u64,
 ) -> Result<CookieCommand, SaveError> {
     let plan = config.plan(session, false, now);

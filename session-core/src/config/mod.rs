@@ -14,7 +14,7 @@ use crate::codec::Codec;
 use crate::decide::{Action, Plan};
 use crate::header::{self as cookie, Layout};
 use crate::lifetime::{Lifetime, Stamp};
-use crate::{Rejection, SaveError, Session, SessionSchema};
+use crate::{Rejection, SaveError, SessionSchema, TrackedSession};
 
 /// The `__Host-` cookie name prefix.
 pub const HOST_PREFIX: &str = "__Host-";
@@ -106,7 +106,7 @@ impl<T> fmt::Debug for SessionConfig<T> {
 #[must_use = "the session must be saved after the request for changes to persist"]
 pub struct Loaded<T> {
     /// The session: the cookie's data, or a fresh one.
-    pub session: Session<T>,
+    pub session: TrackedSession<T>,
     /// Why the incoming cookie was not used, if one came and was refused.
     pub rejected: Option<Rejection>,
 }
@@ -230,12 +230,12 @@ impl<T: SessionSchema> SessionConfig<T> {
             }
         }
         Loaded {
-            session: Session::fresh(T::default(), self.inner.permanent),
+            session: TrackedSession::fresh(T::default(), self.inner.permanent),
             rejected: first_rejection,
         }
     }
 
-    fn open(&self, value: &[u8], now: u64) -> Result<Session<T>, Rejection> {
+    fn open(&self, value: &[u8], now: u64) -> Result<TrackedSession<T>, Rejection> {
         let inner = &*self.inner;
         if inner.server.is_some() {
             return Err(Rejection::ServerSide);
@@ -284,7 +284,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                 return Err(Rejection::Revoked);
             }
         }
-        Ok(Session::loaded(data, incoming))
+        Ok(TrackedSession::loaded(data, incoming))
     }
 
     /// Decides what to send back for `session` at the end of a request.
@@ -292,7 +292,7 @@ impl<T: SessionSchema> SessionConfig<T> {
     /// An untouched session is not serialized. A touched one is serialized and compared with the
     /// bytes that came in: [`CookieCommand::Set`] goes out only on a real change, when a fallback
     /// key verified the cookie (it is re-signed with the current key), when the permanence
-    /// changed, after [`Session::renew`], or when the [`Refresh`](crate::Refresh) policy says
+    /// changed, after [`TrackedSession::renew`], or when the [`Refresh`](crate::Refresh) policy says
     /// so. A session emptied back to `T::default()` gives [`CookieCommand::Remove`] if a cookie
     /// came in.
     ///
@@ -300,7 +300,11 @@ impl<T: SessionSchema> SessionConfig<T> {
     ///
     /// [`SaveError::TooLarge`] when the whole `Set-Cookie` value would exceed
     /// `max_cookie_bytes`; [`SaveError::Serialize`] when `T` fails to serialize.
-    pub fn save(&self, session: &Session<T>, now: SystemTime) -> Result<CookieCommand, SaveError> {
+    pub fn save(
+        &self,
+        session: &TrackedSession<T>,
+        now: SystemTime,
+    ) -> Result<CookieCommand, SaveError> {
         if self.inner.server.is_some() {
             return Err(SaveError::NeedsAsync);
         }
@@ -314,7 +318,7 @@ impl<T: SessionSchema> SessionConfig<T> {
 
     pub(crate) fn plan(
         &self,
-        session: &Session<T>,
+        session: &TrackedSession<T>,
         refresh_browser_sessions: bool,
         now: u64,
     ) -> Plan {
@@ -331,7 +335,7 @@ impl<T: SessionSchema> SessionConfig<T> {
     fn save_native(
         &self,
         codec: &Codec,
-        session: &Session<T>,
+        session: &TrackedSession<T>,
         now: u64,
     ) -> Result<CookieCommand, SaveError> {
         let plan = self.plan(session, true, now);

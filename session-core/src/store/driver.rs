@@ -16,8 +16,8 @@ use crate::decide::{Action, Plan};
 use crate::lifetime::Stamp;
 use crate::session::Incoming;
 use crate::{
-    header as cookie, CookieCommand, Loaded, Rejection, SaveError, Session, SessionConfig,
-    SessionSchema,
+    header as cookie, CookieCommand, Loaded, Rejection, SaveError, SessionConfig, SessionSchema,
+    TrackedSession,
 };
 
 /// How often a compare-and-swap is tried before the save reports a conflict. Each other
@@ -276,7 +276,7 @@ impl<T: SessionSchema> SessionConfig<T> {
             }
         }
         Ok(Loaded {
-            session: Session::fresh(T::default(), self.inner.permanent),
+            session: TrackedSession::fresh(T::default(), self.inner.permanent),
             rejected: first_rejection,
         })
     }
@@ -340,7 +340,7 @@ impl<T: SessionSchema> SessionConfig<T> {
         stamp: Stamp,
         by_fallback: bool,
         now: SystemTime,
-    ) -> Result<Session<T>, Rejection> {
+    ) -> Result<TrackedSession<T>, Rejection> {
         let (schema, raw, payload) = server
             .open(&stored.key, record.created_at, record.payload)
             .map_err(|why| Rejection::Payload(why.into()))?;
@@ -374,7 +374,7 @@ impl<T: SessionSchema> SessionConfig<T> {
             by_fallback,
             server: Some(stored),
         };
-        Ok(Session::loaded(data, incoming))
+        Ok(TrackedSession::loaded(data, incoming))
     }
 
     /// Saves the session: in the store when one is configured (otherwise as
@@ -390,7 +390,7 @@ impl<T: SessionSchema> SessionConfig<T> {
     /// [`ConflictPolicy::Reject`], and the errors of [`SessionConfig::save`].
     pub async fn save_async(
         &self,
-        session: &Session<T>,
+        session: &TrackedSession<T>,
         now: SystemTime,
     ) -> Result<CookieCommand, SaveError> {
         let Some(server) = self.server() else {
@@ -556,7 +556,7 @@ impl<T: SessionSchema> SessionConfig<T> {
     async fn swap(
         &self,
         server: &ServerSide,
-        session: &Session<T>,
+        session: &TrackedSession<T>,
         stored: &Stored,
         new: Option<(SessionId, StoreKey)>,
         outgoing: Vec<u8>,
@@ -692,13 +692,13 @@ impl<T: SessionSchema> SessionConfig<T> {
     pub async fn revoke_owner(
         &self,
         owner: &str,
-        keep: Option<&Session<T>>,
+        keep: Option<&TrackedSession<T>>,
     ) -> Result<usize, StoreError> {
         let server = self
             .server()
             .ok_or(StoreError::Unsupported("an owner index without a store"))?;
         let except = keep
-            .and_then(Session::current_incoming)
+            .and_then(TrackedSession::current_incoming)
             .and_then(|i| i.server.as_ref())
             .map(|s| s.key);
         bounded(

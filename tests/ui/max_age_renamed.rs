@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 use sessionkit::Session;
 
 #[derive(Session, Serialize, Deserialize, Default)]
-#[session(max_age = "31 days")]
+#[session(max_age = "31d")]
 struct S {
     user: Option<String>,
 }
