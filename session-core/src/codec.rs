@@ -82,6 +82,7 @@ impl Opened {
             created_at: Some(self.stamp.created_at),
             by_fallback: self.by_fallback,
             server: None,
+            expires_at: None,
         }
     }
 }

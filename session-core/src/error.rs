@@ -63,6 +63,10 @@ pub enum Rejection {
     /// This configuration keeps sessions in a store: load them with
     /// [`SessionConfig::load_async`](crate::SessionConfig::load_async).
     ServerSide,
+    /// This configuration checks sessions asynchronously
+    /// ([`validate_async`](crate::SessionConfigBuilder::validate_async)): load with
+    /// [`SessionConfig::load_async`](crate::SessionConfig::load_async).
+    NeedsAsync,
 }
 
 impl fmt::Display for Rejection {
@@ -103,6 +107,10 @@ impl fmt::Display for Rejection {
             Self::UnknownSession => {
                 f.write_str("no live session for this id (expired, logged out or revoked)")
             }
+            Self::NeedsAsync => f.write_str(
+                "this configuration checks sessions asynchronously (`validate_async`): load \
+                 with `load_async`",
+            ),
             Self::ServerSide => f.write_str(
                 "this configuration keeps sessions in a store: call `load_async`, not `load`",
             ),

@@ -18,6 +18,8 @@ pub(crate) struct Incoming {
     pub(crate) by_fallback: bool,
     /// With a server-side store: where the record is and which version was read.
     pub(crate) server: Option<crate::store::Stored>,
+    /// When the session ends unless a request comes first (Unix seconds); set on load.
+    pub(crate) expires_at: Option<u64>,
 }
 
 impl Incoming {
@@ -140,6 +142,15 @@ impl<T> TrackedSession<T> {
     pub fn created_at(&self) -> Option<SystemTime> {
         let incoming = self.current_incoming()?;
         UNIX_EPOCH.checked_add(Duration::from_secs(incoming.created_at?))
+    }
+
+    /// When the loaded session ends if no request comes first: the end of its idle window or of
+    /// its absolute lifetime, whichever is sooner (with a store, the record's expiry). `None`
+    /// for a new session, or after [`clear`](Self::clear).
+    #[must_use]
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        let incoming = self.current_incoming()?;
+        UNIX_EPOCH.checked_add(Duration::from_secs(incoming.expires_at?))
     }
 
     /// When the incoming cookie was last signed; `None` for a new session.

@@ -74,7 +74,7 @@ impl<T: SessionSchema> Shared<T> {
     /// Starts a request from the raw bytes of its `Cookie` headers: in cookie mode the session
     /// is loaded at once; with a store, the headers are kept for [`Shared::load`].
     pub(crate) fn begin<'h>(&self, cookie_headers: impl IntoIterator<Item = &'h [u8]>) -> Begin<T> {
-        if self.config.store_failure().is_some() {
+        if self.config.loads_async() {
             return Begin::Load(cookie_headers.into_iter().map(<[u8]>::to_vec).collect());
         }
         let loaded = self

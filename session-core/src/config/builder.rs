@@ -30,6 +30,7 @@ pub struct SessionConfigBuilder<T> {
     permanent: bool,
     cache_control: Option<String>,
     validator: Option<Validator<T>>,
+    async_validator: Option<super::AsyncValidator<T>>,
     store: Option<crate::BoxedStore>,
     namespace: Option<String>,
     conflict: crate::ConflictPolicy,
@@ -75,6 +76,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
             permanent: false,
             cache_control: Some("private".to_owned()),
             validator: None,
+            async_validator: None,
             store: None,
             namespace: None,
             conflict: crate::ConflictPolicy::default(),
@@ -331,6 +333,39 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
         self
     }
 
+    /// Checks every loaded session with `check`, which may wait (a database or cache lookup):
+    /// a session it answers `false` for is replaced by a fresh one, with
+    /// [`Rejection::Revoked`](crate::Rejection::Revoked). Revoke a stolen or logged-out session
+    /// this way in cookie mode, where there is no record to delete.
+    ///
+    /// The check runs in [`SessionConfig::load_async`] and in the adapters (which then load
+    /// asynchronously in cookie mode too); the synchronous `load` methods refuse every cookie
+    /// with [`Rejection::NeedsAsync`](crate::Rejection::NeedsAsync) rather than skip it. The
+    /// future owns what it needs: copy the id out of the session first.
+    ///
+    /// ```
+    /// # use sessionkit::{Key, SessionConfig};
+    /// # #[derive(sessionkit::Session, serde::Serialize, serde::Deserialize, Default)]
+    /// # struct App { user_id: Option<u64> }
+    /// # async fn is_revoked(_: Option<u64>) -> bool { false }
+    /// let config = SessionConfig::<App>::builder()
+    ///     .key(Key::generate()?)
+    ///     .validate_async(|session: &App| {
+    ///         let user = session.user_id();
+    ///         async move { !is_revoked(user).await }
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn validate_async<F, Fut>(mut self, check: F) -> Self
+    where
+        F: Fn(&T) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = bool> + Send + 'static,
+    {
+        self.async_validator = Some(Arc::new(move |data: &T| Box::pin(check(data))));
+        self
+    }
+
     /// Checks everything and builds the configuration.
     ///
     /// # Errors
@@ -409,6 +444,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
                 cache_control: self.cache_control,
                 empty_payload,
                 validator: self.validator,
+                async_validator: self.async_validator,
                 server: self
                     .store
                     .zip(records)

@@ -38,6 +38,7 @@ pub(super) fn open(
         created_at: None,
         by_fallback: verified.by_fallback,
         server: None,
+        expires_at: None,
     })
 }
 

@@ -22,6 +22,10 @@ pub const HOST_PREFIX: &str = "__Host-";
 /// A hook that decides whether a verified session is still valid (see
 /// [`SessionConfigBuilder::validate`]).
 type Validator<T> = Arc<dyn Fn(&T) -> bool + Send + Sync>;
+/// An asynchronous session check: `true` keeps the session.
+pub(crate) type AsyncValidator<T> = Arc<
+    dyn Fn(&T) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> + Send + Sync,
+>;
 
 /// The cookie format a configuration reads and writes.
 #[derive(Debug)]
@@ -75,6 +79,7 @@ pub(crate) struct Inner<T> {
     pub(crate) cache_control: Option<String>,
     pub(crate) empty_payload: Vec<u8>,
     pub(crate) validator: Option<Validator<T>>,
+    pub(crate) async_validator: Option<AsyncValidator<T>>,
     /// Where the data lives when it is not in the cookie.
     pub(crate) server: Option<crate::store::ServerSide>,
 }
@@ -208,16 +213,31 @@ impl<T: SessionSchema> SessionConfig<T> {
     /// Other cookies may hold any bytes (browsers send UTF-8 values such as
     /// `display_name=Zoë`): they are skipped over, never decoded, and never hide the session
     /// cookie. Adapters call this one, so no header is dropped for not being ASCII.
+    ///
+    /// With [`validate_async`](SessionConfigBuilder::validate_async) configured, every cookie is
+    /// refused here with [`Rejection::NeedsAsync`]: load with
+    /// [`load_async`](SessionConfig::load_async), which runs the check.
     pub fn load_header_bytes<'h>(
         &self,
         headers: impl IntoIterator<Item = &'h [u8]>,
         now: SystemTime,
     ) -> Loaded<T> {
+        self.load_bytes(headers, now, false)
+    }
+
+    /// [`SessionConfig::load_header_bytes`]; `checked_later` when the caller runs the async
+    /// check itself.
+    pub(crate) fn load_bytes<'h>(
+        &self,
+        headers: impl IntoIterator<Item = &'h [u8]>,
+        now: SystemTime,
+        checked_later: bool,
+    ) -> Loaded<T> {
         let now = unix_seconds(now);
         let candidates = cookie::find(headers, &self.inner.name);
         let mut first_rejection = None;
         for value in candidates.as_slice() {
-            match self.open(value, now) {
+            match self.open(value, now, checked_later) {
                 Ok(session) => {
                     return Loaded {
                         session,
@@ -235,10 +255,18 @@ impl<T: SessionSchema> SessionConfig<T> {
         }
     }
 
-    fn open(&self, value: &[u8], now: u64) -> Result<TrackedSession<T>, Rejection> {
+    fn open(
+        &self,
+        value: &[u8],
+        now: u64,
+        checked_later: bool,
+    ) -> Result<TrackedSession<T>, Rejection> {
         let inner = &*self.inner;
         if inner.server.is_some() {
             return Err(Rejection::ServerSide);
+        }
+        if inner.async_validator.is_some() && !checked_later {
+            return Err(Rejection::NeedsAsync);
         }
         if value.len() > inner.max_cookie_bytes {
             return Err(Rejection::TooLarge {
@@ -284,6 +312,14 @@ impl<T: SessionSchema> SessionConfig<T> {
                 return Err(Rejection::Revoked);
             }
         }
+        let mut incoming = incoming;
+        let (issued_at, created_at) = incoming.times();
+        let stamp = crate::lifetime::Stamp {
+            permanent: incoming.permanent,
+            issued_at,
+            created_at,
+        };
+        incoming.expires_at = Some(inner.lifetime.expires_at(stamp, issued_at));
         Ok(TrackedSession::loaded(data, incoming))
     }
 
@@ -364,6 +400,32 @@ impl<T: SessionSchema> SessionConfig<T> {
         }
     }
 
+    /// The `Cookie` request header (`name=value`) that carries a new session holding `data`,
+    /// signed as of `now`: to start a test logged in, or to replay a user in a load test.
+    /// Empty when `data` is the default (an empty session sends no cookie). With a store, use
+    /// [`SessionConfig::cookie_for_async`], which writes the record.
+    ///
+    /// ```
+    /// # use std::time::{Duration, SystemTime};
+    /// # use sessionkit::{Key, SessionConfig};
+    /// # #[derive(sessionkit::Session, serde::Serialize, serde::Deserialize, Default, Debug, PartialEq)]
+    /// # struct App { user: Option<String> }
+    /// let config = SessionConfig::<App>::builder().key(Key::generate()?).build()?;
+    /// let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    /// let cookie = config.cookie_for(App { user: Some("alice".into()) }, an_hour_ago)?;
+    /// let loaded = config.load(&cookie, SystemTime::now());
+    /// assert_eq!(loaded.session.user(), Some("alice"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionConfig::save`].
+    pub fn cookie_for(&self, data: T, now: SystemTime) -> Result<String, SaveError> {
+        let command = self.save(&TrackedSession::new(data), now)?;
+        Ok(request_pair(&command))
+    }
+
     /// The removal cookie, with the same attributes.
     pub(crate) fn removal(&self) -> CookieCommand {
         CookieCommand::Remove(self.inner.layout.removal().to_owned())
@@ -391,6 +453,14 @@ impl<T: SessionSchema> SessionConfig<T> {
             });
         }
         Ok(CookieCommand::Set(header))
+    }
+}
+
+/// The `name=value` a browser sends back for a `Set-Cookie`; empty for none or a removal.
+pub(crate) fn request_pair(command: &CookieCommand) -> String {
+    match command {
+        CookieCommand::Set(header) => header.split(';').next().unwrap_or_default().to_owned(),
+        CookieCommand::Remove(_) | CookieCommand::Unchanged => String::new(),
     }
 }
 

@@ -236,8 +236,27 @@ impl<T: SessionSchema> SessionConfig<T> {
         headers: impl IntoIterator<Item = &'h [u8]>,
         now: SystemTime,
     ) -> Result<Loaded<T>, StoreError> {
+        let loaded = self.load_unchecked(headers, now).await?;
+        let Some(check) = &self.inner.async_validator else {
+            return Ok(loaded);
+        };
+        if loaded.session.is_new() || check(&loaded.session).await {
+            return Ok(loaded);
+        }
+        Ok(Loaded {
+            session: TrackedSession::fresh(T::default(), self.inner.permanent),
+            rejected: Some(Rejection::Revoked),
+        })
+    }
+
+    /// [`SessionConfig::load_async`] before the asynchronous check.
+    async fn load_unchecked<'h>(
+        &self,
+        headers: impl IntoIterator<Item = &'h [u8]>,
+        now: SystemTime,
+    ) -> Result<Loaded<T>, StoreError> {
         let Some(server) = self.server() else {
-            return Ok(self.load_header_bytes(headers, now));
+            return Ok(self.load_bytes(headers, now, true));
         };
         let mut first_rejection = None;
         let candidates = cookie::find(headers, &self.inner.name);
@@ -341,6 +360,7 @@ impl<T: SessionSchema> SessionConfig<T> {
         by_fallback: bool,
         now: SystemTime,
     ) -> Result<TrackedSession<T>, Rejection> {
+        let record_expires = record.expires_at;
         let (schema, raw, payload) = server
             .open(&stored.key, record.created_at, record.payload)
             .map_err(|why| Rejection::Payload(why.into()))?;
@@ -373,6 +393,7 @@ impl<T: SessionSchema> SessionConfig<T> {
             created_at: Some(created_at.min(stamp.issued_at)),
             by_fallback,
             server: Some(stored),
+            expires_at: Some(record_expires / 1000),
         };
         Ok(TrackedSession::loaded(data, incoming))
     }
@@ -723,6 +744,23 @@ impl<T: SessionSchema> SessionConfig<T> {
             server.store.delete_expired(unix_millis(now), limit),
         )
         .await
+    }
+
+    /// [`SessionConfig::cookie_for`] with a store: writes the record of a new session holding
+    /// `data` and returns the `Cookie` request header (`name=value`) that carries its id.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionConfig::save_async`].
+    pub async fn cookie_for_async(&self, data: T, now: SystemTime) -> Result<String, SaveError> {
+        let command = self.save_async(&TrackedSession::new(data), now).await?;
+        Ok(crate::config::request_pair(&command))
+    }
+
+    /// Whether loading must go through [`SessionConfig::load_async`]: a store, or an
+    /// asynchronous check.
+    pub(crate) fn loads_async(&self) -> bool {
+        self.inner.server.is_some() || self.inner.async_validator.is_some()
     }
 
     /// The failure policy for store errors ([`SessionConfigBuilder::on_store_error`](crate::SessionConfigBuilder::on_store_error)),
