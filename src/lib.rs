@@ -34,7 +34,9 @@
 //! # Typed accessors
 //!
 //! `#[derive(Session)]` generates, for each field, the Flask operations as methods: a misspelt
-//! key or a wrong type is a compile error, not a `KeyError`. See [`derive@Session`].
+//! key or a wrong type is a compile error, not a `KeyError`. The [`derive`](mod@derive) manual lists every
+//! attribute; the [`cookbook`] shows login, remember-me, CSRF, flash, key rotation, stores and
+//! testing, each as code that compiles.
 //!
 //! | Flask | sessionkit |
 //! |---|---|
@@ -215,7 +217,14 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use session_core::*;
+/// See [the manual](mod@crate::derive).
 pub use session_derive::Session;
+
+#[doc = include_str!("docs/derive.md")]
+pub mod derive {}
+
+#[doc = include_str!("docs/cookbook.md")]
+pub mod cookbook {}
 
 /// What generated code uses. Not public API.
 #[doc(hidden)]

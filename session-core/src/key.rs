@@ -222,7 +222,7 @@ impl std::error::Error for KeyError {}
 /// # Examples
 ///
 /// ```
-/// use session_core::{Key, KeyError};
+/// use sessionkit::{Key, KeyError};
 ///
 /// let key = Key::from_hex("8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90")?;
 /// assert_eq!(format!("{key:?}"), "Key(<redacted>)");
@@ -451,13 +451,13 @@ fn is_keyboard_walk(normal: &[u8]) -> bool {
 /// # Examples
 ///
 /// ```
-/// use session_core::{Key, Keyring};
+/// use sessionkit::{Key, Keyring};
 ///
 /// let old = Key::generate()?;
 /// let new = Key::generate()?;
 /// let ring = Keyring::new(new).with_fallback(old);
 /// assert_eq!(ring.fallbacks().len(), 1);
-/// # Ok::<(), session_core::KeyError>(())
+/// # Ok::<(), sessionkit::KeyError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Keyring {

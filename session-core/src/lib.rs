@@ -6,7 +6,7 @@
 //!
 //! ```
 //! use std::time::SystemTime;
-//! use session_core::{CookieCommand, Key, SessionConfig, SessionSchema};
+//! use sessionkit::{CookieCommand, Key, SessionConfig, SessionSchema};
 //!
 //! #[derive(Default, serde::Serialize, serde::Deserialize)]
 //! struct App { visits: u32 }

@@ -14,7 +14,7 @@ pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(31 * 24 * 60 * 60);
 /// # Examples
 ///
 /// ```
-/// use session_core::SessionSchema;
+/// use sessionkit::SessionSchema;
 ///
 /// #[derive(Default, serde::Serialize, serde::Deserialize)]
 /// struct Cart { items: Vec<u32> }

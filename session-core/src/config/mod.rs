@@ -44,7 +44,7 @@ pub(crate) enum Format {
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use session_core::{CookieCommand, Key, SessionConfig, SessionSchema};
+/// use sessionkit::{CookieCommand, Key, SessionConfig, SessionSchema};
 ///
 /// #[derive(Default, serde::Serialize, serde::Deserialize)]
 /// struct App { user: Option<String> }

@@ -10,7 +10,7 @@
 //! so that the adapters and `#[derive(Session)]` work unchanged on Flask's cookie.
 //!
 //! ```
-//! use session_core::flask::FlaskCodec;
+//! use sessionkit::flask::FlaskCodec;
 //!
 //! // Flask: app.secret_key = "public-test-secret-key-1", a weak published test secret, which
 //! // `FlaskCodec::new` refuses: reading it takes the loudly named migration opt-in.
