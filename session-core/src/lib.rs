@@ -40,6 +40,9 @@ mod extract;
 #[cfg(feature = "flask")]
 #[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
 pub mod flask;
+#[cfg(feature = "flask-session")]
+#[cfg_attr(docsrs, doc(cfg(feature = "flask-session")))]
+pub mod flask_session;
 mod header;
 #[cfg(feature = "flask")]
 mod httpdate;

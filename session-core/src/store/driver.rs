@@ -759,6 +759,7 @@ impl<T: SessionSchema> SessionConfig<T> {
 
     /// Whether loading must go through [`SessionConfig::load_async`]: a store, or an
     /// asynchronous check.
+    #[cfg(any(feature = "axum", feature = "actix"))]
     pub(crate) fn loads_async(&self) -> bool {
         self.inner.server.is_some() || self.inner.async_validator.is_some()
     }

@@ -19,6 +19,8 @@ mod merge;
 mod record;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "flask-session")]
+pub(crate) use redis::redis_error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 
@@ -32,6 +34,8 @@ pub use self::redis::RedisStore;
 pub use driver::{ConflictPolicy, SessionInfo, StoreFailure};
 pub(crate) use driver::{ServerSide, Stored};
 pub use file::FileStore;
+#[cfg(feature = "flask-session")]
+pub(crate) use id::hex;
 pub use id::{SessionId, StoreKey};
 #[cfg(feature = "memcached")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memcached")))]

@@ -133,7 +133,7 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
-fn redis_error(error: &redis::RedisError) -> StoreError {
+pub(crate) fn redis_error(error: &redis::RedisError) -> StoreError {
     if error.is_timeout() {
         StoreError::Timeout
     } else if error.is_io_error() || error.is_connection_dropped() || error.is_connection_refusal()
