@@ -12,7 +12,7 @@ use common::servers;
 use common::{free_port, http_get, wait_for_port};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sessionkit::flask_session::FlaskSessionRedis;
+use sessionkit::flask_session::FlaskSessionStore;
 use sessionkit::store::RedisStore;
 use sessionkit::{Key, Session, SessionConfig};
 
@@ -88,7 +88,7 @@ async fn flask_session_and_sessionkit_share_sessions_on_one_redis_then_migrate()
     // A prefix of this run's own, so runs never see each other's records.
     let prefix = format!("session:{}:", random_hex(8));
     let flask = Flask::start(&url, &prefix);
-    let store = FlaskSessionRedis::connect(&url)
+    let store = FlaskSessionStore::redis(&url)
         .await
         .unwrap()
         .with_prefix(&prefix);

@@ -10,18 +10,19 @@
 //!   JSON), keys in insertion order, `"_permanent": true` first for a permanent session;
 //! - Redis expires it `PERMANENT_SESSION_LIFETIME` after the last write, permanent or not.
 //!
-//! [`FlaskSessionRedis`] reads a record into a typed struct, keeping the keys the struct does
-//! not name (Flask-Login's `_user_id`, say), and writes it back byte-compatible with msgspec.
+//! [`FlaskSessionStore`] (on Redis, memcached or the `SQLAlchemy` table) reads a record into a
+//! typed struct, keeping the keys the struct does not name (Flask-Login's `_user_id`, say), and writes it back byte-compatible with msgspec.
 //! It is safe where Flask-Session is not: a pickle record (Flask-Session's fallback, which runs
 //! whatever code the store holds) is refused and never unpickled, and a corrupt or foreign
 //! record is a fresh session with a reason, not an error page. The cachelib and filesystem
 //! backends, which are pickle only, are not read at all.
 //!
-//! [`FlaskSessionRedis::migrate`] moves a session to sessionkit's own store (hashed keys,
+//! [`FlaskSessionStore::migrate`] moves a session to sessionkit's own store (hashed keys,
 //! versioned records, signed ids) and deletes the Flask-Session record, so a migration ends
 //! with no session lost and with Flask-Session's weaknesses (unsigned ids, 31-day life of
 //! non-permanent sessions) gone.
 
+mod backend;
 pub mod record;
 
 use std::time::{Duration, SystemTime};
@@ -31,6 +32,8 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use redis::aio::ConnectionManager;
 use rmpv::{Utf8String, Value};
+
+use backend::Backend;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -109,7 +112,7 @@ fn string(text: &str) -> Value {
     Value::String(Utf8String::from(text))
 }
 
-/// What [`FlaskSessionRedis::load`] found: a session, or why there is none.
+/// What [`FlaskSessionStore::load`] found: a session, or why there is none.
 #[derive(Debug)]
 pub struct FlaskSessionLoad<T> {
     /// The session, when the cookie named a live, readable record.
@@ -119,18 +122,21 @@ pub struct FlaskSessionLoad<T> {
     pub rejected: Option<String>,
 }
 
-/// Flask-Session's records on a Redis server, read and written as Flask-Session 0.8 does.
+/// Flask-Session's records where the app keeps them (Redis; memcached with the `memcached`
+/// feature; its `SQLAlchemy` table with `sqlite` or `postgres`), read and written as
+/// Flask-Session 0.8 does.
 #[derive(Clone)]
-pub struct FlaskSessionRedis {
-    connection: ConnectionManager,
+pub struct FlaskSessionStore {
+    backend: Backend,
     prefix: String,
     lifetime: Duration,
     signer: Option<Vec<u8>>,
 }
 
-impl std::fmt::Debug for FlaskSessionRedis {
+impl std::fmt::Debug for FlaskSessionStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FlaskSessionRedis")
+        f.debug_struct("FlaskSessionStore")
+            .field("backend", &self.backend.name())
             .field("prefix", &self.prefix)
             .field("lifetime", &self.lifetime)
             .field("signed", &self.signer.is_some())
@@ -138,14 +144,50 @@ impl std::fmt::Debug for FlaskSessionRedis {
     }
 }
 
-impl FlaskSessionRedis {
+impl FlaskSessionStore {
+    fn with_backend(backend: Backend) -> Self {
+        Self {
+            backend,
+            prefix: "session:".into(),
+            lifetime: Duration::from_secs(31 * 86_400),
+            signer: None,
+        }
+    }
+
+    /// The memcached at `addr` (`127.0.0.1:11211`) that the app's `SESSION_TYPE = "memcached"`
+    /// uses. Records are written with flags 0, and an expiry over 30 days as an absolute time,
+    /// as pymemcache writes them.
+    #[cfg(feature = "memcached")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "memcached")))]
+    #[must_use]
+    pub fn memcached(addr: &str) -> Self {
+        Self::with_backend(Backend::Memcached(addr.to_owned()))
+    }
+
+    /// The app's `SESSION_TYPE = "sqlalchemy"` table on SQLite (`SESSION_SQLALCHEMY_TABLE`,
+    /// default `sessions`). Expired rows are deleted when read, as Flask-Session does.
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    #[must_use]
+    pub fn sqlite(pool: sqlx::SqlitePool, table: &str) -> Self {
+        Self::with_backend(Backend::Sqlite(pool, quoted(table)))
+    }
+
+    /// The app's `SESSION_TYPE = "sqlalchemy"` table on Postgres.
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    #[must_use]
+    pub fn postgres(pool: sqlx::PgPool, table: &str) -> Self {
+        Self::with_backend(Backend::Postgres(pool, quoted(table)))
+    }
+
     /// Connects to the Redis at `url` that the Flask-Session app uses, with its defaults:
     /// prefix `session:`, lifetime 31 days (`PERMANENT_SESSION_LIFETIME`), unsigned ids.
     ///
     /// # Errors
     ///
     /// [`StoreError::Unavailable`] when the URL is invalid or the server cannot be reached.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    pub async fn redis(url: &str) -> Result<Self, StoreError> {
         let client =
             redis::Client::open(url).map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let config = redis::aio::ConnectionManagerConfig::new()
@@ -155,12 +197,7 @@ impl FlaskSessionRedis {
         let connection = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| redis_error(&e))?;
-        Ok(Self {
-            connection,
-            prefix: "session:".into(),
-            lifetime: Duration::from_secs(31 * 86_400),
-            signer: None,
-        })
+        Ok(Self::with_backend(Backend::Redis(connection)))
     }
 
     /// The app's `SESSION_KEY_PREFIX`.
@@ -223,7 +260,7 @@ impl FlaskSessionRedis {
     ///
     /// # Errors
     ///
-    /// [`StoreError`] when Redis cannot answer.
+    /// [`StoreError`] when the store cannot answer.
     pub async fn load<T: SessionSchema + DeserializeOwned>(
         &self,
         cookie_value: &str,
@@ -236,11 +273,7 @@ impl FlaskSessionRedis {
                 rejected,
             });
         };
-        let bytes: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(self.key(&sid))
-            .query_async(&mut self.connection.clone())
-            .await
-            .map_err(|e| redis_error(&e))?;
+        let bytes = self.backend.get(&self.key(&sid)).await?;
         let read = match bytes.as_deref().map(record::decode) {
             None | Some(Ok(None)) => Ok(None),
             Some(Ok(Some(entries))) => read_record::<T>(sid, entries).map(Some),
@@ -264,7 +297,7 @@ impl FlaskSessionRedis {
     ///
     /// # Errors
     ///
-    /// [`SaveError::Store`] when Redis fails, [`SaveError::Serialize`] when `T` does.
+    /// [`SaveError::Store`] when the store fails, [`SaveError::Serialize`] when `T` does.
     pub async fn save<T: SessionSchema>(
         &self,
         record: &FlaskSessionRecord<T>,
@@ -272,22 +305,14 @@ impl FlaskSessionRedis {
         let entries = record.entries()?;
         let key = self.key(&record.sid);
         let only_permanent = entries.iter().all(|(k, _)| k.as_str() == Some(PERMANENT));
-        let mut connection = self.connection.clone();
-        let result: redis::RedisResult<()> = if only_permanent {
-            redis::cmd("DEL")
-                .arg(key)
-                .query_async(&mut connection)
-                .await
+        let result = if only_permanent {
+            self.backend.delete(&key).await
         } else {
-            redis::cmd("SET")
-                .arg(key)
-                .arg(record::encode(&entries))
-                .arg("EX")
-                .arg(self.lifetime.as_secs().max(1))
-                .query_async(&mut connection)
+            self.backend
+                .set(&key, &record::encode(&entries), self.lifetime)
                 .await
         };
-        result.map_err(|e| SaveError::Store(redis_error(&e)))
+        result.map_err(SaveError::Store)
     }
 
     /// Starts a new Flask-Session session holding `data` (a fresh 43-character id, as
@@ -296,7 +321,7 @@ impl FlaskSessionRedis {
     ///
     /// # Errors
     ///
-    /// As [`FlaskSessionRedis::save`].
+    /// As [`FlaskSessionStore::save`].
     pub async fn create<T: SessionSchema>(
         &self,
         data: T,
@@ -343,17 +368,22 @@ impl FlaskSessionRedis {
         session.set_permanent(record.permanent);
         let command = config.save_async(&session, now).await?;
         let cookie = crate::config::request_pair(&command);
-        redis::cmd("DEL")
-            .arg(self.key(&record.sid))
-            .query_async::<()>(&mut self.connection.clone())
+        self.backend
+            .delete(&self.key(&record.sid))
             .await
-            .map_err(|e| SaveError::Store(redis_error(&e)))?;
+            .map_err(SaveError::Store)?;
         Ok(Some(cookie))
     }
 
     fn key(&self, sid: &str) -> String {
         format!("{}{sid}", self.prefix)
     }
+}
+
+/// A table name as an SQL identifier.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn quoted(table: &str) -> String {
+    format!("\"{}\"", table.replace('"', "\"\""))
 }
 
 /// The entries of a stored dict as `T`, keeping them all.

@@ -1,0 +1,359 @@
+//! Where Flask-Session keeps its records, spoken as Flask-Session 0.8 does: Redis, memcached
+//! (with `memcached`) and its `SQLAlchemy` table (with `sqlite` or `postgres`).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redis::aio::ConnectionManager;
+
+use crate::store::redis_error;
+use crate::StoreError;
+
+/// memcached reads an expiry above 30 days as an absolute Unix time (pymemcache passes the
+/// lifetime when it is at most this, `now + lifetime` otherwise).
+#[cfg(feature = "memcached")]
+const MEMCACHED_RELATIVE_MAX: u64 = 30 * 86_400;
+
+#[derive(Clone)]
+pub(super) enum Backend {
+    Redis(ConnectionManager),
+    #[cfg(feature = "memcached")]
+    Memcached(String),
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool, String),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool, String),
+}
+
+impl Backend {
+    pub(super) fn name(&self) -> &'static str {
+        match self {
+            Self::Redis(_) => "redis",
+            #[cfg(feature = "memcached")]
+            Self::Memcached(_) => "memcached",
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(..) => "sqlalchemy (SQLite)",
+            #[cfg(feature = "postgres")]
+            Self::Postgres(..) => "sqlalchemy (Postgres)",
+        }
+    }
+
+    /// The stored value under `key`; `None` when there is none. The SQL table, which no
+    /// server expires, is checked (and an expired row deleted) as Flask-Session does.
+    pub(super) async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            Self::Redis(connection) => redis::cmd("GET")
+                .arg(key)
+                .query_async(&mut connection.clone())
+                .await
+                .map_err(|e| redis_error(&e)),
+            #[cfg(feature = "memcached")]
+            Self::Memcached(addr) => memcached::get(addr, key).await,
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(pool, table) => sql::get_sqlite(pool, table, key).await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(pool, table) => sql::get_postgres(pool, table, key).await,
+        }
+    }
+
+    /// Stores `value` under `key`, expiring `lifetime` from now.
+    pub(super) async fn set(
+        &self,
+        key: &str,
+        value: &[u8],
+        lifetime: Duration,
+    ) -> Result<(), StoreError> {
+        let seconds = lifetime.as_secs().max(1);
+        match self {
+            Self::Redis(connection) => redis::cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("EX")
+                .arg(seconds)
+                .query_async(&mut connection.clone())
+                .await
+                .map_err(|e| redis_error(&e)),
+            #[cfg(feature = "memcached")]
+            Self::Memcached(addr) => {
+                let exptime = if seconds <= MEMCACHED_RELATIVE_MAX {
+                    seconds
+                } else {
+                    unix_now().saturating_add(seconds)
+                };
+                memcached::set(addr, key, value, exptime).await
+            }
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(pool, table) => {
+                sql::set_sqlite(pool, table, key, value, &expiry_text(lifetime)).await
+            }
+            #[cfg(feature = "postgres")]
+            Self::Postgres(pool, table) => {
+                sql::set_postgres(pool, table, key, value, &expiry_text(lifetime)).await
+            }
+        }
+    }
+
+    pub(super) async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self {
+            Self::Redis(connection) => redis::cmd("DEL")
+                .arg(key)
+                .query_async(&mut connection.clone())
+                .await
+                .map_err(|e| redis_error(&e)),
+            #[cfg(feature = "memcached")]
+            Self::Memcached(addr) => memcached::delete(addr, key).await,
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(pool, table) => sql::delete_sqlite(pool, table, key).await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(pool, table) => sql::delete_postgres(pool, table, key).await,
+        }
+    }
+}
+
+#[cfg_attr(not(feature = "memcached"), allow(dead_code))]
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `utcnow() + lifetime` as `SQLAlchemy` writes a naive UTC `DateTime` on SQLite:
+/// `YYYY-MM-DD HH:MM:SS.ffffff`, no zone (a zone makes Flask-Session fail).
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+fn expiry_text(lifetime: Duration) -> String {
+    let at = SystemTime::now() + lifetime;
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
+    let text = crate::httpdate::rfc3339(secs);
+    format!(
+        "{} {}.{:06}",
+        &text[..10],
+        &text[11..19],
+        since.subsec_micros()
+    )
+}
+
+/// Reads `YYYY-MM-DD HH:MM:SS[.ffffff]` (or with `T`) as Unix seconds; `None` for anything
+/// else, which Flask-Session cannot compare either.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+fn parse_expiry(text: &str) -> Option<i64> {
+    let base = text.get(..19)?.replace(' ', "T");
+    let rest = &text[19..];
+    let fraction_ok = rest.is_empty()
+        || rest
+            .strip_prefix('.')
+            .is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()));
+    fraction_ok
+        .then(|| crate::httpdate::parse_rfc3339(&format!("{base}Z")))
+        .flatten()
+}
+
+#[cfg(feature = "memcached")]
+mod memcached {
+    //! The text protocol's `get`, `set` and `delete`: flags 0, as Flask-Session's pymemcache
+    //! client writes them.
+
+    use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+    use tokio::net::TcpStream;
+
+    use crate::StoreError;
+
+    async fn connect(addr: &str) -> Result<BufReader<TcpStream>, StoreError> {
+        let stream =
+            tokio::time::timeout(std::time::Duration::from_secs(2), TcpStream::connect(addr))
+                .await
+                .map_err(|_| StoreError::Timeout)?
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(BufReader::new(stream))
+    }
+
+    fn io(e: &std::io::Error) -> StoreError {
+        StoreError::Unavailable(e.to_string())
+    }
+
+    async fn line(stream: &mut BufReader<TcpStream>) -> Result<String, StoreError> {
+        let mut line = String::new();
+        stream.read_line(&mut line).await.map_err(|e| io(&e))?;
+        Ok(line.trim_end().to_owned())
+    }
+
+    pub(super) async fn get(addr: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut stream = connect(addr).await?;
+        stream
+            .get_mut()
+            .write_all(format!("get {key}\r\n").as_bytes())
+            .await
+            .map_err(|e| io(&e))?;
+        let head = line(&mut stream).await?;
+        if head == "END" {
+            return Ok(None);
+        }
+        let len: usize = head
+            .split(' ')
+            .nth(3)
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("memcached answered {head:?}")))?;
+        let mut value = vec![0; len + 2];
+        stream.read_exact(&mut value).await.map_err(|e| io(&e))?;
+        value.truncate(len);
+        Ok(Some(value))
+    }
+
+    pub(super) async fn set(
+        addr: &str,
+        key: &str,
+        value: &[u8],
+        exptime: u64,
+    ) -> Result<(), StoreError> {
+        let mut stream = connect(addr).await?;
+        let mut request = format!("set {key} 0 {exptime} {}\r\n", value.len()).into_bytes();
+        request.extend_from_slice(value);
+        request.extend_from_slice(b"\r\n");
+        stream
+            .get_mut()
+            .write_all(&request)
+            .await
+            .map_err(|e| io(&e))?;
+        match line(&mut stream).await?.as_str() {
+            "STORED" => Ok(()),
+            other => Err(StoreError::Other(format!("memcached answered {other:?}"))),
+        }
+    }
+
+    pub(super) async fn delete(addr: &str, key: &str) -> Result<(), StoreError> {
+        let mut stream = connect(addr).await?;
+        stream
+            .get_mut()
+            .write_all(format!("delete {key}\r\n").as_bytes())
+            .await
+            .map_err(|e| io(&e))?;
+        match line(&mut stream).await?.as_str() {
+            "DELETED" | "NOT_FOUND" => Ok(()),
+            other => Err(StoreError::Other(format!("memcached answered {other:?}"))),
+        }
+    }
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql {
+    //! Flask-Session's `SQLAlchemy` table: `session_id` (the prefixed key), `data`, `expiry`
+    //! (naive UTC). A row whose expiry is missing or past is deleted on read, as Flask-Session
+    //! deletes it.
+
+    use sqlx::Row as _;
+
+    use super::parse_expiry;
+    use crate::StoreError;
+
+    fn db(e: &sqlx::Error) -> StoreError {
+        StoreError::Unavailable(e.to_string())
+    }
+
+    fn live(expiry: Option<&str>) -> bool {
+        let now = i64::try_from(super::unix_now()).unwrap_or(i64::MAX);
+        expiry.and_then(parse_expiry).is_some_and(|at| at > now)
+    }
+
+    /// The three operations on one database, from its SQL: the queries differ only in
+    /// placeholders and in how the expiry is read and written.
+    macro_rules! table_ops {
+        ($feature:literal, $pool:ty, $get:ident, $set:ident, $delete:ident,
+         select: $select:literal, update: $update:literal, insert: $insert:literal,
+         delete: $delete_sql:literal) => {
+            #[cfg(feature = $feature)]
+            pub(super) async fn $get(
+                pool: &$pool,
+                table: &str,
+                key: &str,
+            ) -> Result<Option<Vec<u8>>, StoreError> {
+                let row = sqlx::query(&format!($select, table = table))
+                    .bind(key)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(|e| db(&e))?;
+                let Some(row) = row else { return Ok(None) };
+                let expiry: Option<String> = row.try_get("expiry").map_err(|e| db(&e))?;
+                if !live(expiry.as_deref()) {
+                    $delete(pool, table, key).await?;
+                    return Ok(None);
+                }
+                row.try_get::<Option<Vec<u8>>, _>("data")
+                    .map_err(|e| db(&e))
+            }
+
+            #[cfg(feature = $feature)]
+            pub(super) async fn $set(
+                pool: &$pool,
+                table: &str,
+                key: &str,
+                value: &[u8],
+                expiry: &str,
+            ) -> Result<(), StoreError> {
+                let updated = sqlx::query(&format!($update, table = table))
+                    .bind(value)
+                    .bind(expiry)
+                    .bind(key)
+                    .execute(pool)
+                    .await
+                    .map_err(|e| db(&e))?;
+                if updated.rows_affected() == 0 {
+                    sqlx::query(&format!($insert, table = table))
+                        .bind(key)
+                        .bind(value)
+                        .bind(expiry)
+                        .execute(pool)
+                        .await
+                        .map_err(|e| db(&e))?;
+                }
+                Ok(())
+            }
+
+            #[cfg(feature = $feature)]
+            pub(super) async fn $delete(
+                pool: &$pool,
+                table: &str,
+                key: &str,
+            ) -> Result<(), StoreError> {
+                sqlx::query(&format!($delete_sql, table = table))
+                    .bind(key)
+                    .execute(pool)
+                    .await
+                    .map_err(|e| db(&e))?;
+                Ok(())
+            }
+        };
+    }
+
+    #[cfg(feature = "sqlite")]
+    table_ops!("sqlite", sqlx::SqlitePool, get_sqlite, set_sqlite, delete_sqlite,
+        select: "SELECT data, CAST(expiry AS TEXT) AS expiry FROM {table} WHERE session_id = ?",
+        update: "UPDATE {table} SET data = ?, expiry = ? WHERE session_id = ?",
+        insert: "INSERT INTO {table} (session_id, data, expiry) VALUES (?, ?, ?)",
+        delete: "DELETE FROM {table} WHERE session_id = ?");
+
+    #[cfg(feature = "postgres")]
+    table_ops!("postgres", sqlx::PgPool, get_postgres, set_postgres, delete_postgres,
+        select: "SELECT data, expiry::text AS expiry FROM {table} WHERE session_id = $1",
+        update: "UPDATE {table} SET data = $1, expiry = $2::timestamp WHERE session_id = $3",
+        insert: "INSERT INTO {table} (session_id, data, expiry) VALUES ($1, $2, $3::timestamp)",
+        delete: "DELETE FROM {table} WHERE session_id = $1");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_text_is_naive_utc_with_microseconds_and_reads_back() {
+        let text = expiry_text(Duration::from_secs(3600));
+        assert_eq!(text.len(), 26, "{text}");
+        assert_eq!((&text[10..11], &text[19..20]), (" ", "."));
+        let at = parse_expiry(&text).unwrap();
+        let now = i64::try_from(unix_now()).unwrap();
+        assert!((at - now - 3600).abs() <= 2);
+        assert_eq!(parse_expiry("2030-01-01 00:00:00"), Some(1_893_456_000));
+        assert_eq!(parse_expiry("2030-01-01T00:00:00.5"), Some(1_893_456_000));
+        assert_eq!(parse_expiry("2030-01-01 00:00:00Z"), None);
+        assert_eq!(parse_expiry("2030-01-01 00:00:00+00:00"), None);
+        assert_eq!(parse_expiry("1893456000"), None);
+    }
+}
