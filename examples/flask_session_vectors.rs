@@ -18,60 +18,8 @@
 
 use std::process::ExitCode;
 
-use rmpv::{Integer, Utf8String, Value};
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use rmpv::{Utf8String, Value};
 use sessionkit::flask_session::record::{self, RecordError};
-
-/// A JSON value read in document order, with the typed wrappers turned into msgpack values.
-struct Ordered(Value);
-
-impl<'de> serde::Deserialize<'de> for Ordered {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(OrderedVisitor).map(Ordered)
-    }
-}
-
-struct OrderedVisitor;
-
-impl<'de> Visitor<'de> for OrderedVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Nil)
-    }
-    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
-        Ok(Value::Boolean(b))
-    }
-    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
-        Ok(Value::Integer(Integer::from(n)))
-    }
-    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
-        Ok(Value::Integer(Integer::from(n)))
-    }
-    fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
-        Ok(Value::F64(f))
-    }
-    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::String(Utf8String::from(s)))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(Ordered(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = Vec::new();
-        while let Some((key, Ordered(value))) = map.next_entry::<String, Ordered>()? {
-            entries.push((key, value));
-        }
-        unwrap_typed(entries).map_err(de::Error::custom)
-    }
-}
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
     text.len()
@@ -83,6 +31,24 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
                 .collect()
         })
         .flatten()
+}
+
+/// A value read in document order with the typed wrappers (`{"$datetime": ..}` and the
+/// others) turned into the msgpack values they stand for.
+fn typed(value: Value) -> Result<Value, String> {
+    match value {
+        Value::Array(items) => items
+            .into_iter()
+            .map(typed)
+            .collect::<Result<_, _>>()
+            .map(Value::Array),
+        Value::Map(entries) => entries
+            .into_iter()
+            .map(|(k, v)| Ok((k.as_str().unwrap_or_default().to_owned(), typed(v)?)))
+            .collect::<Result<Vec<_>, String>>()
+            .and_then(unwrap_typed),
+        other => Ok(other),
+    }
 }
 
 /// `{"$datetime": ..}` and the other wrappers, or an ordinary map.
@@ -177,13 +143,13 @@ fn check_read(bytes: &[u8], decoded: &Value) -> Result<record::Entries, String> 
 /// The row's `decoded` session, read in order.
 #[derive(serde::Deserialize)]
 struct Decoded {
-    decoded: Ordered,
+    decoded: record::InOrder,
 }
 
 fn decoded(line: &str) -> Result<Value, String> {
     serde_json::from_str::<Decoded>(line)
-        .map(|d| d.decoded.0)
         .map_err(|e| format!("the line's decoded session does not parse: {e}"))
+        .and_then(|d| typed(d.decoded.0))
 }
 
 /// Whether the app wrote JSON (`SESSION_SERIALIZATION_FORMAT = "json"`).

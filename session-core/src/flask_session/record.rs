@@ -93,7 +93,8 @@ fn read_json(bytes: &[u8]) -> Result<Value, RecordError> {
 
 /// A JSON value read into msgpack with its objects' keys in document order (msgspec's JSON
 /// decoder keeps them, and a rewrite must too).
-struct InOrder(Value);
+#[derive(Debug)]
+pub struct InOrder(pub Value);
 
 impl<'de> serde::Deserialize<'de> for InOrder {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -198,7 +199,9 @@ fn canonical_entries(entries: Entries) -> Result<Entries, RecordError> {
     let mut out: Entries = Vec::with_capacity(entries.len());
     for (key, value) in entries {
         let (key, value) = (canonical(key)?, canonical(value)?);
-        match out.iter_mut().find(|(k, _)| same(k, &key)) {
+        // Keys are canonical here (integers normalized, floats widened), so `==` is Python's
+        // key equality for every key type a session holds.
+        match out.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
             None => out.push((key, value)),
         }
@@ -232,10 +235,6 @@ fn canonical(value: Value) -> Result<Value, RecordError> {
         }
         other => other,
     })
-}
-
-fn same(a: &Value, b: &Value) -> bool {
-    encode_value(a) == encode_value(b)
 }
 
 /// `(seconds, nanoseconds)` of a msgpack timestamp (ext -1, 4, 8 or 12 bytes).
@@ -280,12 +279,6 @@ pub fn timestamp_bytes(secs: i64, nanos: u32) -> Vec<u8> {
 pub fn encode(entries: &Entries) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     write_map(&mut out, entries);
-    out
-}
-
-fn encode_value(value: &Value) -> Vec<u8> {
-    let mut out = Vec::new();
-    write(&mut out, value);
     out
 }
 
