@@ -129,16 +129,14 @@ impl<T: SessionSchema> Shared<T> {
         varies: bool,
         has_cache_control: bool,
     ) -> Ending<impl Future<Output = Outcome> + '_> {
+        if self.config.store_failure().is_none() {
+            return Ending::Done(self.end_now(slot, status, varies, has_cache_control));
+        }
         let (session, outcome) = slot.settle(status >= 500);
         let Some(session) = session else {
             return Ending::Done(self.conclude(outcome, None, status, varies, has_cache_control));
         };
         let now = (self.clock)();
-        if self.config.store_failure().is_none() {
-            let saved = self.config.save(&session, now);
-            let outcome = self.conclude(outcome, Some(saved), status, varies, has_cache_control);
-            return Ending::Done(outcome);
-        }
         Ending::Saving(Box::pin(async move {
             let saved = self.config.save_async(&session, now).await;
             self.conclude(outcome, Some(saved), status, varies, has_cache_control)
