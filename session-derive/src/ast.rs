@@ -5,10 +5,12 @@ use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, PathArguments, Type};
 
 use crate::attr::{ContainerAttrs, Ctxt, FieldAttrs};
+use crate::serde_attrs::{RenameRule, SerdeContainer, SerdeField};
 
 pub(crate) struct Container<'a> {
     pub(crate) input: &'a DeriveInput,
     pub(crate) attrs: ContainerAttrs,
+    pub(crate) serde: SerdeContainer,
     pub(crate) fields: Vec<Field<'a>>,
 }
 
@@ -18,8 +20,12 @@ pub(crate) struct Field<'a> {
     pub(crate) attrs: FieldAttrs,
     /// The field name without `r#`, the stem of every accessor name.
     pub(crate) name: String,
-    /// The key in the serialized session.
+    pub(crate) serde: SerdeField,
+    /// The key serde writes the field under (`rename`, `rename_all` applied).
     pub(crate) key: String,
+    /// Every key the field owns in the session: the one written, the one read, the aliases.
+    /// Empty when serde does not store the field, or flattens it.
+    pub(crate) keys: Vec<String>,
     pub(crate) shape: Shape<'a>,
 }
 
@@ -111,10 +117,16 @@ impl<'a> Container<'a> {
             }
         };
         let attrs = ContainerAttrs::parse(cx, &input.attrs);
-        let fields = named.named.iter().map(|f| Field::from_ast(cx, f)).collect();
+        let serde = SerdeContainer::parse(&input.attrs);
+        let fields = named
+            .named
+            .iter()
+            .map(|f| Field::from_ast(cx, &serde, f))
+            .collect();
         Some(Self {
             input,
             attrs,
+            serde,
             fields,
         })
     }
@@ -129,16 +141,27 @@ impl<'a> Container<'a> {
 }
 
 impl<'a> Field<'a> {
-    fn from_ast(cx: &Ctxt, field: &'a syn::Field) -> Self {
+    fn from_ast(cx: &Ctxt, container: &SerdeContainer, field: &'a syn::Field) -> Self {
         let ident = field.ident.as_ref().expect("named field");
         let attrs = FieldAttrs::parse(cx, &field.attrs);
+        let serde = SerdeField::parse(&field.attrs);
         let name = unraw(ident);
-        let key = attrs
-            .serde_rename
-            .as_ref()
-            .map(|(_, k)| k.clone())
-            .or_else(|| attrs.rename.get().cloned())
-            .unwrap_or_else(|| name.clone());
+        let named = |explicit: &Option<(Span, String)>, rule: Option<RenameRule>| {
+            explicit.as_ref().map_or_else(
+                || rule.map_or_else(|| name.clone(), |r| r.apply(&name)),
+                |(_, k)| k.clone(),
+            )
+        };
+        let key = named(&serde.rename.serialize, container.rename_all.serialize);
+        let read = named(&serde.rename.deserialize, container.rename_all.deserialize);
+        let mut keys = Vec::new();
+        if !serde.is_skipped() && serde.flatten.is_none() {
+            for k in [&key, &read].into_iter().chain(&serde.aliases) {
+                if !keys.contains(k) {
+                    keys.push(k.clone());
+                }
+            }
+        }
         let shape = if attrs.flash.get().is_some() {
             generic_argument(&field.ty, "Vec").map_or(Shape::Plain, Shape::Flash)
         } else if attrs.csrf.get().is_some() {
@@ -150,8 +173,10 @@ impl<'a> Field<'a> {
             ident,
             ty: &field.ty,
             attrs,
+            serde,
             name,
             key,
+            keys,
             shape,
         }
     }
@@ -160,8 +185,9 @@ impl<'a> Field<'a> {
         self.ident.span()
     }
 
+    /// No accessors: `#[session(skip)]`, or a field serde does not store.
     pub(crate) fn is_skipped(&self) -> bool {
-        self.attrs.skip.get().is_some()
+        self.attrs.skip.get().is_some() || self.serde.is_skipped()
     }
 }
 

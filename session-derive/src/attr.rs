@@ -1,4 +1,4 @@
-//! Parsing `#[session(...)]` (and the `#[serde(rename)]` we honour) into typed values.
+//! Parsing `#[session(...)]` into typed values (`serde_attrs.rs` reads `#[serde(...)]`).
 
 use std::cell::RefCell;
 
@@ -145,11 +145,9 @@ impl ContainerAttrs {
     }
 }
 
-/// `#[session(rename = "..", skip, flash, owner, copy, csrf)]` on a field, plus
-/// `#[serde(rename = "..")]`.
+/// `#[session(rename = "..", skip, flash, owner, copy, csrf)]` on a field.
 pub(crate) struct FieldAttrs {
     pub(crate) rename: Once<String>,
-    pub(crate) serde_rename: Option<(Span, String)>,
     pub(crate) skip: Once<()>,
     pub(crate) flash: Once<()>,
     pub(crate) owner: Once<()>,
@@ -163,7 +161,6 @@ impl FieldAttrs {
     pub(crate) fn parse(cx: &Ctxt, attrs: &[Attribute]) -> Self {
         let mut out = Self {
             rename: Once::new("rename"),
-            serde_rename: None,
             skip: Once::new("skip"),
             flash: Once::new("flash"),
             owner: Once::new("owner"),
@@ -179,8 +176,6 @@ impl FieldAttrs {
                 if let Err(e) = result {
                     cx.syn_error(e);
                 }
-            } else if attr.path().is_ident("serde") {
-                out.serde_rename = serde_rename(attr);
             }
         }
         out
@@ -219,25 +214,6 @@ impl FieldAttrs {
             skip_value(meta);
         }
     }
-}
-
-/// Reads `rename = "x"` from a `#[serde(...)]` attribute, ignoring everything else in it.
-fn serde_rename(attr: &Attribute) -> Option<(Span, String)> {
-    let mut found = None;
-    let _ = attr.parse_nested_meta(|meta| {
-        if meta.path.is_ident("rename") {
-            if let Ok(lit) = meta
-                .value()
-                .and_then(syn::parse::ParseBuffer::parse::<LitStr>)
-            {
-                found = Some((lit.span(), lit.value()));
-            }
-        } else {
-            skip_value(&meta);
-        }
-        Ok(())
-    });
-    found
 }
 
 fn string_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> Option<LitStr> {

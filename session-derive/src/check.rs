@@ -37,6 +37,7 @@ pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
     check_csrf(cx, container);
     check_skip_excludes_others(cx, container);
     check_rename_agrees_with_serde(cx, container);
+    check_serde_attributes(cx, container);
     check_unique_keys(cx, container);
     check_unique_accessors(cx, container);
     check_single_owner(cx, container);
@@ -149,33 +150,46 @@ fn check_skip_excludes_others(cx: &Ctxt, container: &Container<'_>) {
     }
 }
 
-/// serde writes the cookie, so a session key renamed for sessionkit must be renamed for serde
-/// too, to the same name.
+/// serde writes the cookie, so a session key renamed for sessionkit must be the key serde
+/// writes (through `rename` or `rename_all`).
 fn check_rename_agrees_with_serde(cx: &Ctxt, container: &Container<'_>) {
     for field in &container.fields {
         let (Some(ours), Some(span)) = (field.attrs.rename.get(), field.attrs.rename.span()) else {
             continue;
         };
-        match &field.attrs.serde_rename {
-            Some((_, theirs)) if theirs == ours => {}
+        if *ours == field.key {
+            continue;
+        }
+        match &field.serde.rename.serialize {
             Some((serde_span, theirs)) => cx.error(*serde_span, format!("`#[serde(rename = {theirs:?})]` disagrees with `#[session(rename = {ours:?})]`: the session key is the serialized name, keep one of them")),
-            None => cx.error(span, format!("`rename` needs `#[serde(rename = {ours:?})]` on the same field: serde writes the cookie, so the key must be renamed for serde too")),
+            None => cx.error(span, format!("`rename` needs `#[serde(rename = {ours:?})]` on the same field: serde writes the cookie under `{}`, so the key must be renamed for serde too", field.key)),
         }
     }
 }
 
-/// Two fields may not serialize under the same key.
+/// serde attributes a session cannot serve: a field written but never read (or the reverse),
+/// a key left out when empty that cannot load again.
+fn check_serde_attributes(cx: &Ctxt, container: &Container<'_>) {
+    for field in &container.fields {
+        crate::serde_attrs::check_field(cx, &container.serde, &field.serde, &field.name);
+    }
+}
+
+/// Two fields may not own the same key (written, read or an alias), `rename_all` applied.
 fn check_unique_keys(cx: &Ctxt, container: &Container<'_>) {
     let mut seen: BTreeMap<&str, &Field<'_>> = BTreeMap::new();
     for field in &container.fields {
-        if let Some(first) = seen.insert(&field.key, field) {
-            cx.error(
-                field.span(),
-                format!(
-                    "duplicate session key `{}`: fields `{}` and `{}` both use it",
-                    field.key, first.name, field.name
+        for key in &field.keys {
+            match seen.insert(key, field) {
+                Some(first) if first.name != field.name => cx.error(
+                    field.span(),
+                    format!(
+                        "duplicate session key `{key}`: fields `{}` and `{}` both use it",
+                        first.name, field.name
+                    ),
                 ),
-            );
+                _ => {}
+            }
         }
     }
 }

@@ -74,7 +74,7 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
         .copied()
         .unwrap_or(DEFAULT_LIFETIME);
     let version = container.attrs.version.get().copied().unwrap_or(0);
-    let keys = container.fields.iter().map(|f| &f.key);
+    let keys = container.fields.iter().flat_map(|f| &f.keys);
     let owner = container
         .fields
         .iter()
@@ -95,6 +95,11 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
             const VERSION: ::core::primitive::u32 = #version;
             const FIELDS: &'static [&'static ::core::primitive::str] = &[#(#keys),*];
             #owner
+            fn same_data(&self, payload: &[::core::primitive::u8]) -> ::core::primitive::bool {
+                #[allow(unused_imports)]
+                use #krate::__private::{SameByEq as _, SameByJson as _};
+                (&&#krate::__private::Compare(self)).same_as(payload)
+            }
         }
     }
 }

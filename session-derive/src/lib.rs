@@ -9,6 +9,7 @@ mod ast;
 mod attr;
 mod check;
 mod expand;
+mod serde_attrs;
 
 use proc_macro::TokenStream;
 
