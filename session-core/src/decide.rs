@@ -2,7 +2,7 @@
 //! session at the end of a request, and supply only how to serialize and seal.
 
 use crate::lifetime::{Lifetime, Stamp};
-use crate::session::TrackedSession;
+use crate::session::{Refused, TrackedSession};
 
 /// What the end of a request must do with the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,9 @@ pub(crate) struct Plan {
     pub(crate) stamp: Stamp,
     pub(crate) must_write: bool,
     pub(crate) touched: bool,
+    /// Whether a refused cookie is removed when nothing replaces it (Flask keeps it, and Flask
+    /// mode sends what Flask sends).
+    pub(crate) remove_refused: bool,
 }
 
 impl Plan {
@@ -53,6 +56,7 @@ impl Plan {
             stamp,
             must_write,
             touched: session.was_touched(),
+            remove_refused: true,
         }
     }
 
@@ -62,11 +66,28 @@ impl Plan {
     }
 
     /// Decides, given the serialized outgoing payload (when [`Plan::needs_payload`]) and
-    /// whether it is the empty session.
+    /// whether it is the empty session. `same` says whether the incoming payload holds the same
+    /// value as the outgoing one; it is asked only when their bytes differ (identical bytes are
+    /// the fast path), so a map serialized in another order is no change.
     pub(crate) fn decide<T>(
         &self,
         session: &TrackedSession<T>,
         outgoing: Option<(&[u8], bool)>,
+        same: impl FnOnce(&[u8]) -> bool,
+    ) -> Action {
+        let action = self.decide_data(session, outgoing, same);
+        // A refused cookie is removed, unless a new session replaces it.
+        match (action, session.refusal()) {
+            (Action::Keep, Refused::Cookie) if self.remove_refused => Action::Remove,
+            _ => action,
+        }
+    }
+
+    fn decide_data<T>(
+        &self,
+        session: &TrackedSession<T>,
+        outgoing: Option<(&[u8], bool)>,
+        same: impl FnOnce(&[u8]) -> bool,
     ) -> Action {
         let incoming = session.current_incoming();
         match outgoing {
@@ -74,7 +95,9 @@ impl Plan {
             Some((_, true)) if session.incoming().is_some() => Action::Remove,
             None | Some((_, true)) => Action::Keep,
             Some((payload, false)) => {
-                if !self.must_write && incoming.is_some_and(|i| i.payload() == payload) {
+                let unchanged =
+                    incoming.is_some_and(|i| i.payload() == payload || same(i.payload()));
+                if !self.must_write && unchanged {
                     Action::Keep
                 } else {
                     Action::Write(self.stamp)

@@ -60,6 +60,16 @@ pub enum Rejection {
     Revoked,
     /// A valid id, but the store has no live record for it: expired, logged out or revoked.
     UnknownSession,
+    /// The store holds a record under the cookie's id, but it cannot be read: garbage, a
+    /// record not written by sessionkit, one not sealed to its key, or one sealed with a key
+    /// that is not configured. A refused session, as a forged cookie is; the record is left
+    /// as it is for an operator to look at.
+    CorruptRecord {
+        /// The session's keyed fingerprint ([`SessionConfig::fingerprint`](crate::SessionConfig::fingerprint)).
+        session: String,
+        /// What is wrong with the record.
+        reason: String,
+    },
     /// This configuration keeps sessions in a store: load them with
     /// [`SessionConfig::load_async`](crate::SessionConfig::load_async).
     ServerSide,
@@ -106,6 +116,12 @@ impl fmt::Display for Rejection {
             Self::Revoked => f.write_str("session revoked by the validation hook"),
             Self::UnknownSession => {
                 f.write_str("no live session for this id (expired, logged out or revoked)")
+            }
+            Self::CorruptRecord { session, reason } => {
+                write!(
+                    f,
+                    "the record of session {session} cannot be read: {reason}"
+                )
             }
             Self::NeedsAsync => f.write_str(
                 "this configuration checks sessions asynchronously (`validate_async`): load \

@@ -72,6 +72,8 @@ pub use key::{Key, KeyError, Keyring, MIN_KEY_BYTES};
 pub use lifetime::Refresh;
 #[doc(hidden)]
 pub use schema::owner_of;
+#[doc(hidden)]
+pub use schema::{same_json, Compare, SameByEq, SameByJson};
 pub use schema::{SessionSchema, DEFAULT_LIFETIME};
 pub use session::TrackedSession;
 pub use store::{

@@ -72,6 +72,22 @@ pub struct TrackedSession<T> {
     /// `None` until chosen: the configuration's default applies when the session is saved.
     permanent: Option<bool>,
     incoming: Option<Incoming>,
+    refused: Refused,
+}
+
+/// What was wrong with what came in, when no session was loaded from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Refused {
+    /// Nothing: no cookie came, or it was loaded.
+    #[default]
+    Nothing,
+    /// A session cookie came and was refused: the response removes it unless a new session
+    /// replaces it.
+    Cookie,
+    /// The store failed and the request goes on anonymous
+    /// ([`StoreFailure::ContinueAnonymous`](crate::StoreFailure::ContinueAnonymous)): nothing
+    /// is written, so the cookie of the session that could not be read stays.
+    Unread,
 }
 
 impl<T: Default> Default for TrackedSession<T> {
@@ -94,6 +110,7 @@ impl<T> TrackedSession<T> {
             renewed: false,
             permanent: None,
             incoming: None,
+            refused: Refused::Nothing,
         }
     }
 
@@ -105,6 +122,7 @@ impl<T> TrackedSession<T> {
             renewed: false,
             permanent: Some(permanent),
             incoming: None,
+            refused: Refused::Nothing,
         }
     }
 
@@ -116,7 +134,21 @@ impl<T> TrackedSession<T> {
             renewed: false,
             permanent: Some(incoming.permanent),
             incoming: Some(incoming),
+            refused: Refused::Nothing,
         }
+    }
+
+    /// A fresh session standing in for one that could not be loaded.
+    pub(crate) fn refused(data: T, permanent: bool, refused: Refused) -> Self {
+        Self {
+            refused,
+            ..Self::fresh(data, permanent)
+        }
+    }
+
+    /// What was wrong with what came in, if anything.
+    pub(crate) fn refusal(&self) -> Refused {
+        self.refused
     }
 
     /// True when no valid cookie came in with the request.

@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
+use crate::session::Refused;
 use crate::{
     CookieCommand, Loaded, Rejection, SaveError, SessionConfig, SessionSchema, StoreFailure,
     TrackedSession,
@@ -99,7 +100,7 @@ impl<T: SessionSchema> Shared<T> {
                 tracing::error!(%error, "sessionkit: the session store failed on load");
                 match self.config.store_failure() {
                     Some(StoreFailure::ContinueAnonymous) => Ok(Self::slot(Loaded {
-                        session: TrackedSession::default(),
+                        session: TrackedSession::refused(T::default(), false, Refused::Unread),
                         rejected: None,
                     })),
                     policy => Err(Failure::unavailable(policy)),
@@ -109,8 +110,20 @@ impl<T: SessionSchema> Shared<T> {
     }
 
     fn slot(loaded: Loaded<T>) -> Slot<T> {
-        if let Some(reason) = &loaded.rejected {
-            tracing::debug!(%reason, "session cookie rejected, starting a fresh session");
+        match &loaded.rejected {
+            // A deploy that cannot read its sessions, or a store holding records it cannot
+            // read, logs users out: an operator must see it.
+            Some(
+                reason @ (Rejection::Payload(_)
+                | Rejection::SchemaMismatch { .. }
+                | Rejection::CorruptRecord { .. }),
+            ) => {
+                tracing::warn!(%reason, "sessionkit: session refused, starting a fresh session");
+            }
+            Some(reason) => {
+                tracing::debug!(%reason, "session cookie rejected, starting a fresh session");
+            }
+            None => {}
         }
         Slot::new(loaded)
     }

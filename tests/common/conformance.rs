@@ -424,10 +424,11 @@ pub async fn driver_round_trip_and_strict_ids(store: BoxedStore) {
     let loaded = load(&config, &unknown, 0).await;
     assert_eq!(loaded.rejected, Some(Rejection::UnknownSession));
     assert!(loaded.session.is_new());
-    assert_eq!(
+    // The dead cookie is removed, so the browser stops sending it.
+    assert!(matches!(
         config.save_async(&loaded.session, at(t0())).await.unwrap(),
-        CookieCommand::Unchanged
-    );
+        CookieCommand::Remove(_)
+    ));
     // A cookie-mode cookie is not an id.
     let cookie_mode = super::mint(
         &builder::<Wide>().build().unwrap(),
@@ -614,11 +615,22 @@ pub async fn corrupt_records_are_errors_or_rejections_never_panics(store: BoxedS
     );
     let loaded = load(&config, &cookie, 0).await;
     assert!(
-        matches!(loaded.rejected, Some(Rejection::Payload(_))),
+        matches!(&loaded.rejected, Some(Rejection::CorruptRecord { session, .. }) if session.len() == 12),
         "{:?}",
         loaded.rejected
     );
     assert!(loaded.session.is_new());
+    // A refused session: the dead cookie is removed, and a new login replaces it.
+    assert!(matches!(
+        config.save_async(&loaded.session, at(t0())).await.unwrap(),
+        CookieCommand::Remove(_)
+    ));
+    let mut again = load(&config, &cookie, 0).await.session;
+    again.set_user("alice");
+    let fresh = pair(&set_header(
+        config.save_async(&again, at(t0())).await.unwrap(),
+    ));
+    assert_eq!(load(&config, &fresh, 1).await.session.user(), Some("alice"));
 }
 
 /// `.encrypted()`: every driver path (create, merge after a conflict, rotate, touch, delete)

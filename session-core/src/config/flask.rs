@@ -51,7 +51,9 @@ pub(super) fn save<T: SessionSchema>(
     session: &TrackedSession<T>,
     now: u64,
 ) -> Result<CookieCommand, SaveError> {
-    let plan = config.plan(session, false, now);
+    let mut plan = config.plan(session, false, now);
+    // Flask leaves a refused cookie in place; the recorded behaviour pins it.
+    plan.remove_refused = false;
     let incoming_map = || -> Result<Map<String, Value>, SaveError> {
         match session.current_incoming() {
             Some(i) => serde_json::from_slice(i.payload()).map_err(SaveError::Serialize),
@@ -71,9 +73,11 @@ pub(super) fn save<T: SessionSchema>(
             map.insert(PERMANENT.to_owned(), Value::Bool(true));
         }
         let bytes = serde_json::to_vec(&map).map_err(SaveError::Serialize)?;
-        plan.decide(session, Some((&bytes, empty)))
+        plan.decide(session, Some((&bytes, empty)), |incoming| {
+            crate::schema::same_json_bytes(incoming, &bytes)
+        })
     } else {
-        plan.decide(session, None)
+        plan.decide(session, None, |_| false)
     };
     let stamp = match action {
         Action::Keep => return Ok(CookieCommand::Unchanged),

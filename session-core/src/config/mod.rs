@@ -14,6 +14,7 @@ use crate::codec::Codec;
 use crate::decide::{Action, Plan};
 use crate::header::{self as cookie, Layout};
 use crate::lifetime::{Lifetime, Stamp};
+use crate::session::Refused;
 use crate::{Rejection, SaveError, SessionSchema, TrackedSession};
 
 /// The `__Host-` cookie name prefix.
@@ -273,9 +274,21 @@ impl<T: SessionSchema> SessionConfig<T> {
                 }
             }
         }
+        self.refused(first_rejection)
+    }
+
+    /// A fresh session standing in for a refused cookie (or for none), which the response
+    /// removes: a browser that keeps sending a dead cookie costs a verification (and with a
+    /// store, a read) on every request.
+    pub(crate) fn refused(&self, rejected: Option<Rejection>) -> Loaded<T> {
+        let refused = match &rejected {
+            // Not the cookie's fault: the configuration is loaded the wrong way.
+            None | Some(Rejection::NeedsAsync | Rejection::ServerSide) => Refused::Nothing,
+            Some(_) => Refused::Cookie,
+        };
         Loaded {
-            session: TrackedSession::fresh(T::default(), self.inner.permanent),
-            rejected: first_rejection,
+            session: TrackedSession::refused(T::default(), self.inner.permanent, refused),
+            rejected,
         }
     }
 
@@ -401,7 +414,10 @@ impl<T: SessionSchema> SessionConfig<T> {
         let plan = self.plan(session, true, now);
         if !plan.needs_payload() {
             // Untouched: nothing is serialized, and nothing allocated unless it is re-signed.
-            return match (plan.decide(session, None), session.current_incoming()) {
+            return match (
+                plan.decide(session, None, |_| false),
+                session.current_incoming(),
+            ) {
                 (Action::Resign(stamp), Some(incoming)) => {
                     let mut raw = codec.begin(stamp, incoming.payload().len());
                     raw.extend_from_slice(incoming.payload());
@@ -415,7 +431,8 @@ impl<T: SessionSchema> SessionConfig<T> {
         let start = raw.len();
         serde_json::to_writer(&mut raw, &**session).map_err(SaveError::Serialize)?;
         let payload = &raw[start..];
-        match plan.decide(session, Some((payload, payload == empty.as_slice()))) {
+        let outgoing = Some((payload, payload == empty.as_slice()));
+        match plan.decide(session, outgoing, |incoming| session.same_data(incoming)) {
             Action::Keep => Ok(CookieCommand::Unchanged),
             Action::Remove => Ok(self.removal()),
             Action::Resign(stamp) | Action::Write(stamp) => {

@@ -14,7 +14,7 @@ use crate::codec::{Codec, FLAG_SERVER};
 use crate::config::{unix_seconds, Format};
 use crate::decide::{Action, Plan};
 use crate::lifetime::Stamp;
-use crate::session::Incoming;
+use crate::session::{Incoming, Refused};
 use crate::{
     header as cookie, CookieCommand, Loaded, Rejection, SaveError, SessionConfig, SessionSchema,
     TrackedSession,
@@ -221,6 +221,13 @@ impl<T: SessionSchema> SessionConfig<T> {
         super::id::hex(&mac.finalize().into_bytes()[..6])
     }
 
+    fn corrupt(&self, id: &SessionId, reason: String) -> Rejection {
+        Rejection::CorruptRecord {
+            session: self.fingerprint(id),
+            reason,
+        }
+    }
+
     /// Loads the session, from the store when one is configured (otherwise as
     /// [`SessionConfig::load_header_bytes`]).
     ///
@@ -243,10 +250,7 @@ impl<T: SessionSchema> SessionConfig<T> {
         if loaded.session.is_new() || check(&loaded.session).await {
             return Ok(loaded);
         }
-        Ok(Loaded {
-            session: TrackedSession::fresh(T::default(), self.inner.permanent),
-            rejected: Some(Rejection::Revoked),
-        })
+        Ok(self.refused(Some(Rejection::Revoked)))
     }
 
     /// [`SessionConfig::load_async`] before the asynchronous check.
@@ -264,8 +268,12 @@ impl<T: SessionSchema> SessionConfig<T> {
             let outcome = match self.open_id(value, unix_seconds(now)) {
                 Ok((id, stamp, by_fallback)) => {
                     let key = StoreKey::new(&server.namespace, &id);
-                    let record = self.load_record(server, &key, now).await?;
-                    record.ok_or(Rejection::UnknownSession).and_then(|r| {
+                    let record = match self.load_record(server, &key, now).await {
+                        // A record the store holds but cannot read is a refused session.
+                        Err(StoreError::Corrupt(why)) => Err(self.corrupt(&id, why)),
+                        other => other?.ok_or(Rejection::UnknownSession),
+                    };
+                    record.and_then(|r| {
                         self.resume(
                             server,
                             Stored {
@@ -294,10 +302,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                 }
             }
         }
-        Ok(Loaded {
-            session: TrackedSession::fresh(T::default(), self.inner.permanent),
-            rejected: first_rejection,
-        })
+        Ok(self.refused(first_rejection))
     }
 
     async fn load_record(
@@ -363,7 +368,7 @@ impl<T: SessionSchema> SessionConfig<T> {
         let record_expires = record.expires_at;
         let (schema, raw, payload) = server
             .open(&stored.key, record.created_at, record.payload)
-            .map_err(|why| Rejection::Payload(why.into()))?;
+            .map_err(|why| self.corrupt(&stored.id, why.into()))?;
         if schema != T::VERSION {
             return Err(Rejection::SchemaMismatch {
                 found: schema,
@@ -417,6 +422,11 @@ impl<T: SessionSchema> SessionConfig<T> {
         let Some(server) = self.server() else {
             return self.save(session, now);
         };
+        if session.refusal() == Refused::Unread {
+            // The load failed: writing would replace the cookie of the session that could not
+            // be read, and log its user out.
+            return Ok(CookieCommand::Unchanged);
+        }
         let now_s = unix_seconds(now);
         let plan = self.plan(session, true, now_s);
         let outgoing = if plan.needs_payload() {
@@ -425,7 +435,11 @@ impl<T: SessionSchema> SessionConfig<T> {
             None
         };
         let empty = self.inner.empty_payload.as_slice();
-        let action = plan.decide(session, outgoing.as_deref().map(|p| (p, p == empty)));
+        let action = plan.decide(
+            session,
+            outgoing.as_deref().map(|p| (p, p == empty)),
+            |incoming| session.same_data(incoming),
+        );
         let stored = session.current_incoming().and_then(|i| i.server.as_ref());
         let store = |e| SaveError::Store(e);
         match action {
@@ -498,6 +512,14 @@ impl<T: SessionSchema> SessionConfig<T> {
         let id = SessionId::generate()?;
         let key = StoreKey::new(&server.namespace, &id);
         Ok((id, key))
+    }
+
+    /// Whether a write at `now` moves the end of a persistent cookie's life: a cookie with a
+    /// `Max-Age` must be sent again when the record it points to lives longer, or the browser
+    /// drops it while the session is still live (as cookie mode re-sends on every write).
+    fn expiry_moved(&self, session: &TrackedSession<T>, stamp: Stamp, now: u64) -> bool {
+        let before = session.current_incoming().and_then(|i| i.expires_at);
+        stamp.permanent && before != Some(self.inner.lifetime.expires_at(stamp, now))
     }
 
     fn expires_at_ms(&self, stamp: Stamp, now: u64) -> u64 {
@@ -614,8 +636,11 @@ impl<T: SessionSchema> SessionConfig<T> {
             .map_err(SaveError::Store)?;
             match (outcome, &new) {
                 (Updated::Ok, Some((id, _))) => return self.id_cookie(id, stamp, now_s),
-                // The id did not change: the cookie is sent again only if it is due anyway.
-                (Updated::Ok, None) if plan.must_write => {
+                // The id did not change: the cookie is sent again when it is due anyway, or
+                // when the write moved the record's expiry and the cookie's must follow.
+                (Updated::Ok, None)
+                    if plan.must_write || self.expiry_moved(session, stamp, now_s) =>
+                {
                     return self.id_cookie(&stored.id, stamp, now_s)
                 }
                 (Updated::Ok, None) => return Ok(CookieCommand::Unchanged),
