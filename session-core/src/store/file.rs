@@ -10,6 +10,9 @@ use super::{Created, Record, SessionStore, StoreError, StoreKey, StoreResult, Up
 /// A temporary file older than this is left over from a crashed writer: the sweep removes it.
 const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(600);
 
+/// The largest record file read: a larger file at a record's path is refused, not read.
+pub(crate) const MAX_RECORD_FILE: u64 = 8 * 1024 * 1024;
+
 /// Sessions as files under one directory, shared safely by several processes (Flask-Session's
 /// "filesystem" backend, without its races).
 ///
@@ -25,6 +28,11 @@ const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(600);
 ///   batches, re-checking each under the lock, so it never removes a session touched meanwhile.
 /// - The owner index is a scan of the directory: fine for thousands of sessions; use a server
 ///   store for more.
+/// - The directory belongs to the app: one that other users can write (group or world
+///   writable) is refused at start-up. Inside it, no link is followed (files are opened with
+///   `O_NOFOLLOW`, created with `O_EXCL`), anything at a record's path that is not a regular
+///   file (a FIFO, a device, a link) is a refused session without being opened for reading, and
+///   a record file is read up to 8 MiB, never whole.
 ///
 /// File operations are blocking; with the `tokio` feature they run on tokio's blocking pool.
 #[derive(Debug, Clone)]
@@ -37,11 +45,13 @@ impl FileStore {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Unavailable`] when the directory cannot be created or written.
+    /// [`StoreError::Unavailable`] when the directory cannot be created or written, and when
+    /// it is a link or other users can write to it (the message says how to fix it).
     pub fn new(dir: impl AsRef<Path>) -> StoreResult<Self> {
         let root = dir.as_ref().to_path_buf();
         create_private_dir(&root).map_err(|e| unavailable(&root, &e))?;
-        let probe = root.join(".probe");
+        check_private_dir(&root)?;
+        let probe = root.join(format!(".probe-{:016x}", random_u64()?));
         write_private(&probe, b"ok").map_err(|e| unavailable(&root, &e))?;
         let _ = fs::remove_file(probe);
         Ok(Self {
@@ -103,7 +113,7 @@ impl FileStore {
     }
 
     fn read(&self, key: &StoreKey) -> io::Result<Option<Record>> {
-        match fs::read(self.path(key)) {
+        match read_record_file(&self.path(key)) {
             Ok(bytes) => Record::from_bytes(&bytes).map(Some),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
@@ -118,9 +128,8 @@ impl FileStore {
     /// shard's lock, so the shard exists.
     fn write(&self, key: &StoreKey, record: &Record) -> io::Result<()> {
         let shard = self.shard(key);
-        let mut suffix = [0u8; 8];
-        getrandom::fill(&mut suffix).map_err(|e| io::Error::other(e.to_string()))?;
-        let tmp = shard.join(format!(".tmp-{:016x}", u64::from_be_bytes(suffix)));
+        let suffix = random_u64().map_err(|e| io::Error::other(e.to_string()))?;
+        let tmp = shard.join(format!(".tmp-{suffix:016x}"));
         let written =
             write_private(&tmp, &record.to_bytes()).and_then(|()| fs::rename(&tmp, self.path(key)));
         if written.is_err() {
@@ -164,7 +173,7 @@ impl FileStore {
             for entry in fs::read_dir(shard.path())? {
                 let entry = entry?;
                 let stale = entry
-                    .metadata()
+                    .metadata() // `DirEntry::metadata` does not follow links
                     .and_then(|m| m.modified())
                     .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE_TMP));
                 if entry.file_name().to_string_lossy().starts_with(".tmp-") && stale {
@@ -346,12 +355,92 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
     builder.create(dir)
 }
 
+/// A new file, never an existing one or a link's target: temporary names are random, so an
+/// existing name was planted.
 fn private_options() -> OpenOptions {
     let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
     options
+}
+
+fn random_u64() -> StoreResult<u64> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::Other(e.to_string()))?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+/// Refuses a directory that is a link or that other users can write: they could plant links
+/// or records in it.
+fn check_private_dir(root: &Path) -> StoreResult<()> {
+    let meta = fs::symlink_metadata(root).map_err(|e| unavailable(root, &e))?;
+    if !meta.is_dir() {
+        return Err(StoreError::Unavailable(format!(
+            "session directory {} is not a directory (a link?): give the store a real directory",
+            root.display()
+        )));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o022 != 0 {
+            return Err(StoreError::Unavailable(format!(
+                "session directory {} is writable by other users (mode {mode:o}): restrict it \
+                 with `chmod 700 {}`, or give the store a directory of its own",
+                root.display(),
+                root.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Reads a record file: never through a link, never anything but a regular file (a FIFO
+/// would block the reader), never more than [`MAX_RECORD_FILE`] bytes.
+fn read_record_file(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        libc::O_NOFOLLOW | libc::O_NONBLOCK,
+    );
+    let file = options.open(path).map_err(|e| match e.raw_os_error() {
+        #[cfg(unix)]
+        Some(libc::ELOOP) => io::Error::new(io::ErrorKind::InvalidData, "a link, not a record"),
+        _ => e,
+    })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    if meta.len() > MAX_RECORD_FILE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} bytes, over the {MAX_RECORD_FILE}-byte record limit",
+                meta.len()
+            ),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(MAX_RECORD_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_RECORD_FILE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "over the record limit",
+        ));
+    }
+    Ok(bytes)
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -360,11 +449,22 @@ fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     file.sync_all()
 }
 
+/// The shard's lock file; a link planted in its place (or in the shard's) is an error, never
+/// followed to create a file elsewhere.
 fn open_lock(shard: &Path) -> io::Result<File> {
+    if fs::symlink_metadata(shard).is_ok_and(|m| !m.is_dir()) {
+        return Err(io::Error::other(format!(
+            "{} is not a directory (a link?)",
+            shard.display()
+        )));
+    }
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
     options.open(shard.join(".lock"))
 }
 
