@@ -399,7 +399,20 @@ async fn records_written_before_encryption_are_read_and_sealed_at_their_next_cha
     let cookie = login(&plain, alice()).await;
     let file = record_files(dir.path()).remove(0);
     assert!(String::from_utf8_lossy(&std::fs::read(&file).unwrap()).contains("alice"));
-    let sealed = builder::<App>().store(store()).encrypted().build().unwrap();
+    // Without the migration window, the plaintext record is refused: it could be planted.
+    let strict = builder::<App>().store(store()).encrypted().build().unwrap();
+    let refused = load(&strict, &cookie).await;
+    assert!(
+        matches!(&refused.rejected, Some(Rejection::CorruptRecord { reason, .. }) if reason.starts_with("the record is not encrypted")),
+        "{:?}",
+        refused.rejected
+    );
+    let sealed = builder::<App>()
+        .store(store())
+        .encrypted()
+        .read_plaintext_records()
+        .build()
+        .unwrap();
     let mut loaded = load(&sealed, &cookie).await;
     assert_eq!(
         (loaded.rejected.as_ref(), &*loaded.session),

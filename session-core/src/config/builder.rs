@@ -14,6 +14,7 @@ use crate::{ConfigError, Key, Keyring, SessionSchema};
 
 /// Builds a [`SessionConfig`]; every check runs in [`SessionConfigBuilder::build`].
 #[must_use = "call .build() to get the configuration"]
+#[allow(clippy::struct_excessive_bools)] // independent switches, each set by its own method
 pub struct SessionConfigBuilder<T> {
     key: Option<Result<Key, ConfigError>>,
     fallbacks: Vec<Result<Key, ConfigError>>,
@@ -37,6 +38,7 @@ pub struct SessionConfigBuilder<T> {
     store_timeout: Duration,
     store_failure: crate::StoreFailure,
     encrypted: bool,
+    read_plaintext: bool,
     #[cfg(feature = "flask")]
     flask: Option<crate::flask::FlaskCodec>,
     schema: PhantomData<fn() -> T>,
@@ -83,6 +85,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
             store_timeout: Duration::from_secs(2),
             store_failure: crate::StoreFailure::default(),
             encrypted: false,
+            read_plaintext: false,
             #[cfg(feature = "flask")]
             flask: None,
             schema: PhantomData,
@@ -241,15 +244,27 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     /// which carries only the session id, is encrypted too. The owner index of
     /// `#[session(owner)]` stays readable to the store: choose an opaque owner id.
     ///
-    /// Cookies and records written before encryption was turned on are still read, and are
-    /// written encrypted from their next response (a cookie) or their next change (a record);
-    /// turning it off again reads the encrypted ones the same way. Not available with
+    /// Cookies written before encryption was turned on are still read (they are signed), and
+    /// are sealed from their next response; turning it off again reads the encrypted ones the
+    /// same way. A store record that is not sealed is refused (a plaintext record planted in
+    /// the store would otherwise be a downgrade), unless
+    /// [`read_plaintext_records`](Self::read_plaintext_records) opens a migration window. Not
+    /// available with
     /// [`flask`](Self::flask): Flask reads its cookie as signed JSON.
     ///
     /// The cost: 16 bytes more per cookie (a 12-byte nonce and a 16-byte tag in place of the
     /// 32-byte signature), and about the time of signing (see the README's table).
     pub fn encrypted(mut self) -> Self {
         self.encrypted = true;
+        self
+    }
+
+    /// A migration window for [`encrypted`](Self::encrypted) with a store: records written
+    /// before encryption was turned on are still read, and are sealed at their next change.
+    /// Remove it once the sessions of that time have expired; while it is on, anyone who can
+    /// write to the store can plant a readable plaintext record.
+    pub fn read_plaintext_records(mut self) -> Self {
+        self.read_plaintext = true;
         self
     }
 
@@ -457,6 +472,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
                         fingerprint_key,
                         records,
                         encrypt: self.encrypted,
+                        read_plaintext: !self.encrypted || self.read_plaintext,
                     }),
             }),
         })

@@ -166,6 +166,37 @@ mod memcached {
         Ok(BufReader::new(stream))
     }
 
+    /// `key` when memcached's text protocol can carry it: 1 to 250 bytes, printable, no
+    /// space. Anything else (a prefix with a space reads another key, one with CRLF injects
+    /// commands) is refused before a byte is sent, as pymemcache refuses it.
+    fn checked(key: &str) -> Result<&str, StoreError> {
+        let fits = (1..=250).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
+        if fits {
+            Ok(key)
+        } else {
+            Err(StoreError::Other(format!(
+                "memcached cannot carry the key {key:?}: keys are 1 to 250 printable bytes \
+                 without spaces; check the session key prefix"
+            )))
+        }
+    }
+
+    #[cfg(test)]
+    #[test]
+    fn keys_the_protocol_cannot_carry_are_refused() {
+        assert_eq!(checked("session:abc"), Ok("session:abc"));
+        for bad in [
+            "",
+            "a b",
+            "x\r\nflush_all",
+            "tab\there",
+            "é",
+            &"k".repeat(251),
+        ] {
+            assert!(matches!(checked(bad), Err(StoreError::Other(_))), "{bad:?}");
+        }
+    }
+
     fn io(e: &std::io::Error) -> StoreError {
         StoreError::Unavailable(e.to_string())
     }
@@ -177,6 +208,7 @@ mod memcached {
     }
 
     pub(super) async fn get(addr: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = checked(key)?;
         let mut stream = connect(addr).await?;
         stream
             .get_mut()
@@ -204,6 +236,7 @@ mod memcached {
         value: &[u8],
         exptime: u64,
     ) -> Result<(), StoreError> {
+        let key = checked(key)?;
         let mut stream = connect(addr).await?;
         let mut request = format!("set {key} 0 {exptime} {}\r\n", value.len()).into_bytes();
         request.extend_from_slice(value);
@@ -220,6 +253,7 @@ mod memcached {
     }
 
     pub(super) async fn delete(addr: &str, key: &str) -> Result<(), StoreError> {
+        let key = checked(key)?;
         let mut stream = connect(addr).await?;
         stream
             .get_mut()

@@ -73,6 +73,9 @@ pub(crate) struct ServerSide {
     pub(crate) records: Sealer,
     /// Records are written sealed ([`SessionConfigBuilder::encrypted`](crate::SessionConfigBuilder::encrypted)).
     pub(crate) encrypt: bool,
+    /// Plaintext records are read: always when records are not encrypted, and in the
+    /// migration window of [`read_plaintext_records`](crate::SessionConfigBuilder::read_plaintext_records).
+    pub(crate) read_plaintext: bool,
 }
 
 impl ServerSide {
@@ -108,6 +111,10 @@ impl ServerSide {
     ) -> Result<(u32, Vec<u8>, std::ops::Range<usize>), &'static str> {
         let schema = |p: &[u8]| u32::from_be_bytes([p[1], p[2], p[3], p[4]]);
         match payload.first() {
+            Some(&PAYLOAD_JSON) if !self.read_plaintext => Err(
+                "the record is not encrypted, and this configuration encrypts its records \
+                 (`read_plaintext_records()` opens a migration window)",
+            ),
             Some(&PAYLOAD_JSON) if payload.len() >= 5 => {
                 let json = 5..payload.len();
                 Ok((schema(&payload), payload, json))
