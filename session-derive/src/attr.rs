@@ -230,7 +230,7 @@ fn string_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> Option<LitStr> {
 }
 
 /// Consumes `= value` or `(...)` after an unknown key so parsing can go on to the next one.
-fn skip_value(meta: &ParseNestedMeta<'_>) {
+pub(crate) fn skip_value(meta: &ParseNestedMeta<'_>) {
     if let Ok(value) = meta.value() {
         let _ = value.parse::<syn::Expr>();
     } else if meta.input.peek(syn::token::Paren) {

@@ -7,7 +7,7 @@ use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{Attribute, LitStr};
 
-use crate::attr::Ctxt;
+use crate::attr::{skip_value, Ctxt};
 
 /// A name for each direction, as serde keeps them.
 pub(crate) struct Both<T> {
@@ -228,18 +228,6 @@ fn for_each_direction(meta: &ParseNestedMeta<'_>, mut f: impl FnMut(Direction, L
         }
         Ok(())
     });
-}
-
-/// Consumes `= value` or `(...)` after a key this module does not read.
-pub(crate) fn skip_value(meta: &ParseNestedMeta<'_>) {
-    if let Ok(value) = meta.value() {
-        let _ = value.parse::<syn::Expr>();
-    } else if meta.input.peek(syn::token::Paren) {
-        let _ = meta.parse_nested_meta(|inner| {
-            skip_value(&inner);
-            Ok(())
-        });
-    }
 }
 
 /// Errors for serde attributes a session cannot serve.

@@ -4,12 +4,9 @@
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest as _, Sha256};
-
 use super::merge::reapply;
-use super::record::{PAYLOAD_JSON, PAYLOAD_SEALED};
-use super::{BoxedStore, Created, Record, SessionId, SessionStore, StoreError, StoreKey, Updated};
-use crate::aead::Sealer;
+use super::server_side::{ConflictPolicy, ServerSide, StoreFailure};
+use super::{Created, Record, SessionId, SessionStore, StoreError, StoreKey, Updated};
 use crate::codec::{Codec, FLAG_SERVER};
 use crate::config::{unix_seconds, Format};
 use crate::decide::{Action, Plan};
@@ -25,133 +22,6 @@ use crate::{
 /// concurrent writers on one session.
 const MAX_ATTEMPTS: usize = 64;
 
-/// What to do when another request changed the session between this one's load and save.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum ConflictPolicy {
-    /// Take the current record and re-apply the top-level fields this request changed, then
-    /// retry: two requests changing different fields both land.
-    #[default]
-    Merge,
-    /// Overwrite whatever the other request wrote (Flask-Session's behaviour).
-    LastWriteWins,
-    /// Save nothing and report [`SaveError::Conflict`].
-    Reject,
-}
-
-/// What a request gets when the store fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum StoreFailure {
-    /// Answer `503 Service Unavailable` with `Retry-After` (seconds) and no `Set-Cookie`.
-    Unavailable {
-        /// The `Retry-After` value, in seconds.
-        retry_after: u32,
-    },
-    /// A failed load continues with a fresh, anonymous session (logged as an error); a failed
-    /// save still answers 503.
-    ContinueAnonymous,
-}
-
-impl Default for StoreFailure {
-    fn default() -> Self {
-        Self::Unavailable { retry_after: 1 }
-    }
-}
-
-/// What a configuration needs to keep sessions in a store.
-#[derive(Debug, Clone)]
-pub(crate) struct ServerSide {
-    pub(crate) store: BoxedStore,
-    pub(crate) namespace: String,
-    pub(crate) conflict: ConflictPolicy,
-    pub(crate) timeout: Duration,
-    pub(crate) failure: StoreFailure,
-    /// Keys the log fingerprint of ids, derived from the secret.
-    pub(crate) fingerprint_key: [u8; 32],
-    /// The `record-encryption` ciphers: sealed records are read whatever `encrypt` says.
-    pub(crate) records: Sealer,
-    /// Records are written sealed ([`SessionConfigBuilder::encrypted`](crate::SessionConfigBuilder::encrypted)).
-    pub(crate) encrypt: bool,
-    /// Plaintext records are read: always when records are not encrypted, and in the
-    /// migration window of [`read_plaintext_records`](crate::SessionConfigBuilder::read_plaintext_records).
-    pub(crate) read_plaintext: bool,
-}
-
-impl ServerSide {
-    /// The record payload for `json`, sealed to `key` when records are encrypted.
-    fn payload(
-        &self,
-        key: &StoreKey,
-        created_at: u64,
-        schema: u32,
-        json: &[u8],
-    ) -> Result<Vec<u8>, SaveError> {
-        if !self.encrypt {
-            return Ok(Record::payload_bytes(schema, json));
-        }
-        let mut out = Vec::with_capacity(SEALED_AT + crate::aead::OVERHEAD + json.len());
-        out.push(PAYLOAD_SEALED);
-        out.extend_from_slice(&schema.to_be_bytes());
-        out.extend_from_slice(&self.records.id());
-        Sealer::begin(&mut out);
-        out.extend_from_slice(json);
-        let ad = record_ad(key, created_at, &out);
-        self.records.seal(&ad, &mut out, SEALED_AT)?;
-        Ok(out)
-    }
-
-    /// The schema version of a record payload read from `key`, the payload with its JSON
-    /// decrypted in place, and where the JSON sits in it.
-    fn open(
-        &self,
-        key: &StoreKey,
-        created_at: u64,
-        mut payload: Vec<u8>,
-    ) -> Result<(u32, Vec<u8>, std::ops::Range<usize>), &'static str> {
-        let schema = |p: &[u8]| u32::from_be_bytes([p[1], p[2], p[3], p[4]]);
-        match payload.first() {
-            Some(&PAYLOAD_JSON) if !self.read_plaintext => Err(
-                "the record is not encrypted, and this configuration encrypts its records \
-                 (`read_plaintext_records()` opens a migration window)",
-            ),
-            Some(&PAYLOAD_JSON) if payload.len() >= 5 => {
-                let json = 5..payload.len();
-                Ok((schema(&payload), payload, json))
-            }
-            Some(&PAYLOAD_SEALED) if payload.len() >= SEALED_AT => {
-                let ad = record_ad(key, created_at, &payload);
-                let id: [u8; 4] = payload[5..9].try_into().expect("checked length");
-                let (json, _) = self
-                    .records
-                    .open(&id, &ad, &mut payload, SEALED_AT)
-                    .map_err(|_| {
-                        "the encrypted record does not open: tampered, moved from another \
-                         session, or sealed with a key that is not configured"
-                    })?;
-                Ok((schema(&payload), payload, json))
-            }
-            _ => Err("the record was not written by sessionkit"),
-        }
-    }
-}
-
-/// Where the sealed JSON of an encrypted record starts: format, schema version, key id.
-const SEALED_AT: usize = 9;
-
-/// What an encrypted record's tag binds besides its JSON: the store key it belongs to, its
-/// creation time, and its head (format, schema version, key id). The version and the expiry
-/// are left out: a touch changes the expiry without writing the payload again, and the store
-/// enforces both.
-fn record_ad(key: &StoreKey, created_at: u64, payload: &[u8]) -> [u8; 72 + SEALED_AT] {
-    let mut ad = [0; 72 + SEALED_AT];
-    ad[..32].copy_from_slice(&Sha256::digest(b"sessionkit/record/v1"));
-    ad[32..64].copy_from_slice(key.as_bytes());
-    ad[64..72].copy_from_slice(&created_at.to_be_bytes());
-    ad[72..].copy_from_slice(&payload[..SEALED_AT]);
-    ad
-}
-
 /// Where a loaded session's record is, and which version was read.
 #[derive(Debug, Clone)]
 pub(crate) struct Stored {
@@ -160,26 +30,14 @@ pub(crate) struct Stored {
     pub(crate) version: u64,
 }
 
-/// One live session of an owner, as [`SessionConfig::list_owner`] reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SessionInfo {
-    /// The key it is stored under (not its id, which is never kept).
-    pub key: StoreKey,
-    /// When it was created or last renewed.
-    pub created_at: SystemTime,
-    /// When it ends unless used.
-    pub expires_at: SystemTime,
-}
-
-fn unix_millis(now: SystemTime) -> u64 {
+pub(super) fn unix_millis(now: SystemTime) -> u64 {
     now.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Runs a store operation under the configured timeout (with the `tokio` feature; without
 /// it, the backend's own timeouts apply).
-async fn bounded<F: std::future::Future<Output = Result<R, StoreError>>, R>(
+pub(super) async fn bounded<F: std::future::Future<Output = Result<R, StoreError>>, R>(
     timeout: Duration,
     operation: F,
 ) -> Result<R, StoreError> {
@@ -202,7 +60,7 @@ fn retryable(error: &StoreError) -> bool {
 }
 
 impl<T: SessionSchema> SessionConfig<T> {
-    fn server(&self) -> Option<&ServerSide> {
+    pub(super) fn server(&self) -> Option<&ServerSide> {
         self.inner.server.as_ref()
     }
 
@@ -703,79 +561,6 @@ impl<T: SessionSchema> SessionConfig<T> {
                 Ok((current.version, json, data.owner()))
             }
         }
-    }
-
-    /// The live sessions of `owner` (the field marked `#[session(owner)]`), for a "your
-    /// devices" page.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError`] when the store fails, [`StoreError::Unsupported`] without a store or an
-    /// owner index.
-    pub async fn list_owner(
-        &self,
-        owner: &str,
-        now: SystemTime,
-    ) -> Result<Vec<SessionInfo>, StoreError> {
-        let server = self
-            .server()
-            .ok_or(StoreError::Unsupported("an owner index without a store"))?;
-        let records = bounded(
-            server.timeout,
-            server.store.list_owner(owner, unix_millis(now)),
-        )
-        .await?;
-        let time = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
-        Ok(records
-            .into_iter()
-            .map(|(key, r)| SessionInfo {
-                key,
-                created_at: time(r.created_at),
-                expires_at: time(r.expires_at),
-            })
-            .collect())
-    }
-
-    /// Logs `owner` out everywhere: deletes every session of theirs, but `keep` (the current
-    /// one, for "log out my other devices"). Returns how many were deleted.
-    ///
-    /// # Errors
-    ///
-    /// As [`SessionConfig::list_owner`].
-    pub async fn revoke_owner(
-        &self,
-        owner: &str,
-        keep: Option<&TrackedSession<T>>,
-    ) -> Result<usize, StoreError> {
-        let server = self
-            .server()
-            .ok_or(StoreError::Unsupported("an owner index without a store"))?;
-        let except = keep
-            .and_then(TrackedSession::current_incoming)
-            .and_then(|i| i.server.as_ref())
-            .map(|s| s.key);
-        bounded(
-            server.timeout,
-            server.store.revoke_owner(owner, except.as_ref()),
-        )
-        .await
-    }
-
-    /// Deletes up to `limit` expired records, for backends without native expiry (a periodic
-    /// task calls it). Live sessions are never touched.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError`] when the store fails.
-    pub async fn delete_expired(&self, now: SystemTime, limit: usize) -> Result<usize, StoreError> {
-        let Some(server) = self.server() else {
-            return Ok(0);
-        };
-        bounded(
-            server.timeout,
-            server.store.delete_expired(unix_millis(now), limit),
-        )
-        .await
     }
 
     /// [`SessionConfig::cookie_for`] with a store: writes the record of a new session holding

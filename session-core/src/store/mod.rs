@@ -9,6 +9,7 @@
 //! [`SessionConfig::save_async`](crate::SessionConfig::save_async)) runs it, and the
 //! `Set-Cookie` goes out only after the operation succeeded.
 
+mod admin;
 mod driver;
 mod file;
 mod id;
@@ -19,6 +20,7 @@ mod merge;
 mod record;
 #[cfg(feature = "redis")]
 mod redis;
+mod server_side;
 #[cfg(feature = "flask-session")]
 pub(crate) use redis::redis_error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -31,8 +33,8 @@ use std::pin::Pin;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisStore;
-pub use driver::{ConflictPolicy, SessionInfo, StoreFailure};
-pub(crate) use driver::{ServerSide, Stored};
+pub use admin::SessionInfo;
+pub(crate) use driver::Stored;
 pub use file::FileStore;
 #[cfg(feature = "flask-session")]
 pub(crate) use id::hex;
@@ -42,6 +44,8 @@ pub use id::{SessionId, StoreKey};
 pub use memcached::MemcachedStore;
 pub use memory::MemoryStore;
 pub use record::Record;
+pub(crate) use server_side::ServerSide;
+pub use server_side::{ConflictPolicy, StoreFailure};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
 pub use sql::SqlStore;

@@ -1,0 +1,95 @@
+//! The owner index and the sweep, as an app asks for them: "your devices", "log out
+//! everywhere", and the periodic cleanup of expired records.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::driver::{bounded, unix_millis};
+use super::{SessionStore as _, StoreError, StoreKey};
+use crate::{SessionConfig, SessionSchema, TrackedSession};
+
+/// One live session of an owner, as [`SessionConfig::list_owner`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// The key it is stored under (not its id, which is never kept).
+    pub key: StoreKey,
+    /// When it was created or last renewed.
+    pub created_at: SystemTime,
+    /// When it ends unless used.
+    pub expires_at: SystemTime,
+}
+
+impl<T: SessionSchema> SessionConfig<T> {
+    /// The live sessions of `owner` (the field marked `#[session(owner)]`), for a "your
+    /// devices" page.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store fails, [`StoreError::Unsupported`] without a store or an
+    /// owner index.
+    pub async fn list_owner(
+        &self,
+        owner: &str,
+        now: SystemTime,
+    ) -> Result<Vec<SessionInfo>, StoreError> {
+        let server = self
+            .server()
+            .ok_or(StoreError::Unsupported("an owner index without a store"))?;
+        let records = bounded(
+            server.timeout,
+            server.store.list_owner(owner, unix_millis(now)),
+        )
+        .await?;
+        let time = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
+        Ok(records
+            .into_iter()
+            .map(|(key, r)| SessionInfo {
+                key,
+                created_at: time(r.created_at),
+                expires_at: time(r.expires_at),
+            })
+            .collect())
+    }
+
+    /// Logs `owner` out everywhere: deletes every session of theirs, but `keep` (the current
+    /// one, for "log out my other devices"). Returns how many were deleted.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionConfig::list_owner`].
+    pub async fn revoke_owner(
+        &self,
+        owner: &str,
+        keep: Option<&TrackedSession<T>>,
+    ) -> Result<usize, StoreError> {
+        let server = self
+            .server()
+            .ok_or(StoreError::Unsupported("an owner index without a store"))?;
+        let except = keep
+            .and_then(TrackedSession::current_incoming)
+            .and_then(|i| i.server.as_ref())
+            .map(|s| s.key);
+        bounded(
+            server.timeout,
+            server.store.revoke_owner(owner, except.as_ref()),
+        )
+        .await
+    }
+
+    /// Deletes up to `limit` expired records, for backends without native expiry (a periodic
+    /// task calls it). Live sessions are never touched.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store fails.
+    pub async fn delete_expired(&self, now: SystemTime, limit: usize) -> Result<usize, StoreError> {
+        let Some(server) = self.server() else {
+            return Ok(0);
+        };
+        bounded(
+            server.timeout,
+            server.store.delete_expired(unix_millis(now), limit),
+        )
+        .await
+    }
+}
