@@ -1,6 +1,7 @@
 //! [`SessionConfig`]: cookie attributes, lifetimes, refresh policy, and the `load`/`save` core.
 
 mod builder;
+mod checks;
 #[cfg(feature = "flask")]
 mod flask;
 
