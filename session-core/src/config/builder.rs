@@ -5,7 +5,9 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::checks::{check_attributes, check_flask, check_times};
+#[cfg(feature = "flask")]
+use super::checks::check_flask;
+use super::checks::{check_attributes, check_times};
 use super::{Format, Inner, SessionConfig, Validator, HOST_PREFIX};
 use crate::aead::Sealer;
 use crate::codec::Codec;
