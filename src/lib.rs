@@ -230,5 +230,5 @@ pub mod cookbook {}
 #[doc(hidden)]
 pub mod __private {
     pub use serde;
-    pub use session_core::{owner_of, Compare, SameByEq, SameByJson, SessionSchema};
+    pub use session_core::{Compare, CopyField, OwnerId, SameByEq, SameByJson, SessionSchema};
 }

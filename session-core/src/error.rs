@@ -150,6 +150,12 @@ pub enum SaveError {
     },
     /// The session data failed to serialize (for example a map with non-string keys).
     Serialize(serde_json::Error),
+    /// A float field holds NaN or an infinity, which JSON cannot carry (it would be written as
+    /// `null` and refuse the session at the next request). Nothing was saved.
+    NotFinite {
+        /// The session key of the field.
+        field: &'static str,
+    },
     /// The session store failed; nothing was saved and no cookie must be sent.
     Store(crate::StoreError),
     /// Another request changed the session first and the policy is
@@ -172,6 +178,11 @@ impl fmt::Display for SaveError {
                  in the session"
             ),
             Self::Serialize(e) => write!(f, "session data failed to serialize: {e}"),
+            Self::NotFinite { field } => write!(
+                f,
+                "session field `{field}` holds NaN or an infinity, which JSON cannot carry: \
+                 nothing was saved"
+            ),
             Self::Store(e) => write!(f, "session could not be saved: {e}"),
             Self::Conflict => {
                 f.write_str("another request changed the session first (conflict policy `Reject`)")
@@ -192,7 +203,11 @@ impl std::error::Error for SaveError {
         match self {
             Self::Serialize(e) => Some(e),
             Self::Store(e) => Some(e),
-            Self::TooLarge { .. } | Self::Conflict | Self::NeedsAsync | Self::Encrypt => None,
+            Self::TooLarge { .. }
+            | Self::NotFinite { .. }
+            | Self::Conflict
+            | Self::NeedsAsync
+            | Self::Encrypt => None,
         }
     }
 }

@@ -37,6 +37,7 @@ mod decide;
 mod error;
 #[cfg(any(feature = "axum", feature = "actix"))]
 mod extract;
+mod field_types;
 #[cfg(feature = "flask")]
 #[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
 pub mod flask;
@@ -67,11 +68,13 @@ pub use error::{ConfigError, Rejection, SaveError};
 #[cfg(any(feature = "axum", feature = "actix"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "axum", feature = "actix"))))]
 pub use extract::Session;
+#[doc(hidden)]
+#[doc(hidden)]
+pub use field_types::CopyField;
+pub use field_types::OwnerId;
 pub use header::{SameSite, MAX_CANDIDATES};
 pub use key::{Key, KeyError, Keyring, MIN_KEY_BYTES};
 pub use lifetime::Refresh;
-#[doc(hidden)]
-pub use schema::owner_of;
 #[doc(hidden)]
 pub use schema::{same_json, Compare, SameByEq, SameByJson};
 pub use schema::{SessionSchema, DEFAULT_LIFETIME};

@@ -56,16 +56,27 @@ pub trait SessionSchema: Serialize + DeserializeOwned + Default {
     fn same_data(&self, payload: &[u8]) -> bool {
         same_json(self, payload)
     }
+
+    /// The key of a float field holding NaN or an infinity, if any: JSON writes those as
+    /// `null`, which the next request could not read back, so the save is refused instead.
+    /// `#[derive(Session)]` checks its `f32`/`f64` fields (and `Option`s of them).
+    #[doc(hidden)]
+    fn non_finite_field(&self) -> Option<&'static str> {
+        None
+    }
 }
 
-/// The owner string of a field value: a string as is, a number in decimal, `None` for null.
-#[doc(hidden)]
-pub fn owner_of<V: Serialize + ?Sized>(value: &V) -> Option<String> {
-    match serde_json::to_value(value).ok()? {
-        serde_json::Value::String(s) => Some(s),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+/// Serializes `data` as the session's JSON, refusing a float JSON cannot carry.
+pub(crate) fn to_json<T: SessionSchema>(data: &T) -> Result<Vec<u8>, crate::SaveError> {
+    refuse_non_finite(data)?;
+    serde_json::to_vec(data).map_err(crate::SaveError::Serialize)
+}
+
+/// [`SessionSchema::non_finite_field`] as a save error.
+pub(crate) fn refuse_non_finite<T: SessionSchema>(data: &T) -> Result<(), crate::SaveError> {
+    match data.non_finite_field() {
+        Some(field) => Err(crate::SaveError::NotFinite { field }),
+        None => Ok(()),
     }
 }
 

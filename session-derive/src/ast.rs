@@ -16,6 +16,8 @@ pub(crate) struct Container<'a> {
 
 pub(crate) struct Field<'a> {
     pub(crate) ident: &'a Ident,
+    /// The field's visibility, which its accessors take.
+    pub(crate) vis: &'a syn::Visibility,
     pub(crate) ty: &'a Type,
     pub(crate) attrs: FieldAttrs,
     /// The field name without `r#`, the stem of every accessor name.
@@ -43,6 +45,16 @@ pub(crate) enum Shape<'a> {
 /// Whether `ty` is spelt `CsrfToken` (with any path).
 pub(crate) fn is_csrf_token(ty: &Type) -> bool {
     matches!(ty, Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "CsrfToken"))
+}
+
+/// Whether `ty` is spelt `f32` or `f64` (with any path).
+pub(crate) fn is_float(ty: &Type) -> bool {
+    matches!(ty, Type::Path(path) if path.qself.is_none() && path.path.segments.last().is_some_and(|s| s.ident == "f32" || s.ident == "f64"))
+}
+
+/// Whether `ty` is spelt `u128` or `i128` (with any path).
+pub(crate) fn is_wide_integer(ty: &Type) -> bool {
+    matches!(ty, Type::Path(path) if path.qself.is_none() && path.path.segments.last().is_some_and(|s| s.ident == "u128" || s.ident == "i128"))
 }
 
 /// How a getter hands a value out.
@@ -171,6 +183,7 @@ impl<'a> Field<'a> {
         };
         Self {
             ident,
+            vis: &field.vis,
             ty: &field.ty,
             attrs,
             serde,

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use proc_macro2::Span;
 use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
-use syn::{Attribute, LitInt, LitStr};
+use syn::{Attribute, LitStr};
 
 /// Collects every error of one derive so the user sees them all at once.
 #[derive(Default)]
@@ -110,14 +110,21 @@ impl ContainerAttrs {
             cx.error(span, "`max_age` is now `lifetime`, the name the builder uses too (`.lifetime(..)`): write `lifetime = \"31d\"`");
             skip_value(meta);
         } else if path.is_ident("version") {
+            let bad = |cx: &Ctxt, span: Span| {
+                cx.error(span, "invalid `version`, expected a whole number from 0 to 4294967295, such as `version = 2`");
+            };
             match meta
                 .value()
-                .and_then(syn::parse::ParseBuffer::parse::<LitInt>)
+                .and_then(syn::parse::ParseBuffer::parse::<syn::Expr>)
             {
-                Ok(lit) => match lit.base10_parse::<u32>() {
+                Ok(syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Int(lit),
+                    ..
+                })) => match lit.base10_parse::<u32>() {
                     Ok(n) => self.version.set(cx, span, n),
-                    Err(e) => cx.syn_error(e),
+                    Err(_) => bad(cx, lit.span()),
                 },
+                Ok(other) => bad(cx, other.span()),
                 Err(e) => cx.syn_error(e),
             }
         } else if path.is_ident("crate") {
@@ -158,6 +165,23 @@ pub(crate) struct FieldAttrs {
 }
 
 impl FieldAttrs {
+    /// The attribute a flag key (one without a value) sets.
+    fn flag(&mut self, path: &syn::Path) -> Option<&mut Once<()>> {
+        Some(if path.is_ident("skip") {
+            &mut self.skip
+        } else if path.is_ident("flash") {
+            &mut self.flash
+        } else if path.is_ident("owner") {
+            &mut self.owner
+        } else if path.is_ident("copy") {
+            &mut self.copy
+        } else if path.is_ident("csrf") {
+            &mut self.csrf
+        } else {
+            return None;
+        })
+    }
+
     pub(crate) fn parse(cx: &Ctxt, attrs: &[Attribute]) -> Self {
         let mut out = Self {
             rename: Once::new("rename"),
@@ -188,16 +212,17 @@ impl FieldAttrs {
             if let Some(lit) = string_value(cx, meta) {
                 self.rename.set(cx, span, lit.value());
             }
-        } else if path.is_ident("skip") {
-            self.skip.set(cx, span, ());
-        } else if path.is_ident("flash") {
-            self.flash.set(cx, span, ());
-        } else if path.is_ident("owner") {
-            self.owner.set(cx, span, ());
-        } else if path.is_ident("copy") {
-            self.copy.set(cx, span, ());
-        } else if path.is_ident("csrf") {
-            self.csrf.set(cx, span, ());
+        } else if let Some(flag) = self.flag(path) {
+            if meta.input.is_empty() || meta.input.peek(syn::Token![,]) {
+                flag.set(cx, span, ());
+            } else {
+                let name = path_text(path);
+                cx.error(
+                    span,
+                    format!("`{name}` takes no value: write `#[session({name})]`"),
+                );
+                skip_value(meta);
+            }
         } else {
             let hint = if is_container_key(path) {
                 " (this one belongs on the struct)"

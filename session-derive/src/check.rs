@@ -30,6 +30,21 @@ const RESERVED_METHODS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Trait methods an accessor would hide: the inherent method wins, so `S::default()` or
+/// `session.into()` would call the getter.
+const HIDDEN_TRAIT_METHODS: &[(&str, &str)] = &[
+    (
+        "default",
+        "`Default::default`: `S::default()` would call the getter",
+    ),
+    ("into", "`Into::into`: `.into()` would call the getter"),
+    ("clone", "`Clone::clone`: `.clone()` would call the getter"),
+    (
+        "drop",
+        "`Drop::drop` and `drop(..)`: `.drop()` would read the field, not drop the value",
+    ),
+];
+
 pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
     check_no_lifetimes(cx, container);
     check_flash_is_a_vec(cx, container);
@@ -41,6 +56,27 @@ pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
     check_unique_keys(cx, container);
     check_unique_accessors(cx, container);
     check_single_owner(cx, container);
+    check_round_trip_types(cx, container);
+}
+
+/// A stored field's type must come back from JSON as it went in: `Some(None)` and `None`
+/// both write `null`, and an integer wider than 64 bits does not survive the mending of a
+/// payload after a deploy (JSON values hold 64-bit integers).
+fn check_round_trip_types(cx: &Ctxt, container: &Container<'_>) {
+    for field in container.fields.iter().filter(|f| !f.keys.is_empty()) {
+        if let Shape::Optional(inner) = field.shape {
+            if crate::ast::option_argument(inner).is_some() {
+                cx.error(field.ty.span(), format!("`Option<Option<_>>` on field `{}` does not survive a round trip: `Some(None)` and `None` both serialize as `null`; use an enum with a variant for each case", field.name));
+            }
+        }
+        let value = match field.shape {
+            Shape::Optional(inner) => inner,
+            _ => field.ty,
+        };
+        if crate::ast::is_wide_integer(value) {
+            cx.error(value.span(), format!("a 128-bit integer on field `{}` is not kept exactly in a session (JSON values hold 64 bits): use `u64`/`i64`, or store it as a `String`", field.name));
+        }
+    }
 }
 
 /// One field says whose session it is, and it is data: not skipped, not the flash queue.
@@ -197,9 +233,27 @@ fn check_unique_keys(cx: &Ctxt, container: &Container<'_>) {
 /// No two generated methods may share a name, and none may be shadowed by `Session<T>`.
 fn check_unique_accessors(cx: &Ctxt, container: &Container<'_>) {
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    // A second `flash` or `csrf` field is reported by its own check, once.
+    let mut helpers = (false, false);
     for field in &container.fields {
+        let second = match field.shape {
+            Shape::Flash(_) => std::mem::replace(&mut helpers.0, true),
+            Shape::Csrf => std::mem::replace(&mut helpers.1, true),
+            _ => false,
+        };
+        if second {
+            continue;
+        }
         for method in accessor_names(field) {
-            if let Some((_, owner)) = RESERVED_METHODS.iter().find(|(m, _)| *m == method) {
+            if let Some((_, hidden)) = HIDDEN_TRAIT_METHODS.iter().find(|(m, _)| *m == method) {
+                cx.error(
+                    field.span(),
+                    format!(
+                        "accessor `{method}` of field `{}` would hide {hidden}; rename the field",
+                        field.name
+                    ),
+                );
+            } else if let Some((_, owner)) = RESERVED_METHODS.iter().find(|(m, _)| *m == method) {
                 let owner = if owner.starts_with("sessionkit::") {
                     format!("`{owner}`")
                 } else {

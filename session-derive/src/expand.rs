@@ -81,12 +81,15 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
         .find(|f| f.attrs.owner.get().is_some())
         .map(|f| {
             let member = f.ident;
-            quote_spanned! {f.span()=>
+            let id =
+                quote_spanned!(f.ty.span()=> #krate::__private::OwnerId::owner_id(&self.#member));
+            quote! {
                 fn owner(&self) -> ::core::option::Option<::std::string::String> {
-                    #krate::__private::owner_of(&self.#member)
+                    #id
                 }
             }
         });
+    let non_finite = non_finite_check(container);
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::__private::SessionSchema for #ident #ty_generics where #(#predicates),* {
@@ -95,6 +98,7 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
             const VERSION: ::core::primitive::u32 = #version;
             const FIELDS: &'static [&'static ::core::primitive::str] = &[#(#keys),*];
             #owner
+            #non_finite
             fn same_data(&self, payload: &[::core::primitive::u8]) -> ::core::primitive::bool {
                 #[allow(unused_imports)]
                 use #krate::__private::{SameByEq as _, SameByJson as _};
@@ -104,9 +108,44 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
     }
 }
 
+/// `non_finite_field`: the first float field holding NaN or an infinity, which JSON writes as
+/// `null` and the next request could not read back.
+fn non_finite_check(container: &Container<'_>) -> TokenStream {
+    let checks = container
+        .fields
+        .iter()
+        .filter(|f| !f.keys.is_empty())
+        .filter_map(|f| {
+            let member = f.ident;
+            let key = &f.key;
+            match &f.shape {
+                Shape::Plain if crate::ast::is_float(f.ty) => Some(quote! {
+                    if !self.#member.is_finite() {
+                        return ::core::option::Option::Some(#key);
+                    }
+                }),
+                Shape::Optional(inner) if crate::ast::is_float(inner) => Some(quote! {
+                    if ::core::option::Option::is_some_and(self.#member, |v| !v.is_finite()) {
+                        return ::core::option::Option::Some(#key);
+                    }
+                }),
+                _ => None,
+            }
+        });
+    let checks: Vec<TokenStream> = checks.collect();
+    if checks.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        fn non_finite_field(&self) -> ::core::option::Option<&'static ::core::primitive::str> {
+            #(#checks)*
+            ::core::option::Option::None
+        }
+    }
+}
+
 fn accessors_impl(container: &Container<'_>) -> TokenStream {
     let ident = &container.input.ident;
-    let vis = &container.input.vis;
     let (impl_generics, ty_generics, where_clause) = container.input.generics.split_for_impl();
     let krate = container.krate();
     let mut emitted = BTreeSet::new();
@@ -115,11 +154,12 @@ fn accessors_impl(container: &Container<'_>) -> TokenStream {
         let fresh = names.iter().all(|n| !emitted.contains(n));
         emitted.extend(names);
         // A colliding field was reported by `check`; leaving it out keeps the error alone.
-        fresh.then(|| field_methods(field, vis, &krate))
+        fresh.then(|| field_methods(field, field.vis, &krate))
     });
     let methods: Vec<TokenStream> = methods.collect();
     quote! {
         #[automatically_derived]
+        #[allow(non_snake_case)]
         impl #impl_generics #ident #ty_generics #where_clause {
             #(#methods)*
         }
@@ -133,8 +173,8 @@ fn field_methods(field: &Field<'_>, vis: &syn::Visibility, krate: &syn::Path) ->
         // A wrong type was reported by `check`; no methods, so the error stays alone.
         Shape::Csrf if !crate::ast::is_csrf_token(field.ty) => TokenStream::new(),
         Shape::Csrf => csrf_methods(field, vis, krate),
-        Shape::Optional(inner) => optional_methods(field, inner, vis),
-        Shape::Plain => plain_methods(field, vis),
+        Shape::Optional(inner) => optional_methods(field, inner, vis, krate),
+        Shape::Plain => plain_methods(field, vis, krate),
     }
 }
 
@@ -164,12 +204,28 @@ fn csrf_methods(field: &Field<'_>, vis: &syn::Visibility, krate: &syn::Path) -> 
 
 /// The getter's return type and body for a value of type `ty` read as `value` (a place).
 fn getter(
+    field: &Field<'_>,
     ty: &syn::Type,
     kind: Kind,
     optional: bool,
-    f: &syn::Ident,
+    krate: &syn::Path,
 ) -> (TokenStream, TokenStream) {
+    let f = field.ident;
+    // A type marked `copy` is checked through `CopyField`, whose error names the attribute.
+    let copied = field
+        .attrs
+        .copy
+        .span()
+        .map(|span| quote_spanned!(span=> #krate::__private::CopyField::copied(&self.#f)));
     match (kind, optional) {
+        (Kind::Copy, _) if copied.is_some() => {
+            let ty = if optional {
+                quote!(::core::option::Option<#ty>)
+            } else {
+                quote!(#ty)
+            };
+            (ty, copied.unwrap_or_default())
+        }
         (Kind::Str, false) => (
             quote!(&::core::primitive::str),
             quote!(::std::string::String::as_str(&self.#f)),
@@ -217,7 +273,12 @@ fn names(field: &Field<'_>) -> Names {
     }
 }
 
-fn optional_methods(field: &Field<'_>, inner: &syn::Type, vis: &syn::Visibility) -> TokenStream {
+fn optional_methods(
+    field: &Field<'_>,
+    inner: &syn::Type,
+    vis: &syn::Visibility,
+    krate: &syn::Path,
+) -> TokenStream {
     let Names {
         get,
         set,
@@ -235,7 +296,7 @@ fn optional_methods(field: &Field<'_>, inner: &syn::Type, vis: &syn::Visibility)
     let marked_copy = field.attrs.copy.get().is_some();
     let value_kind = kind(inner, marked_copy);
     let into = setter_param(inner, value_kind, marked_copy);
-    let (get_ty, get_body) = getter(inner, value_kind, true, f);
+    let (get_ty, get_body) = getter(field, inner, value_kind, true, krate);
     quote! {
         #[doc = #doc_get]
         #[inline]
@@ -265,7 +326,7 @@ fn optional_methods(field: &Field<'_>, inner: &syn::Type, vis: &syn::Visibility)
     }
 }
 
-fn plain_methods(field: &Field<'_>, vis: &syn::Visibility) -> TokenStream {
+fn plain_methods(field: &Field<'_>, vis: &syn::Visibility, krate: &syn::Path) -> TokenStream {
     let Names {
         get,
         set,
@@ -285,7 +346,7 @@ fn plain_methods(field: &Field<'_>, vis: &syn::Visibility) -> TokenStream {
     let marked_copy = field.attrs.copy.get().is_some();
     let value_kind = kind(ty, marked_copy);
     let into = setter_param(ty, value_kind, marked_copy);
-    let (get_ty, get_body) = getter(ty, value_kind, false, f);
+    let (get_ty, get_body) = getter(field, ty, value_kind, false, krate);
     quote! {
         #[doc = #doc_get]
         #[inline]
@@ -299,7 +360,7 @@ fn plain_methods(field: &Field<'_>, vis: &syn::Visibility) -> TokenStream {
         }
         #[doc = #doc_pop]
         #[inline]
-        #vis fn #pop(&mut self) -> #ty {
+        #vis fn #pop(&mut self) -> #ty where for<'__s> #ty: ::core::default::Default {
             #take
         }
         #[doc = #doc_mut]

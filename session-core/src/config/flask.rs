@@ -63,10 +63,10 @@ pub(super) fn save<T: SessionSchema>(
     let mut map = Map::new();
     let action = if plan.needs_payload() {
         map = incoming_map()?;
-        merge::<T>(
-            &mut map,
-            serde_json::to_value(&**session).map_err(SaveError::Serialize)?,
-        )?;
+        merge::<T>(&mut map, {
+            crate::schema::refuse_non_finite(&**session)?;
+            serde_json::to_value(&**session).map_err(SaveError::Serialize)?
+        })?;
         map.remove(PERMANENT);
         let empty = map.is_empty();
         if plan.stamp.permanent {

@@ -430,6 +430,7 @@ impl<T: SessionSchema> SessionConfig<T> {
         let empty = &self.inner.empty_payload;
         let mut raw = codec.begin(plan.stamp, empty.len() + 64);
         let start = raw.len();
+        crate::schema::refuse_non_finite(&**session)?;
         serde_json::to_writer(&mut raw, &**session).map_err(SaveError::Serialize)?;
         let payload = &raw[start..];
         let outgoing = Some((payload, payload == empty.as_slice()));

@@ -295,7 +295,7 @@ impl<T: SessionSchema> SessionConfig<T> {
         let now_s = unix_seconds(now);
         let plan = self.plan(session, true, now_s);
         let outgoing = if plan.needs_payload() {
-            Some(serde_json::to_vec(&**session).map_err(SaveError::Serialize)?)
+            Some(crate::schema::to_json(&**session)?)
         } else {
             None
         };
