@@ -88,3 +88,44 @@ fn popping_a_renamed_key_in_flask_mode_removes_it_from_the_cookie() {
     let again = config.load(&pair, now);
     assert_eq!((again.rejected, again.session.user_id()), (None, None));
 }
+
+#[derive(Serialize, Deserialize, Default, Debug)]
+struct Prefs {
+    theme: Option<String>,
+    lang: Option<String>,
+}
+
+#[derive(Session, Serialize, Deserialize, Default, Debug)]
+struct Flat {
+    user: Option<String>,
+    #[serde(flatten)]
+    prefs: Prefs,
+}
+
+#[cfg(feature = "flask")]
+#[test]
+fn a_flattened_value_owns_its_keys_in_flask_mode() {
+    use sessionkit::{CookieCommand, SessionConfig};
+    let config = SessionConfig::<Flat>::builder()
+        .flask(sessionkit::flask::FlaskCodec::new("a-strong-flask-secret-9c1e5a7d3b").unwrap())
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    let mut first = config.load("", now);
+    first.session.set_user("alice");
+    first.session.prefs_mut().theme = Some("dark".into());
+    let CookieCommand::Set(header) = config.save(&first.session, now).unwrap() else {
+        panic!("a cookie to set")
+    };
+    let mut loaded = config.load(header.split(';').next().unwrap(), now);
+    assert_eq!(loaded.session.prefs().theme.as_deref(), Some("dark"));
+    loaded.session.prefs_mut().theme = None;
+    let CookieCommand::Set(header) = config.save(&loaded.session, now).unwrap() else {
+        panic!("the change is sent")
+    };
+    let again = config.load(header.split(';').next().unwrap(), now);
+    assert_eq!(
+        (again.session.user(), again.session.prefs().theme.as_deref()),
+        (Some("alice"), None)
+    );
+}

@@ -57,6 +57,11 @@ pub trait SessionSchema: Serialize + DeserializeOwned + Default {
         same_json(self, payload)
     }
 
+    /// Whether a field is `#[serde(flatten)]`: its keys are not in [`FIELDS`](Self::FIELDS),
+    /// so the formats that keep other apps' keys (Flask's) find them from the serialized data.
+    #[doc(hidden)]
+    const FLATTENED: bool = false;
+
     /// The key of a float field holding NaN or an infinity, if any: JSON writes those as
     /// `null`, which the next request could not read back, so the save is refused instead.
     /// `#[derive(Session)]` checks its `f32`/`f64` fields (and `Option`s of them).
@@ -284,4 +289,26 @@ impl<T: Serialize> SameByJson for Compare<'_, T> {
     fn same_as(&self, payload: &[u8]) -> bool {
         same_json(self.0, payload)
     }
+}
+
+/// Every key `T` owns in a session that also holds other apps' keys (Flask's formats): its
+/// [`FIELDS`](SessionSchema::FIELDS), and with a flattened field the keys it writes now (`ours`)
+/// or by default.
+#[cfg(feature = "flask")]
+pub(crate) fn owned_keys<T: SessionSchema>(ours: &serde_json::Map<String, Value>) -> Vec<String> {
+    let mut keys: Vec<String> = T::FIELDS.iter().map(|k| (*k).to_owned()).collect();
+    if T::FLATTENED {
+        let default = serde_json::to_value(T::default()).ok();
+        let written = default
+            .as_ref()
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.keys());
+        for key in ours.keys().chain(written) {
+            if !keys.contains(key) {
+                keys.push(key.clone());
+            }
+        }
+    }
+    keys
 }

@@ -90,6 +90,15 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
             }
         });
     let non_finite = non_finite_check(container);
+    let flattened = container
+        .fields
+        .iter()
+        .any(|f| f.serde.flatten.is_some())
+        .then(|| {
+            quote!(
+                const FLATTENED: ::core::primitive::bool = true;
+            )
+        });
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::__private::SessionSchema for #ident #ty_generics where #(#predicates),* {
@@ -99,6 +108,7 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
             const FIELDS: &'static [&'static ::core::primitive::str] = &[#(#keys),*];
             #owner
             #non_finite
+            #flattened
             fn same_data(&self, payload: &[::core::primitive::u8]) -> ::core::primitive::bool {
                 #[allow(unused_imports)]
                 use #krate::__private::{SameByEq as _, SameByJson as _};

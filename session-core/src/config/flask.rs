@@ -120,8 +120,8 @@ fn merge<T: SessionSchema>(map: &mut Map<String, Value>, ours: Value) -> Result<
             "a Flask session must serialize to a map",
         )));
     };
-    for key in T::FIELDS {
-        map.remove(*key);
+    for key in crate::schema::owned_keys::<T>(&ours) {
+        map.remove(&key);
     }
     map.extend(ours.into_iter().filter(|(_, v)| !v.is_null()));
     Ok(())

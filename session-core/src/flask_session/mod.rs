@@ -74,8 +74,9 @@ impl<T: SessionSchema> FlaskSessionRecord<T> {
             )));
         };
         let mut entries = self.entries.clone();
-        for key in T::FIELDS {
-            let value = fields.get(*key).unwrap_or(&serde_json::Value::Null);
+        for key in crate::schema::owned_keys::<T>(&fields) {
+            let key = key.as_str();
+            let value = fields.get(key).unwrap_or(&serde_json::Value::Null);
             let at = entries.iter().position(|(k, _)| k.as_str() == Some(key));
             match (at, value.is_null()) {
                 (Some(at), true) => {
