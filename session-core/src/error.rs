@@ -161,6 +161,13 @@ pub enum SaveError {
     /// Another request changed the session first and the policy is
     /// [`ConflictPolicy::Reject`](crate::ConflictPolicy::Reject).
     Conflict,
+    /// Under [`ConflictPolicy::Merge`](crate::ConflictPolicy::Merge), other requests kept
+    /// changing the session faster than this one could merge and write its change, for the
+    /// whole store timeout. Nothing was saved.
+    Contended {
+        /// How many compare-and-swaps this request lost.
+        lost: u32,
+    },
     /// This configuration keeps sessions in a store: save them with
     /// [`SessionConfig::save_async`](crate::SessionConfig::save_async).
     NeedsAsync,
@@ -187,6 +194,11 @@ impl fmt::Display for SaveError {
             Self::Conflict => {
                 f.write_str("another request changed the session first (conflict policy `Reject`)")
             }
+            Self::Contended { lost } => write!(
+                f,
+                "other requests kept changing the session: this one merged and retried {lost} \
+                 times within the store timeout and saved nothing"
+            ),
             Self::NeedsAsync => f.write_str(
                 "this configuration keeps sessions in a store: call `save_async`, not `save`",
             ),
@@ -206,6 +218,7 @@ impl std::error::Error for SaveError {
             Self::TooLarge { .. }
             | Self::NotFinite { .. }
             | Self::Conflict
+            | Self::Contended { .. }
             | Self::NeedsAsync
             | Self::Encrypt => None,
         }

@@ -523,6 +523,74 @@ pub async fn driver_32_writers_on_disjoint_fields_all_land(store: BoxedStore) {
     }
 }
 
+/// 32 requests each add one item to the same cart at once: every item is there after.
+pub async fn driver_32_appends_to_one_cart_all_land(store: BoxedStore) {
+    let config = Arc::new(config(&store));
+    let cookie = logged_in(&config).await;
+    let barrier = Arc::new(tokio::sync::Barrier::new(32));
+    let tasks: Vec<_> = (0..32_u32)
+        .map(|i| {
+            let (config, cookie, barrier) = (config.clone(), cookie.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let mut loaded = load(&config, &cookie, 1).await;
+                barrier.wait().await;
+                loaded.session.fields_mut().push(Some(i));
+                config
+                    .save_async(&loaded.session, at(t0() + 1))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), CookieCommand::Unchanged);
+    }
+    let last = load(&config, &cookie, 2).await;
+    let mut cart: Vec<u32> = last.session.fields().iter().flatten().copied().collect();
+    cart.sort_unstable();
+    assert_eq!(cart, (0..32).collect::<Vec<_>>());
+}
+
+/// Emptying a session is a compare-and-swap under `Merge`: a write the emptying request never
+/// saw survives it, and what it did see goes.
+pub async fn driver_emptying_keeps_a_write_it_never_saw(store: BoxedStore) {
+    let config = config(&store);
+    let cookie = logged_in(&config).await;
+    let mut clearing = load(&config, &cookie, 0).await;
+    let mut other = load(&config, &cookie, 0).await;
+    *other.session.f05_mut() = 5;
+    assert_eq!(
+        config.save_async(&other.session, at(t0())).await.unwrap(),
+        CookieCommand::Unchanged
+    );
+    clearing.session.clear();
+    assert_eq!(
+        config
+            .save_async(&clearing.session, at(t0()))
+            .await
+            .unwrap(),
+        CookieCommand::Unchanged
+    );
+    let after = load(&config, &cookie, 1).await;
+    assert_eq!(after.rejected, None);
+    assert_eq!((after.session.user(), after.session.f05()), (None, 5));
+    // With nothing unseen, emptying ends the session for good.
+    let mut last = load(&config, &cookie, 1).await;
+    last.session.clear();
+    *last.session.f05_mut() = 0;
+    assert!(matches!(
+        config
+            .save_async(&last.session, at(t0() + 1))
+            .await
+            .unwrap(),
+        CookieCommand::Remove(_)
+    ));
+    assert_eq!(
+        load(&config, &cookie, 2).await.rejected,
+        Some(Rejection::UnknownSession)
+    );
+}
+
 pub async fn driver_conflict_policies(store: BoxedStore) {
     for (policy, expect_first_kept) in [
         (ConflictPolicy::LastWriteWins, false),
@@ -797,6 +865,7 @@ macro_rules! conformance {
             cleanup_removes_only_expired_records, namespaces_are_isolated,
             driver_round_trip_and_strict_ids, driver_logout_deletes_and_a_racing_write_stays_dead,
             driver_renew_rotates_the_id, driver_32_writers_on_disjoint_fields_all_land,
+            driver_32_appends_to_one_cart_all_land, driver_emptying_keeps_a_write_it_never_saw,
             driver_conflict_policies, driver_expiry_and_refresh, cleanup_during_traffic);
     };
     (@cases $factory:expr; $($case:ident),*) => {

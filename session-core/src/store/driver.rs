@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::backoff::Backoff;
 use super::merge::reapply;
 use super::server_side::{ConflictPolicy, ServerSide, StoreFailure};
 use super::{Created, Record, SessionId, SessionStore, StoreError, StoreKey, Updated};
@@ -16,11 +17,6 @@ use crate::{
     header as cookie, CookieCommand, Loaded, Rejection, SaveError, SessionConfig, SessionSchema,
     TrackedSession,
 };
-
-/// How often a compare-and-swap is tried before the save reports a conflict. Each other
-/// request can win a race against this one at most once per write it makes, so 64 covers 64
-/// concurrent writers on one session.
-const MAX_ATTEMPTS: usize = 64;
 
 /// Where a loaded session's record is, and which version was read.
 #[derive(Debug, Clone)]
@@ -309,14 +305,10 @@ impl<T: SessionSchema> SessionConfig<T> {
         let store = |e| SaveError::Store(e);
         match action {
             Action::Keep => Ok(CookieCommand::Unchanged),
-            Action::Remove => {
-                if let Some(old) = session.incoming().and_then(|i| i.server.as_ref()) {
-                    bounded(server.timeout, server.store.delete(&old.key))
-                        .await
-                        .map_err(store)?;
-                }
-                Ok(self.removal())
-            }
+            Action::Remove => match session.incoming().and_then(|i| i.server.as_ref()) {
+                Some(old) => self.remove(server, session, old, now).await,
+                None => Ok(self.removal()),
+            },
             Action::Resign(stamp) => {
                 let (Some(stored), Some(incoming)) = (stored, session.current_incoming()) else {
                     return Ok(CookieCommand::Unchanged);
@@ -479,7 +471,8 @@ impl<T: SessionSchema> SessionConfig<T> {
         let owner = session.owner();
         let (mut expected, mut json, mut owner_now) =
             (stored.version, Cow::Borrowed(&outgoing[..]), owner.clone());
-        for _ in 0..MAX_ATTEMPTS {
+        let mut backoff = Backoff::new(server.timeout);
+        loop {
             let target = new.as_ref().map_or(&stored.key, |(_, key)| key);
             let record = self.record(
                 server,
@@ -520,10 +513,85 @@ impl<T: SessionSchema> SessionConfig<T> {
                         owner.as_ref(),
                     )?;
                     (expected, json, owner_now) = (version, Cow::Owned(merged), merged_owner);
+                    if !backoff.lost_race().await {
+                        return Err(SaveError::Contended {
+                            lost: backoff.lost(),
+                        });
+                    }
                 }
             }
         }
-        Err(SaveError::Conflict)
+    }
+
+    /// Ends the session whose record is `old`. Under `Merge` and `Reject` the end is a
+    /// compare-and-swap too: the record becomes a tombstone (expired, so no load sees it and a
+    /// racing write is `Gone`) only if no other request wrote since this one loaded; if one
+    /// did, its change is merged in and the session lives on with it (no cookie is sent).
+    async fn remove(
+        &self,
+        server: &ServerSide,
+        session: &TrackedSession<T>,
+        old: &Stored,
+        now: SystemTime,
+    ) -> Result<CookieCommand, SaveError> {
+        if server.conflict == ConflictPolicy::LastWriteWins {
+            bounded(server.timeout, server.store.delete(&old.key))
+                .await
+                .map_err(SaveError::Store)?;
+            return Ok(self.removal());
+        }
+        let base = session.incoming().map_or(&[][..], Incoming::payload);
+        let empty = self.inner.empty_payload.as_slice();
+        let (mut expected, mut json, mut owner) = (old.version, empty.to_vec(), None);
+        let mut backoff = Backoff::new(server.timeout);
+        let at = unix_millis(now);
+        loop {
+            let record = if json == empty {
+                // Expired since the epoch's first millisecond, whatever the clocks say.
+                Record {
+                    version: expected + 1,
+                    created_at: 0,
+                    expires_at: 1,
+                    owner: None,
+                    payload: server.payload(&old.key, 0, T::VERSION, empty)?,
+                }
+            } else {
+                let incoming = session.incoming().map(Incoming::times);
+                let stamp = crate::lifetime::Lifetime::next_stamp(
+                    incoming,
+                    session.incoming().is_some_and(|i| i.permanent),
+                    unix_seconds(now),
+                );
+                self.record(
+                    server,
+                    &old.key,
+                    expected + 1,
+                    &json,
+                    owner.take(),
+                    stamp,
+                    unix_seconds(now),
+                )?
+            };
+            let update = server.store.update(&old.key, expected, &record, at);
+            match bounded(server.timeout, update)
+                .await
+                .map_err(SaveError::Store)?
+            {
+                Updated::Ok if json == empty => return Ok(self.removal()),
+                Updated::Ok => return Ok(CookieCommand::Unchanged),
+                Updated::Gone => return Ok(self.removal()),
+                Updated::Conflict(current) => {
+                    let (version, merged, merged_owner) =
+                        Self::resolve(server, &old.key, &current, base, empty, None)?;
+                    (expected, json, owner) = (version, merged, merged_owner);
+                    if !backoff.lost_race().await {
+                        return Err(SaveError::Contended {
+                            lost: backoff.lost(),
+                        });
+                    }
+                }
+            }
+        }
     }
 
     /// Applies the conflict policy: the version to expect next and the JSON to write.

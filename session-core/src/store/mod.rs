@@ -10,6 +10,7 @@
 //! `Set-Cookie` goes out only after the operation succeeded.
 
 mod admin;
+mod backoff;
 mod driver;
 mod file;
 mod id;
