@@ -14,13 +14,19 @@ use crate::SaveError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ConflictPolicy {
-    /// Take the current record and re-apply the top-level fields this request changed, then
-    /// retry: two requests changing different fields both land.
+    /// Merge three ways (what this request loaded, what it would write, the current record)
+    /// and retry, backing off with jitter within the store timeout: changes to different keys
+    /// at any depth both land, and an array both requests only appended to keeps both
+    /// appends. A value both changed differently takes this request's value (two increments
+    /// of one counter lose one). Emptying the session is a compare-and-swap too, so a write
+    /// the emptying request never saw survives it. Fails with
+    /// [`SaveError::Contended`](crate::SaveError::Contended) only when other requests kept
+    /// winning for the whole timeout.
     #[default]
     Merge,
     /// Overwrite whatever the other request wrote (Flask-Session's behaviour).
     LastWriteWins,
-    /// Save nothing and report [`SaveError::Conflict`].
+    /// Save nothing and report [`SaveError::Conflict`](crate::SaveError::Conflict).
     Reject,
 }
 
