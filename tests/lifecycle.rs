@@ -67,6 +67,23 @@ fn renew_alone_signs_the_cookie_again() {
 }
 
 #[test]
+fn renew_changes_the_cookie_even_for_the_same_data_in_the_same_second() {
+    let config = config();
+    let cookie = mint(&config, alice(), T0);
+    let mut previous = cookie.clone();
+    // Three renewals in the second the session was made: each credential is new.
+    for _ in 0..3 {
+        let mut loaded = config.load(&previous, at(T0));
+        loaded.session.renew();
+        let next = pair(&set_header(config.save(&loaded.session, at(T0)).unwrap()));
+        assert_ne!(next, previous);
+        let again = config.load(&next, at(T0));
+        assert_eq!((again.rejected, &*again.session), (None, &alice()));
+        previous = next;
+    }
+}
+
+#[test]
 fn a_remember_me_session_outlives_the_idle_timeout_of_browser_sessions() {
     let config = builder::<App>()
         .idle_timeout(Duration::from_secs(1_800))

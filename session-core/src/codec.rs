@@ -5,7 +5,8 @@
 //! ```text
 //! offset  size  field
 //!      0     1  format version (1)
-//!      1     1  flags (bit 0: permanent; bit 1: the payload is a server-side session id)
+//!      1     1  flags (bit 0: permanent; bit 1: the payload is a server-side session id;
+//!               bit 2: set on a renewal that would otherwise repeat the incoming bytes)
 //!      2     4  key id: the first 4 bytes of HMAC-SHA256(signing key, "key-id")
 //!      6     2  name tag: the first 2 bytes of SHA-256(cookie name), for diagnostics only
 //!      8     4  schema version, big-endian
@@ -55,6 +56,10 @@ pub(crate) const TAG_LEN: usize = 32;
 const FLAG_PERMANENT: u8 = 1;
 /// The payload is a server-side session id, not the session.
 pub(crate) const FLAG_SERVER: u8 = 2;
+/// Set by [`TrackedSession::renew`](crate::TrackedSession::renew) when the renewed cookie
+/// would read byte for byte as the one that came in (same data, same second): a renewal
+/// always changes the credential.
+const FLAG_RENEWED: u8 = 4;
 
 /// A verified envelope: the decoded bytes and where the payload sits in them.
 #[derive(Debug)]
@@ -150,6 +155,18 @@ impl Codec {
     /// Starts an envelope: returns a buffer holding the header, ready for the payload.
     pub(crate) fn begin(&self, stamp: Stamp, payload_hint: usize) -> Vec<u8> {
         self.begin_with(stamp, 0, payload_hint)
+    }
+
+    /// Marks `raw` (a signed envelope's header and payload, before sealing) as a renewal when
+    /// it reads exactly as the cookie that came in, so the renewed cookie differs from it. An
+    /// encrypted envelope differs anyway (its nonce is new).
+    pub(crate) fn renewal(&self, raw: &mut [u8], incoming: Option<&Incoming>) {
+        let Some(incoming) = incoming.filter(|_| !self.encrypt) else {
+            return;
+        };
+        if incoming.raw.get(..incoming.payload.end) == Some(&raw[..]) {
+            raw[1] ^= FLAG_RENEWED;
+        }
     }
 
     /// [`Codec::begin`] with extra flags ([`FLAG_SERVER`]).
@@ -277,7 +294,7 @@ impl Codec {
 }
 
 fn parse_stamp(body: &[u8]) -> Result<Stamp, Rejection> {
-    if body[1] & !(FLAG_PERMANENT | FLAG_SERVER) != 0 {
+    if body[1] & !(FLAG_PERMANENT | FLAG_SERVER | FLAG_RENEWED) != 0 {
         return Err(Rejection::Malformed);
     }
     Ok(Stamp {

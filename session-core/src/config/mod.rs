@@ -438,6 +438,9 @@ impl<T: SessionSchema> SessionConfig<T> {
             Action::Keep => Ok(CookieCommand::Unchanged),
             Action::Remove => Ok(self.removal()),
             Action::Resign(stamp) | Action::Write(stamp) => {
+                if session.was_renewed() {
+                    codec.renewal(&mut raw, session.incoming());
+                }
                 self.finish(|out| codec.seal(raw, out), stamp, now)
             }
         }
