@@ -7,7 +7,7 @@ mod memory {
     use super::common;
     use sessionkit::{BoxedStore, MemoryStore};
 
-    crate::conformance!(Some((BoxedStore::new(MemoryStore::new()), ())));
+    crate::conformance!(Some((BoxedStore::new(MemoryStore::new()), ())); pruned owner index);
 }
 
 mod file {

@@ -16,4 +16,38 @@ async fn redis() -> Option<(BoxedStore, ())> {
     Some((BoxedStore::new(store), ()))
 }
 
-crate::conformance!(redis().await);
+crate::conformance!(redis().await; pruned owner index);
+
+/// The owner index is a sorted set pruned as its sessions expire, and it expires itself with
+/// its last session: 10,000 logins over expiring sessions leave one entry.
+#[tokio::test]
+async fn the_owner_index_shrinks_as_sessions_expire() {
+    use common::conformance::{key, now_ms, record};
+    use sessionkit::SessionStore as _;
+    let Some(url) = common::servers::url("SESSIONKIT_REDIS_URL") else {
+        return;
+    };
+    let prefix = format!("{}:", common::servers::unique("skprune"));
+    let store = RedisStore::connect(&url)
+        .await
+        .unwrap()
+        .with_prefix(&prefix);
+    let mut now = now_ms();
+    for _ in 0..10_000 {
+        let mut r = record(1, Some("bob"), "{}");
+        (r.created_at, r.expires_at) = (now, now + 1);
+        store.create(&key("prune"), &r, now).await.unwrap();
+        now += 2;
+    }
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut redis = client.get_multiplexed_async_connection().await.unwrap();
+    let index = format!("{prefix}owners:{}", "626f62"); // "bob" in hex
+    let (entries, ttl): (u64, i64) = redis::pipe()
+        .zcard(&index)
+        .pttl(&index)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(entries, 1);
+    assert!(ttl > 0, "the index expires with its last session: {ttl}");
+}

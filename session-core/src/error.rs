@@ -161,6 +161,9 @@ pub enum SaveError {
     /// Another request changed the session first and the policy is
     /// [`ConflictPolicy::Reject`](crate::ConflictPolicy::Reject).
     Conflict,
+    /// The session's owner (`#[session(owner)]`) holds a control character, which not every
+    /// store can index (Postgres text cannot hold NUL): one rule for every backend refuses it.
+    InvalidOwner,
     /// Under [`ConflictPolicy::Merge`](crate::ConflictPolicy::Merge), other requests kept
     /// changing the session faster than this one could merge and write its change, for the
     /// whole store timeout. Nothing was saved.
@@ -194,6 +197,9 @@ impl fmt::Display for SaveError {
             Self::Conflict => {
                 f.write_str("another request changed the session first (conflict policy `Reject`)")
             }
+            Self::InvalidOwner => f.write_str(
+                "the session owner holds a control character: use a plain text or numeric id",
+            ),
             Self::Contended { lost } => write!(
                 f,
                 "other requests kept changing the session: this one merged and retried {lost} \
@@ -219,6 +225,7 @@ impl std::error::Error for SaveError {
             | Self::NotFinite { .. }
             | Self::Conflict
             | Self::Contended { .. }
+            | Self::InvalidOwner
             | Self::NeedsAsync
             | Self::Encrypt => None,
         }

@@ -645,6 +645,79 @@ pub async fn driver_owner_revocation(store: BoxedStore) {
     assert_eq!(laptop.rejected, None);
 }
 
+/// Two apps sharing a store under different namespaces have separate owner indexes.
+pub async fn driver_owner_index_is_per_namespace(store: BoxedStore) {
+    let app = |namespace: &str| {
+        builder::<Wide>()
+            .store(store.clone())
+            .namespace(namespace)
+            .build()
+            .unwrap()
+    };
+    let (shop, blog) = (app("shop"), app("blog"));
+    let shop_cookie = logged_in(&shop).await;
+    let blog_cookie = logged_in(&blog).await;
+    let now = at(t0());
+    assert_eq!(shop.list_owner("alice", now).await.unwrap().len(), 1);
+    assert_eq!(blog.list_owner("alice", now).await.unwrap().len(), 1);
+    assert_eq!(shop.revoke_owner("alice", None).await.unwrap(), 1);
+    assert_eq!(
+        load(&shop, &shop_cookie, 0).await.rejected,
+        Some(Rejection::UnknownSession)
+    );
+    assert_eq!(load(&blog, &blog_cookie, 0).await.rejected, None);
+    assert_eq!(blog.list_owner("alice", now).await.unwrap().len(), 1);
+}
+
+/// One owner rule on every backend: an empty id is no owner, a control character is refused.
+pub async fn driver_one_owner_rule(store: BoxedStore) {
+    let config = config(&store);
+    let mut empty = load(&config, "", 0).await.session;
+    empty.set_user("");
+    *empty.f00_mut() = 1;
+    let cookie = pair(&set_header(
+        config.save_async(&empty, at(t0())).await.unwrap(),
+    ));
+    assert_eq!(load(&config, &cookie, 0).await.session.user(), Some(""));
+    assert!(config.list_owner("", at(t0())).await.unwrap().is_empty());
+    assert_eq!(config.revoke_owner("", None).await.unwrap(), 0);
+    for bad in ["a\0b", "line\nbreak", "\u{1f}"] {
+        let mut session = load(&config, "", 0).await.session;
+        session.set_user(bad);
+        assert!(
+            matches!(
+                config.save_async(&session, at(t0())).await,
+                Err(sessionkit::SaveError::InvalidOwner)
+            ),
+            "{bad:?}"
+        );
+    }
+}
+
+/// 10,000 logins of one user over sessions that expire leave an index of live sessions only.
+pub async fn owner_index_stays_bounded(store: BoxedStore) {
+    let mut now = now_ms();
+    for _ in 0..10_000 {
+        let mut r = record(1, Some("bounded"), "{}");
+        (r.created_at, r.expires_at) = (now, now + 1);
+        assert_eq!(
+            store.create(&key("bounded"), &r, now).await.unwrap(),
+            Created::Ok
+        );
+        now += 2;
+    }
+    // Every session but none is expired; the index holds at most the last one.
+    assert!(store.list_owner("bounded", now).await.unwrap().is_empty());
+    let mut live = record(1, Some("bounded"), "{}");
+    (live.created_at, live.expires_at) = (now, now + 60_000);
+    assert_eq!(
+        store.create(&key("bounded"), &live, now).await.unwrap(),
+        Created::Ok
+    );
+    // Revoking deletes what the index holds: the live session and no stale entry but the last.
+    assert!(store.revoke_owner("bounded", None).await.unwrap() <= 2);
+}
+
 pub async fn driver_expiry_and_refresh(store: BoxedStore) {
     let config = builder::<Wide>()
         .store(store.clone())
@@ -669,7 +742,10 @@ pub async fn corrupt_records_are_errors_or_rejections_never_panics(store: BoxedS
     let config = config(&store);
     let cookie = logged_in(&config).await;
     // Overwrite alice's record with bytes sessionkit did not write.
-    let owned = store.list_owner("alice", now_ms()).await.unwrap();
+    let owned = store
+        .list_owner(&config.indexed_owner("alice").unwrap(), now_ms())
+        .await
+        .unwrap();
     let (k, current) = owned.into_iter().next().unwrap();
     let mut bad = current.clone();
     bad.payload = b"\x09garbage".to_vec();
@@ -720,7 +796,12 @@ pub async fn driver_encrypted_records(store: BoxedStore) {
     };
     let cookie = logged_in(&config).await;
     assert_eq!(
-        sealed(store.list_owner("alice", now_ms()).await.unwrap()),
+        sealed(
+            store
+                .list_owner(&config.indexed_owner("alice").unwrap(), now_ms())
+                .await
+                .unwrap()
+        ),
         1
     );
     // Two requests change different fields: the second conflicts and merges with the sealed
@@ -750,7 +831,12 @@ pub async fn driver_encrypted_records(store: BoxedStore) {
     let alive = load(&config, &renewed, 6).await;
     assert_eq!((alive.rejected.as_ref(), alive.session.f01), (None, 2));
     assert_eq!(
-        sealed(store.list_owner("alice", now_ms()).await.unwrap()),
+        sealed(
+            store
+                .list_owner(&config.indexed_owner("alice").unwrap(), now_ms())
+                .await
+                .unwrap()
+        ),
         1
     );
     // Touched past half the idle window, without writing the payload again.
@@ -770,7 +856,12 @@ pub async fn driver_encrypted_records(store: BoxedStore) {
         .unwrap();
     assert!(matches!(removal, CookieCommand::Remove(_)));
     assert_eq!(
-        sealed(store.list_owner("alice", now_ms()).await.unwrap()),
+        sealed(
+            store
+                .list_owner(&config.indexed_owner("alice").unwrap(), now_ms())
+                .await
+                .unwrap()
+        ),
         0
     );
 }
@@ -852,7 +943,14 @@ macro_rules! conformance {
     ($factory:expr) => {
         $crate::conformance!(@common $factory);
         $crate::conformance!(@cases $factory; owner_list_and_revoke, driver_owner_revocation,
-            corrupt_records_are_errors_or_rejections_never_panics, driver_encrypted_records);
+            corrupt_records_are_errors_or_rejections_never_panics, driver_encrypted_records,
+            driver_owner_index_is_per_namespace, driver_one_owner_rule);
+    };
+    // A backend whose owner index is pruned as sessions expire (the file store's index is
+    // its records, bounded by the sweep).
+    ($factory:expr; pruned owner index) => {
+        $crate::conformance!($factory);
+        $crate::conformance!(@cases $factory; owner_index_stays_bounded);
     };
     ($factory:expr; no owner index) => {
         $crate::conformance!(@common $factory);

@@ -35,9 +35,12 @@ impl<T: SessionSchema> SessionConfig<T> {
         let server = self
             .server()
             .ok_or(StoreError::Unsupported("an owner index without a store"))?;
+        let Some(owner) = server.lookup_owner(owner) else {
+            return Ok(Vec::new());
+        };
         let records = bounded(
             server.timeout,
-            server.store.list_owner(owner, unix_millis(now)),
+            server.store.list_owner(&owner, unix_millis(now)),
         )
         .await?;
         let time = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
@@ -49,6 +52,14 @@ impl<T: SessionSchema> SessionConfig<T> {
                 expires_at: time(r.expires_at),
             })
             .collect())
+    }
+
+    /// `owner` as this configuration's store indexes it (a tag of the namespace, then the
+    /// id), for code that reads the store's owner index itself; `None` for an id no session
+    /// can have (empty, or with a control character) and without a store.
+    #[must_use]
+    pub fn indexed_owner(&self, owner: &str) -> Option<String> {
+        self.server()?.lookup_owner(owner)
     }
 
     /// Logs `owner` out everywhere: deletes every session of theirs, but `keep` (the current
@@ -65,13 +76,16 @@ impl<T: SessionSchema> SessionConfig<T> {
         let server = self
             .server()
             .ok_or(StoreError::Unsupported("an owner index without a store"))?;
+        let Some(owner) = server.lookup_owner(owner) else {
+            return Ok(0);
+        };
         let except = keep
             .and_then(TrackedSession::current_incoming)
             .and_then(|i| i.server.as_ref())
             .map(|s| s.key);
         bounded(
             server.timeout,
-            server.store.revoke_owner(owner, except.as_ref()),
+            server.store.revoke_owner(&owner, except.as_ref()),
         )
         .await
     }

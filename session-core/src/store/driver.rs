@@ -356,8 +356,8 @@ impl<T: SessionSchema> SessionConfig<T> {
                             .await
                     }
                     None => {
-                        self.create(server, &json, session.owner(), stamp, now)
-                            .await
+                        let owner = server.indexed_owner(session.owner())?;
+                        self.create(server, &json, owner, stamp, now).await
                     }
                 }
             }
@@ -468,7 +468,7 @@ impl<T: SessionSchema> SessionConfig<T> {
         let loaded = session
             .current_incoming()
             .map_or(&[][..], Incoming::payload);
-        let owner = session.owner();
+        let owner = server.indexed_owner(session.owner())?;
         let (mut expected, mut json, mut owner_now) =
             (stored.version, Cow::Borrowed(&outgoing[..]), owner.clone());
         let mut backoff = Backoff::new(server.timeout);
@@ -626,7 +626,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                 let data: T =
                     crate::schema::decode_payload(&merged).map_err(|_| SaveError::Conflict)?;
                 let json = serde_json::to_vec(&data).map_err(SaveError::Serialize)?;
-                Ok((current.version, json, data.owner()))
+                Ok((current.version, json, server.indexed_owner(data.owner())?))
             }
         }
     }

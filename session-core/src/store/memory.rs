@@ -26,7 +26,9 @@ impl State {
         self.records.get(key).filter(|r| r.is_live(now))
     }
 
-    fn put(&mut self, key: StoreKey, record: Record) {
+    /// Stores `record`; when it joins an owner's index, that owner's expired sessions go (so
+    /// the index holds live sessions, however many logins came before).
+    fn put(&mut self, key: StoreKey, record: Record, now: u64) {
         let owner = record.owner.clone();
         let old = self.records.insert(key, record).and_then(|old| old.owner);
         if old == owner {
@@ -36,7 +38,22 @@ impl State {
             self.unindex(&old, &key);
         }
         if let Some(owner) = owner {
-            self.owners.entry(owner).or_default().insert(key);
+            self.owners.entry(owner.clone()).or_default().insert(key);
+            self.prune(&owner, now);
+        }
+    }
+
+    fn prune(&mut self, owner: &str, now: u64) {
+        let dead: Vec<StoreKey> = self
+            .owners
+            .get(owner)
+            .into_iter()
+            .flatten()
+            .filter(|k| self.live(k, now).is_none())
+            .copied()
+            .collect();
+        for key in &dead {
+            self.remove(key);
         }
     }
 
@@ -105,7 +122,7 @@ impl SessionStore for MemoryStore {
         if state.live(key, now_ms).is_some() {
             return Ok(Created::Collision);
         }
-        state.put(*key, record.clone());
+        state.put(*key, record.clone(), now_ms);
         Ok(Created::Ok)
     }
 
@@ -120,7 +137,7 @@ impl SessionStore for MemoryStore {
         if let Some(refused) = state.check(key, expected, now_ms) {
             return Ok(refused);
         }
-        state.put(*key, record.clone());
+        state.put(*key, record.clone(), now_ms);
         Ok(Updated::Ok)
     }
 
@@ -148,7 +165,7 @@ impl SessionStore for MemoryStore {
             return Ok(refused);
         }
         state.remove(old);
-        state.put(*new, record.clone());
+        state.put(*new, record.clone(), now_ms);
         Ok(Updated::Ok)
     }
 

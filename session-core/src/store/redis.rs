@@ -7,16 +7,29 @@ use redis::Script;
 
 use super::{Created, Record, SessionStore, StoreError, StoreKey, StoreResult, Updated};
 
-/// Records are strings under `<prefix><hex store key>`; owner indexes are sets of hex store
-/// keys under `<prefix>owner:<owner in hex>`.
+/// Records are strings under `<prefix><hex store key>`; owner indexes are sorted sets of hex
+/// store keys under `<prefix>owners:<owner in hex>`, each scored with its record's expiry, so
+/// that expired entries are pruned and the index itself expires with its last session.
 const DEFAULT_PREFIX: &str = "sessionkit:";
 /// The latest expiry Redis is given (the end of year 9999, in milliseconds).
 const MAX_EXPIRY_MS: u64 = 253_402_300_799_999;
 
 /// A record is one string: `version:expires_at:created_at:owner hex:` then the payload. The
 /// scripts read the text head; a load is one `GET`.
-const HEAD: &str =
-    "local function head(s) return string.match(s, '^(%d+):(%d+):(%d+):(%x*):') end\n";
+const HEAD: &str = r"
+local function head(s) return string.match(s, '^(%d+):(%d+):(%d+):(%x*):') end
+local function index(k, member, expires, now)
+  redis.call('ZADD', k, expires, member)
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+  redis.call('PEXPIREAT', k, expires, 'GT')
+  if redis.call('PTTL', k) < 0 then redis.call('PEXPIREAT', k, expires) end
+end
+local function extend(k, member, expires)
+  if redis.call('ZADD', k, 'XX', 'GT', 'CH', expires, member) == 1 then
+    redis.call('PEXPIREAT', k, expires, 'GT')
+  end
+end
+";
 
 /// KEYS: the record. ARGV: now, value, expires, owner hex, owner prefix, member.
 const CREATE: &str = r"
@@ -26,12 +39,13 @@ if cur then
   if v and tonumber(e) > tonumber(ARGV[1]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
-if ARGV[4] ~= '' then redis.call('SADD', ARGV[5] .. ARGV[4], ARGV[6]) end
+if ARGV[4] ~= '' then index(ARGV[5] .. ARGV[4], ARGV[6], ARGV[3], ARGV[1]) end
 return 1
 ";
 
 /// KEYS: the record to check, the record to write (the same for an update). ARGV: now,
 /// expected version, value, expires, owner hex, owner prefix, member to check, member to write.
+/// An update that keeps its owner only raises its index entry's score (one `ZADD`).
 const SWAP: &str = r"
 local cur = redis.call('GET', KEYS[1])
 if not cur then return {'gone'} end
@@ -39,22 +53,25 @@ local v, e, c, o = head(cur)
 if not v or tonumber(e) <= tonumber(ARGV[1]) then return {'gone'} end
 if v ~= ARGV[2] then return {'conflict', cur} end
 if o ~= ARGV[5] or KEYS[1] ~= KEYS[2] then
-  if o ~= '' then redis.call('SREM', ARGV[6] .. o, ARGV[7]) end
-  if ARGV[5] ~= '' then redis.call('SADD', ARGV[6] .. ARGV[5], ARGV[8]) end
+  if o ~= '' then redis.call('ZREM', ARGV[6] .. o, ARGV[7]) end
+  if ARGV[5] ~= '' then index(ARGV[6] .. ARGV[5], ARGV[8], ARGV[4], ARGV[1]) end
+elseif o ~= '' then
+  extend(ARGV[6] .. o, ARGV[8], ARGV[4])
 end
 if KEYS[1] ~= KEYS[2] then redis.call('DEL', KEYS[1]) end
 redis.call('SET', KEYS[2], ARGV[3], 'PXAT', ARGV[4])
 return {'ok'}
 ";
 
-/// KEYS: the record. ARGV: now, new expiry.
+/// KEYS: the record. ARGV: now, new expiry, owner prefix, member.
 const TOUCH: &str = r"
 local cur = redis.call('GET', KEYS[1])
 if not cur then return 0 end
-local v, e = head(cur)
+local v, e, c, o = head(cur)
 if not v or tonumber(e) <= tonumber(ARGV[1]) then return 0 end
 local moved = v .. ':' .. ARGV[2] .. ':' .. string.sub(cur, #v + #e + 3)
 redis.call('SET', KEYS[1], moved, 'PXAT', ARGV[2])
+if o ~= '' then extend(ARGV[3] .. o, ARGV[4], ARGV[2]) end
 return 1
 ";
 
@@ -64,19 +81,20 @@ local cur = redis.call('GET', KEYS[1])
 redis.call('DEL', KEYS[1])
 if cur then
   local v, e, c, o = head(cur)
-  if o and o ~= '' then redis.call('SREM', ARGV[1] .. o, ARGV[2]) end
+  if o and o ~= '' then redis.call('ZREM', ARGV[1] .. o, ARGV[2]) end
 end
 return 1
 ";
 
-/// Lists the live records of an owner, pruning members whose record Redis expired.
-/// KEYS: the owner's set. ARGV: now, record prefix.
+/// Lists the live records of an owner, pruning entries whose record is gone.
+/// KEYS: the owner's index. ARGV: now, record prefix.
 const LIST_OWNER: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local out = {}
-for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local cur = redis.call('GET', ARGV[2] .. m)
   if not cur then
-    redis.call('SREM', KEYS[1], m)
+    redis.call('ZREM', KEYS[1], m)
   else
     local v, e = head(cur)
     if v and tonumber(e) > tonumber(ARGV[1]) then
@@ -90,10 +108,10 @@ return out
 
 const REVOKE_OWNER: &str = r"
 local n = 0
-for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if m ~= ARGV[2] then
     n = n + redis.call('DEL', ARGV[1] .. m)
-    redis.call('SREM', KEYS[1], m)
+    redis.call('ZREM', KEYS[1], m)
   end
 end
 return n
@@ -230,7 +248,7 @@ impl RedisStore {
         Ok(Self {
             connection,
             prefix: DEFAULT_PREFIX.into(),
-            owner_prefix: format!("{DEFAULT_PREFIX}owner:").into(),
+            owner_prefix: format!("{DEFAULT_PREFIX}owners:").into(),
             scripts: std::sync::Arc::new(Scripts {
                 create: Script::new(&format!("{HEAD}{CREATE}")),
                 swap: Script::new(&format!("{HEAD}{SWAP}")),
@@ -247,7 +265,7 @@ impl RedisStore {
     #[must_use]
     pub fn with_prefix(mut self, prefix: &str) -> Self {
         self.prefix = prefix.into();
-        self.owner_prefix = format!("{prefix}owner:").into();
+        self.owner_prefix = format!("{prefix}owners:").into();
         self
     }
 
@@ -340,6 +358,8 @@ impl SessionStore for RedisStore {
             .key(self.key(key))
             .arg(now_ms)
             .arg(expires_at.min(MAX_EXPIRY_MS))
+            .arg(&*self.owner_prefix)
+            .arg(key.to_hex())
             .invoke_async(&mut self.connection.clone())
             .await
             .map_err(|e| redis_error(&e))?;

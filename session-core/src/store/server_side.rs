@@ -70,6 +70,33 @@ pub(crate) struct ServerSide {
 }
 
 impl ServerSide {
+    /// The owner as this configuration's store indexes it, under the one owner rule every
+    /// backend follows: no owner, or an empty id, is an anonymous session; an id with a
+    /// control character is refused (a store that cannot hold NUL would fail where another
+    /// stores it); the id is written after a fixed-width tag of the namespace, so apps that
+    /// share a store do not share an owner index (`1a2b3c4d/alice`).
+    pub(super) fn indexed_owner(&self, owner: Option<String>) -> Result<Option<String>, SaveError> {
+        match owner {
+            Some(id) if id.chars().any(char::is_control) => Err(SaveError::InvalidOwner),
+            Some(id) if !id.is_empty() => Ok(Some(self.owner_key(&id))),
+            _ => Ok(None),
+        }
+    }
+
+    /// `owner` as [`indexed_owner`](Self::indexed_owner) stores it, for a lookup; `None` for
+    /// an owner no session can have.
+    pub(super) fn lookup_owner(&self, owner: &str) -> Option<String> {
+        self.indexed_owner(Some(owner.to_owned())).ok().flatten()
+    }
+
+    fn owner_key(&self, id: &str) -> String {
+        let mut tag = Sha256::new();
+        tag.update(b"sessionkit/owner-namespace/");
+        tag.update(self.namespace.as_bytes());
+        let tag = tag.finalize();
+        format!("{}/{id}", super::id::hex(&tag[..4]))
+    }
+
     /// The record payload for `json`, sealed to `key` when records are encrypted.
     pub(super) fn payload(
         &self,

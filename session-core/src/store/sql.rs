@@ -224,6 +224,9 @@ const INSERT: &str = "INSERT INTO sessionkit_sessions \
     owner = excluded.owner, payload = excluded.payload \
     WHERE sessionkit_sessions.expires_at <= $7";
 
+/// A login's owner index stays bounded: the owner's expired rows go when a session joins it.
+const PRUNE_OWNER: &str = "DELETE FROM sessionkit_sessions WHERE owner = $1 AND expires_at <= $2";
+
 const UPDATE: &str = "UPDATE sessionkit_sessions SET version = $1, created_at = $2, \
     expires_at = $3, owner = $4, payload = $5 \
     WHERE key = $6 AND version = $7 AND expires_at > $8";
@@ -247,6 +250,15 @@ impl SessionStore for SqlStore {
             .await
             .map(|r| r.rows_affected())
             .map_err(db_error))?;
+        if let (1, Some(owner)) = (done, record.owner.as_deref()) {
+            on_pool!(self, |pool| sqlx::query(PRUNE_OWNER)
+                .bind(owner)
+                .bind(ms(now_ms))
+                .execute(pool)
+                .await
+                .map(|_| ())
+                .map_err(db_error))?;
+        }
         // No row written: a live session has this key. Never report success for it.
         Ok(if done == 1 {
             Created::Ok
@@ -330,6 +342,14 @@ impl SessionStore for SqlStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_error)?;
+                if let Some(owner) = record.owner.as_deref() {
+                    sqlx::query(PRUNE_OWNER)
+                        .bind(owner)
+                        .bind(ms(now_ms))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
                 tx.commit().await.map_err(db_error)?;
                 true
             } else {
