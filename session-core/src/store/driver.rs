@@ -345,21 +345,17 @@ impl<T: SessionSchema> SessionConfig<T> {
                         .await
                         .map_err(store)?;
                 }
-                match stored {
-                    Some(stored) => {
-                        let new = if session.was_renewed() {
-                            Some(Self::new_id(server).map_err(store)?)
-                        } else {
-                            None
-                        };
-                        self.swap(server, session, stored, new, json, stamp, plan, now)
-                            .await
-                    }
-                    None => {
-                        let owner = server.indexed_owner(session.owner())?;
-                        self.create(server, &json, owner, stamp, now).await
-                    }
-                }
+                let Some(stored) = stored else {
+                    let owner = server.indexed_owner(session.owner())?;
+                    return self.create(server, &json, owner, stamp, now).await;
+                };
+                let new = if session.was_renewed() {
+                    Some(Self::new_id(server).map_err(store)?)
+                } else {
+                    None
+                };
+                self.swap(server, session, stored, new, json, stamp, plan, now)
+                    .await
             }
         }
     }
