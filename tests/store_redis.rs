@@ -36,7 +36,8 @@ async fn the_owner_index_shrinks_as_sessions_expire() {
     for _ in 0..10_000 {
         let mut r = record(1, Some("bob"), "{}");
         (r.created_at, r.expires_at) = (now, now + 1);
-        store.create(&key("prune"), &r, now).await.unwrap();
+        let created = store.create(&key("prune"), &r, now).await.unwrap();
+        assert_eq!(created, sessionkit::store::Created::Ok);
         now += 2;
     }
     let client = redis::Client::open(url.as_str()).unwrap();
