@@ -410,7 +410,7 @@ async fn records_written_before_encryption_are_read_and_sealed_at_their_next_cha
     let sealed = builder::<App>()
         .store(store())
         .encrypted()
-        .read_plaintext_records()
+        .read_unbound_records()
         .build()
         .unwrap();
     let mut loaded = load(&sealed, &cookie).await;

@@ -150,3 +150,74 @@ async fn a_record_that_is_a_link_a_fifo_or_huge_is_a_refused_session() {
         .unwrap();
     assert_eq!(loaded.rejected, None);
 }
+
+/// In signed mode too, a record is bound to its store key: one copied over another session's
+/// file, or one written without a binding, is a refused session.
+#[tokio::test]
+async fn a_record_copied_over_another_sessions_file_is_refused() {
+    let dir = TempDir::new("file-bound");
+    let config = config(dir.path());
+    let alice = logged_in(&config).await;
+    let alice_file = record_file(dir.path());
+    let mut other = config
+        .load_async([&b""[..]], at(t0()))
+        .await
+        .unwrap()
+        .session;
+    other.set_user("mallory");
+    let mallory = common::pair(&common::set_header(
+        config.save_async(&other, at(t0())).await.unwrap(),
+    ));
+    let mallory_file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|s| s.file_type().unwrap().is_dir())
+        .flat_map(|s| std::fs::read_dir(s.path()).unwrap().flatten())
+        .map(|e| e.path())
+        .find(|p| *p != alice_file && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .unwrap();
+    // Mallory copies her record over Alice's: Alice's cookie does not load Mallory's session.
+    std::fs::copy(&mallory_file, &alice_file).unwrap();
+    assert_eq!(
+        refusal_for(&config, &alice).await,
+        "the record is not bound to this session: tampered, or moved from another session"
+    );
+    let loaded = config
+        .load_async([mallory.as_bytes()], at(t0() + 1))
+        .await
+        .unwrap();
+    assert_eq!(loaded.session.user(), Some("mallory"));
+
+    // A record bound to nothing (as sessionkit wrote before binding): refused, unless the
+    // migration window is open.
+    let mut legacy = std::fs::read(&mallory_file).unwrap();
+    // `SKR1`, three times, the owner's length and bytes, the payload's length, the payload.
+    let owner_len = u32::from_be_bytes(legacy[28..32].try_into().unwrap()) as usize;
+    let payload_at = 32 + owner_len + 4;
+    let bound = legacy.split_off(payload_at);
+    let json = &bound[41..];
+    legacy.push(1);
+    legacy.extend_from_slice(&bound[1..5]);
+    legacy.extend_from_slice(json);
+    let len = u32::try_from(json.len() + 5).unwrap().to_be_bytes();
+    legacy[payload_at - 4..payload_at].copy_from_slice(&len);
+    std::fs::write(&mallory_file, &legacy).unwrap();
+    let refused = refusal_for(&config, &mallory).await;
+    assert!(
+        refused.starts_with("the record is not bound to its key"),
+        "{refused}"
+    );
+    let window = builder::<Wide>()
+        .store(FileStore::new(dir.path()).unwrap())
+        .read_unbound_records()
+        .build()
+        .unwrap();
+    let loaded = window
+        .load_async([mallory.as_bytes()], at(t0() + 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (loaded.rejected, loaded.session.user()),
+        (None, Some("mallory"))
+    );
+}

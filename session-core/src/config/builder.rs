@@ -13,6 +13,7 @@ use crate::aead::Sealer;
 use crate::codec::Codec;
 use crate::header::{Attributes, Layout, SameSite};
 use crate::lifetime::{Lifetime, Limits, Refresh};
+use crate::store::Binder;
 use crate::{ConfigError, Key, Keyring, SessionSchema};
 
 /// Builds a [`SessionConfig`]; every check runs in [`SessionConfigBuilder::build`].
@@ -41,7 +42,7 @@ pub struct SessionConfigBuilder<T> {
     store_timeout: Duration,
     store_failure: crate::StoreFailure,
     encrypted: bool,
-    read_plaintext: bool,
+    read_unbound: bool,
     #[cfg(feature = "flask")]
     flask: Option<crate::flask::FlaskCodec>,
     schema: PhantomData<fn() -> T>,
@@ -88,7 +89,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
             store_timeout: Duration::from_secs(2),
             store_failure: crate::StoreFailure::default(),
             encrypted: false,
-            read_plaintext: false,
+            read_unbound: false,
             #[cfg(feature = "flask")]
             flask: None,
             schema: PhantomData,
@@ -251,7 +252,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     /// are sealed from their next response; turning it off again reads the encrypted ones the
     /// same way. A store record that is not sealed is refused (a plaintext record planted in
     /// the store would otherwise be a downgrade), unless
-    /// [`read_plaintext_records`](Self::read_plaintext_records) opens a migration window. Not
+    /// [`read_unbound_records`](Self::read_unbound_records) opens a migration window. Not
     /// available with
     /// [`flask`](Self::flask): Flask reads its cookie as signed JSON.
     ///
@@ -262,12 +263,17 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
         self
     }
 
-    /// A migration window for [`encrypted`](Self::encrypted) with a store: records written
-    /// before encryption was turned on are still read, and are sealed at their next change.
-    /// Remove it once the sessions of that time have expired; while it is on, anyone who can
-    /// write to the store can plant a readable plaintext record.
-    pub fn read_plaintext_records(mut self) -> Self {
-        self.read_plaintext = true;
+    /// A migration window for records not bound to their store key: those written before
+    /// [`encrypted`](Self::encrypted) was turned on, or by a sessionkit before 0.2 (which did
+    /// not bind signed records). They are still read, and are bound (or sealed) at their next
+    /// change. Remove it once the sessions of that time have expired; while it is on, anyone
+    /// who can write to the store can plant a record that loads as any session.
+    ///
+    /// Without it, every record is bound to its store key: a signed record carries an
+    /// HMAC-SHA256 tag over its key, creation time and JSON, a sealed one is sealed to them,
+    /// and a record copied over another session's (or planted) is a refused session.
+    pub fn read_unbound_records(mut self) -> Self {
+        self.read_unbound = true;
         self
     }
 
@@ -463,10 +469,8 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
                 empty_payload,
                 validator: self.validator,
                 async_validator: self.async_validator,
-                server: self
-                    .store
-                    .zip(records)
-                    .map(|(store, records)| crate::store::ServerSide {
+                server: self.store.zip(records).map(|(store, (records, binder))| {
+                    crate::store::ServerSide {
                         store,
                         namespace: self.namespace.unwrap_or(name_for_namespace),
                         conflict: self.conflict,
@@ -475,8 +479,10 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
                         fingerprint_key,
                         records,
                         encrypt: self.encrypted,
-                        read_plaintext: !self.encrypted || self.read_plaintext,
-                    }),
+                        read_unbound: self.read_unbound,
+                        binder,
+                    }
+                }),
             }),
         })
     }
@@ -487,7 +493,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
         &mut self,
         name: &str,
         lifetime: &Lifetime,
-    ) -> Result<(Format, Layout, [u8; 32], Option<Sealer>), ConfigError> {
+    ) -> Result<(Format, Layout, [u8; 32], Option<(Sealer, Binder)>), ConfigError> {
         #[cfg(feature = "flask")]
         if let Some(codec) = self.flask.take() {
             check_flask(lifetime)?;
@@ -530,7 +536,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
             Format::Native(codec),
             Layout::native(name, &self.attributes),
             fingerprint_key,
-            Some(Sealer::new(&keys, b"record-encryption")),
+            Some((Sealer::new(&keys, b"record-encryption"), Binder::new(&keys))),
         ))
     }
 }

@@ -573,7 +573,12 @@ impl<T: SessionSchema> SessionConfig<T> {
                 .await
                 .map_err(SaveError::Store)?
             {
-                Updated::Ok if json == empty => return Ok(self.removal()),
+                Updated::Ok if json == empty => {
+                    // Dead to every reader and writer now (an update of it is `Gone`), so it
+                    // can go without a race; a failure leaves an expired record to the sweep.
+                    let _ = bounded(server.timeout, server.store.delete(&old.key)).await;
+                    return Ok(self.removal());
+                }
                 Updated::Ok => return Ok(CookieCommand::Unchanged),
                 Updated::Gone => return Ok(self.removal()),
                 Updated::Conflict(current) => {

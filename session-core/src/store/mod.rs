@@ -45,7 +45,7 @@ pub use id::{SessionId, StoreKey};
 pub use memcached::MemcachedStore;
 pub use memory::MemoryStore;
 pub use record::Record;
-pub(crate) use server_side::ServerSide;
+pub(crate) use server_side::{Binder, ServerSide};
 pub use server_side::{ConflictPolicy, StoreFailure};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]

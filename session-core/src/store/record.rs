@@ -5,10 +5,14 @@ use std::io::{self, Read as _};
 const MAGIC: &[u8; 4] = b"SKR1";
 const NO_OWNER: u32 = u32::MAX;
 
-/// The first byte of a payload: JSON, as sessionkit writes it.
+/// The first byte of a payload: JSON bound to nothing, as sessionkit before 0.2 wrote it (read
+/// only in the migration window of `read_unbound_records`).
 pub(crate) const PAYLOAD_JSON: u8 = 1;
 /// The first byte of a payload: JSON sealed with AES-256-GCM to the record's store key.
 pub(crate) const PAYLOAD_SEALED: u8 = 2;
+/// The first byte of a payload: JSON with an HMAC-SHA256 tag that binds it to the record's
+/// store key (signed mode).
+pub(crate) const PAYLOAD_BOUND: u8 = 3;
 
 /// One session as a store keeps it. Times are Unix milliseconds from the app's clock: no time
 /// zone enters anywhere.
@@ -44,15 +48,6 @@ impl Record {
     #[must_use]
     pub fn is_live(&self, now_ms: u64) -> bool {
         self.expires_at > now_ms
-    }
-
-    /// Builds a payload from the schema version and the JSON.
-    pub(crate) fn payload_bytes(schema: u32, json: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(5 + json.len());
-        out.push(PAYLOAD_JSON);
-        out.extend_from_slice(&schema.to_be_bytes());
-        out.extend_from_slice(json);
-        out
     }
 
     /// `SKR1 | version | created_at | expires_at | owner length (u32::MAX: none) | owner |

@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 
-use super::record::{PAYLOAD_JSON, PAYLOAD_SEALED};
-use super::{BoxedStore, Record, StoreKey};
-use crate::aead::Sealer;
+use super::record::{PAYLOAD_BOUND, PAYLOAD_JSON, PAYLOAD_SEALED};
+use super::{BoxedStore, StoreKey};
+use hmac::Mac;
+
+use crate::aead::{Sealer, ID_LEN};
+use crate::key::{HmacSha256, Key, Keyring};
 use crate::SaveError;
 
 /// What to do when another request changed the session between this one's load and save.
@@ -64,9 +67,52 @@ pub(crate) struct ServerSide {
     pub(crate) records: Sealer,
     /// Records are written sealed ([`SessionConfigBuilder::encrypted`](crate::SessionConfigBuilder::encrypted)).
     pub(crate) encrypt: bool,
-    /// Plaintext records are read: always when records are not encrypted, and in the
-    /// migration window of [`read_plaintext_records`](crate::SessionConfigBuilder::read_plaintext_records).
-    pub(crate) read_plaintext: bool,
+    /// The `record-binding` keys that tie a signed record to its store key.
+    pub(crate) binder: Binder,
+    /// Records bound to nothing are read: the migration window of
+    /// [`read_unbound_records`](crate::SessionConfigBuilder::read_unbound_records).
+    pub(crate) read_unbound: bool,
+}
+
+/// The HMAC-SHA256 keys (`record-binding`, one per key of the ring, the current first) that
+/// bind a signed-mode record to its store key.
+#[derive(Clone)]
+pub(crate) struct Binder {
+    keys: Vec<([u8; ID_LEN], HmacSha256)>,
+}
+
+impl std::fmt::Debug for Binder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Binder")
+            .field("keys", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Binder {
+    pub(crate) fn new(keys: &Keyring) -> Self {
+        let binder = |key: &Key| {
+            let subkey = key.derive(b"record-binding");
+            let mac = <HmacSha256 as Mac>::new_from_slice(&subkey).expect("any key length");
+            let mut id = mac.clone();
+            id.update(b"key-id");
+            let id = id.finalize().into_bytes();
+            ([id[0], id[1], id[2], id[3]], mac)
+        };
+        Self {
+            keys: std::iter::once(keys.current())
+                .chain(keys.fallbacks())
+                .map(binder)
+                .collect(),
+        }
+    }
+
+    fn mac(&self, at: usize, ad: &[u8], json: &[u8]) -> HmacSha256 {
+        let mut mac = self.keys[at].1.clone();
+        mac.update(ad);
+        mac.update(json);
+        mac
+    }
 }
 
 impl ServerSide {
@@ -106,7 +152,14 @@ impl ServerSide {
         json: &[u8],
     ) -> Result<Vec<u8>, SaveError> {
         if !self.encrypt {
-            return Ok(Record::payload_bytes(schema, json));
+            let mut out = Vec::with_capacity(BOUND_AT + json.len());
+            out.push(PAYLOAD_BOUND);
+            out.extend_from_slice(&schema.to_be_bytes());
+            out.extend_from_slice(&self.binder.keys[0].0);
+            let ad = record_ad(key, created_at, &out);
+            out.extend_from_slice(&self.binder.mac(0, &ad, json).finalize().into_bytes());
+            out.extend_from_slice(json);
+            return Ok(out);
         }
         let mut out = Vec::with_capacity(SEALED_AT + crate::aead::OVERHEAD + json.len());
         out.push(PAYLOAD_SEALED);
@@ -129,10 +182,25 @@ impl ServerSide {
     ) -> Result<(u32, Vec<u8>, std::ops::Range<usize>), &'static str> {
         let schema = |p: &[u8]| u32::from_be_bytes([p[1], p[2], p[3], p[4]]);
         match payload.first() {
-            Some(&PAYLOAD_JSON) if !self.read_plaintext => Err(
-                "the record is not encrypted, and this configuration encrypts its records \
-                 (`read_plaintext_records()` opens a migration window)",
+            Some(&PAYLOAD_JSON) if !self.read_unbound => Err(
+                "the record is not bound to its key (planted, or written before records were \
+                 bound: `read_unbound_records()` opens a migration window)",
             ),
+            Some(&PAYLOAD_BOUND) if payload.len() >= BOUND_AT => {
+                let at = self
+                    .binder
+                    .keys
+                    .iter()
+                    .position(|(id, _)| id[..] == payload[5..SEALED_AT])
+                    .ok_or("the record is bound with a key that is not configured")?;
+                let ad = record_ad(key, created_at, &payload);
+                self.binder
+                    .mac(at, &ad, &payload[BOUND_AT..])
+                    .verify_slice(&payload[SEALED_AT..BOUND_AT])
+                    .map_err(|_| "the record is not bound to this session: tampered, or moved from another session")?;
+                let json = BOUND_AT..payload.len();
+                Ok((schema(&payload), payload, json))
+            }
             Some(&PAYLOAD_JSON) if payload.len() >= 5 => {
                 let json = 5..payload.len();
                 Ok((schema(&payload), payload, json))
@@ -156,6 +224,8 @@ impl ServerSide {
 
 /// Where the sealed JSON of an encrypted record starts: format, schema version, key id.
 const SEALED_AT: usize = 9;
+/// Where the JSON of a bound record starts: the head as sealed records have it, the tag.
+const BOUND_AT: usize = SEALED_AT + 32;
 
 /// What an encrypted record's tag binds besides its JSON: the store key it belongs to, its
 /// creation time, and its head (format, schema version, key id). The version and the expiry
