@@ -99,13 +99,41 @@ impl<T: SessionSchema> FlaskSessionRecord<T> {
     }
 }
 
-/// `new` as msgpack, keeping what `old` has that JSON cannot say (binary, timestamps) when the
-/// struct read it back unchanged.
+/// `new` as msgpack, keeping what `old` has that JSON cannot say (binary, timestamps) where the
+/// struct read it back unchanged, and keeping the order of `old`'s maps at every depth: a key
+/// stays where it was, a new one goes at the end (as a Python dict inserts it), so a record
+/// sessionkit changed reads back in the order msgspec would write it.
 fn merge(old: &Value, new: &serde_json::Value) -> Value {
     if record::to_json(old) == *new {
-        old.clone()
-    } else {
-        record::from_json(new)
+        return old.clone();
+    }
+    match (old, new) {
+        (Value::Map(entries), serde_json::Value::Object(fields)) => {
+            let mut out: Entries = entries
+                .iter()
+                .filter_map(|(key, value)| {
+                    let field = fields.get(key.as_str()?)?;
+                    Some((key.clone(), merge(value, field)))
+                })
+                .collect();
+            for (key, field) in fields {
+                if !entries.iter().any(|(k, _)| k.as_str() == Some(key)) {
+                    out.push((string(key), record::from_json(field)));
+                }
+            }
+            Value::Map(out)
+        }
+        (Value::Array(items), serde_json::Value::Array(fields)) => Value::Array(
+            fields
+                .iter()
+                .enumerate()
+                .map(|(i, field)| match items.get(i) {
+                    Some(item) => merge(item, field),
+                    None => record::from_json(field),
+                })
+                .collect(),
+        ),
+        _ => record::from_json(new),
     }
 }
 
@@ -414,4 +442,27 @@ fn signer_mac(secret: &[u8], sid: &str) -> Hmac<sha1::Sha1> {
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&key).expect("any key length");
     mac.update(sid.as_bytes());
     mac
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_nested_dict_keeps_its_key_order() {
+        let old = record::decode(br#"{"prefs":{"zebra":1,"apple":2,"mango":{"z":1,"a":2}}}"#)
+            .unwrap()
+            .unwrap()
+            .remove(0)
+            .1;
+        let new = serde_json::json!({"apple": 3, "mango": {"a": 2, "z": 5}, "zebra": 1, "kiwi": 4});
+        let merged = merge(&old, &new);
+        let mut out = String::new();
+        let entries = vec![(string("prefs"), merged)];
+        out.push_str(std::str::from_utf8(&record::encode_json(&entries)).unwrap());
+        assert_eq!(
+            out,
+            r#"{"prefs":{"zebra":1,"apple":3,"mango":{"z":5,"a":2},"kiwi":4}}"#
+        );
+    }
 }
