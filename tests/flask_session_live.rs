@@ -91,7 +91,8 @@ async fn flask_session_and_sessionkit_share_sessions_on_one_redis_then_migrate()
     let store = FlaskSessionStore::redis(&url)
         .await
         .unwrap()
-        .with_prefix(&prefix);
+        .with_prefix(&prefix)
+        .unwrap();
 
     // Flask-Session logs alice in; sessionkit reads her.
     let sid = sid_of(&flask.get("/login", None));

@@ -267,3 +267,38 @@ async fn the_sqlalchemy_table_on_postgres_reads_writes_and_expires_as_flask_sess
         .await
         .unwrap();
 }
+
+/// A memcached key prefix the text protocol cannot carry is refused when it is set, and a
+/// session id that would make a bad key never reaches the server.
+#[tokio::test]
+async fn memcached_keys_the_protocol_cannot_carry_are_refused() {
+    let Some(addr) = common::servers::url("SESSIONKIT_MEMCACHED_ADDR") else {
+        return;
+    };
+    // A canary the injected `flush_all` would remove.
+    let canary = format!("canary:{}", random_sid());
+    let set = format!("set {canary} 0 600 2\r\nok\r\n");
+    assert_eq!(memcached(&addr, set.as_bytes()), b"STORED\r\n");
+    for prefix in ["session: other", "x\r\nflush_all\r\n", "sessión:", "tab\t"] {
+        assert!(
+            FlaskSessionStore::memcached(&addr)
+                .with_prefix(prefix)
+                .is_err(),
+            "{prefix:?}"
+        );
+    }
+    let store = FlaskSessionStore::memcached(&addr)
+        .with_prefix("session:")
+        .unwrap();
+    let loaded = store.load::<Mixed>("a b\r\nflush_all").await;
+    assert!(
+        !matches!(loaded, Ok(ref l) if l.record.is_some()),
+        "{loaded:?}"
+    );
+    let got = memcached(&addr, format!("mg {canary} v\r\n").as_bytes());
+    assert!(
+        got.starts_with(b"VA 2"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+}

@@ -25,6 +25,15 @@ pub(super) enum Backend {
 }
 
 impl Backend {
+    /// Refuses a key prefix this backend cannot carry.
+    pub(super) fn check_prefix(&self, prefix: &str) -> Result<(), StoreError> {
+        match self {
+            #[cfg(feature = "memcached")]
+            Self::Memcached(_) => memcached::check_prefix(prefix),
+            _ => Ok(()),
+        }
+    }
+
     pub(super) fn name(&self) -> &'static str {
         match self {
             Self::Redis(_) => "redis",
@@ -194,6 +203,18 @@ mod memcached {
             &"k".repeat(251),
         ] {
             assert!(matches!(checked(bad), Err(StoreError::Other(_))), "{bad:?}");
+        }
+    }
+
+    /// A prefix every key of which [`checked`] would refuse.
+    pub(super) fn check_prefix(prefix: &str) -> Result<(), StoreError> {
+        if prefix.len() < 250 && prefix.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(())
+        } else {
+            Err(StoreError::Other(format!(
+                "memcached cannot carry the session key prefix {prefix:?}: use printable ASCII \
+                 without spaces"
+            )))
         }
     }
 

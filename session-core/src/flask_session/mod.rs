@@ -230,10 +230,16 @@ impl FlaskSessionStore {
     }
 
     /// The app's `SESSION_KEY_PREFIX`.
-    #[must_use]
-    pub fn with_prefix(mut self, prefix: &str) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// On memcached, a prefix its text protocol cannot carry (a space, a control character,
+    /// anything but printable ASCII): with a space it would read another key as the session,
+    /// with CRLF it would send commands. pymemcache refuses the same keys.
+    pub fn with_prefix(mut self, prefix: &str) -> Result<Self, StoreError> {
+        self.backend.check_prefix(prefix)?;
         prefix.clone_into(&mut self.prefix);
-        self
+        Ok(self)
     }
 
     /// The app's `PERMANENT_SESSION_LIFETIME`: every write sets this expiry, as Flask-Session's.
