@@ -115,3 +115,121 @@ async fn an_evicted_session_logs_its_user_out_and_shows_no_other_data() {
     assert!(loaded.session.is_new());
     assert_eq!(*loaded.session, Wide::default());
 }
+
+/// A memcached of this test's own, which it can restart on the same port.
+struct OwnMemcached {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl OwnMemcached {
+    fn start() -> Self {
+        let mut own = Self {
+            port: common::free_port(),
+            child: None,
+        };
+        own.restart();
+        own
+    }
+
+    fn restart(&mut self) {
+        let mut command = std::process::Command::new("memcached");
+        command.args(["-l", "127.0.0.1", "-p", &self.port.to_string(), "-U", "0"]);
+        if std::env::var("USER").as_deref() == Ok("root") || unix_root() {
+            command.args(["-u", "nobody"]);
+        }
+        let child = command
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("memcached is installed (scripts/servers installs it)");
+        common::wait_for_port(self.port);
+        self.child = Some(child);
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for OwnMemcached {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn unix_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
+
+/// After a memcached restart, the pooled connections are dead: the first request on one tries
+/// again on a new connection instead of answering 503, so nobody sees an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_memcached_restart_costs_no_request_an_error() {
+    if common::servers::url("SESSIONKIT_MEMCACHED_ADDR").is_none() {
+        return;
+    }
+    let mut server = OwnMemcached::start();
+    let store = MemcachedStore::connect(&server.addr()).await.unwrap();
+    let config: SessionConfig<Wide> = builder::<Wide>().store(store).build().unwrap();
+    // Fill the pool with several connections.
+    let cookies: Vec<String> = futures_join(&config).await;
+    server.kill();
+    server.restart();
+    for cookie in &cookies {
+        // The records went with the restart: a fresh session, never a store error.
+        let loaded = config
+            .load_async([cookie.as_bytes()], at(t0() + 1))
+            .await
+            .expect("no request fails after a restart");
+        assert_eq!(loaded.rejected, Some(Rejection::UnknownSession));
+    }
+    let cookie = logged_in(&config).await;
+    let loaded = config
+        .load_async([cookie.as_bytes()], at(t0() + 1))
+        .await
+        .unwrap();
+    assert_eq!(loaded.session.user(), Some("alice"));
+}
+
+async fn futures_join(config: &SessionConfig<Wide>) -> Vec<String> {
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let config = config.clone();
+            tokio::spawn(async move { logged_in(&config).await })
+        })
+        .collect();
+    let mut cookies = Vec::new();
+    for task in tasks {
+        cookies.push(task.await.unwrap());
+    }
+    cookies
+}
+
+/// A session over memcached's item size limit is a save error that says so: no retry could
+/// store it, so it is not reported as an outage.
+#[tokio::test]
+async fn a_session_over_the_item_limit_is_too_large_not_unavailable() {
+    let Some(addr) = common::servers::url("SESSIONKIT_MEMCACHED_ADDR") else {
+        return;
+    };
+    let store = MemcachedStore::connect(&addr).await.unwrap();
+    let key = StoreKey::new("big", &SessionId::generate().unwrap());
+    let mut record = common::conformance::record(1, None, "{}");
+    record.payload.extend(std::iter::repeat_n(b' ', 2 << 20));
+    let created = store.create(&key, &record, now_ms()).await;
+    assert!(
+        matches!(created, Err(StoreError::TooLarge { bytes }) if bytes > 2 << 20),
+        "{created:?}"
+    );
+    // The connection is still good for the next request.
+    assert_eq!(store.load(&key, now_ms()).await.unwrap(), None);
+}

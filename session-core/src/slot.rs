@@ -12,8 +12,8 @@ use std::time::SystemTime;
 
 use crate::session::Refused;
 use crate::{
-    CookieCommand, Loaded, Rejection, SaveError, SessionConfig, SessionSchema, StoreFailure,
-    TrackedSession,
+    CookieCommand, Loaded, Rejection, SaveError, SessionConfig, SessionSchema, StoreError,
+    StoreFailure, TrackedSession,
 };
 
 /// The clock an adapter reads: `SystemTime::now` unless a test gives another.
@@ -243,7 +243,13 @@ impl Failure {
 
     fn from_save(error: &SaveError, policy: Option<StoreFailure>) -> Self {
         match error {
-            SaveError::Store(_) => Self::unavailable(policy),
+            // A session the store can never hold is not an outage to retry.
+            SaveError::Store(StoreError::TooLarge { .. }) => Self {
+                status: 500,
+                retry_after: None,
+                body: "session could not be saved",
+            },
+            SaveError::Store(_) | SaveError::Contended { .. } => Self::unavailable(policy),
             SaveError::Conflict => Self {
                 status: 409,
                 retry_after: None,

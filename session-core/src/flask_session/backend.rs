@@ -26,7 +26,10 @@ pub(super) enum Backend {
 
 impl Backend {
     /// Refuses a key prefix this backend cannot carry.
-    #[cfg_attr(not(feature = "memcached"), allow(clippy::unused_self, clippy::unnecessary_wraps))]
+    #[cfg_attr(
+        not(feature = "memcached"),
+        allow(clippy::unused_self, clippy::unnecessary_wraps)
+    )]
     pub(super) fn check_prefix(&self, prefix: &str) -> Result<(), StoreError> {
         #[cfg(not(feature = "memcached"))]
         let _ = prefix;

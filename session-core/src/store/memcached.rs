@@ -48,6 +48,14 @@ struct Read {
 
 fn io_error(error: &io::Error) -> StoreError {
     match error.kind() {
+        io::ErrorKind::FileTooLarge => StoreError::TooLarge {
+            bytes: error
+                .to_string()
+                .split(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+        },
         io::ErrorKind::TimedOut => StoreError::Timeout,
         io::ErrorKind::InvalidData => StoreError::Corrupt(error.to_string()),
         _ => StoreError::Unavailable(error.to_string()),
@@ -114,6 +122,10 @@ impl Connection {
         match line.as_str() {
             "HD" => Ok(true),
             "NS" | "EX" | "NF" => Ok(false),
+            _ if line.contains("too large") => Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!("{} bytes", value.len()),
+            )),
             _ => Err(protocol(&line)),
         }
     }
@@ -132,6 +144,50 @@ impl Connection {
             _ => Err(protocol(&line)),
         }
     }
+}
+
+/// Why one attempt failed.
+enum Failed {
+    /// A pooled connection the server had closed: worth one more try on a new connection.
+    Dead,
+    Error(StoreError),
+}
+
+impl Failed {
+    fn into_error(self) -> StoreError {
+        match self {
+            Self::Dead => StoreError::Unavailable("memcached closed the connection".into()),
+            Self::Error(e) => e,
+        }
+    }
+}
+
+/// Runs an operation on a connection, and once more on a new one when a pooled connection
+/// turned out closed (each request after a memcached restart would fail otherwise).
+macro_rules! with {
+    ($store:expr, $op:expr) => {
+        match $store.attempt($op).await {
+            Err(Failed::Dead) => {
+                $store.drain();
+                $store.attempt($op).await
+            }
+            other => other,
+        }
+        .map_err(Failed::into_error)
+    };
+}
+
+/// Whether `error` says the connection is gone (the server closed or reset it), rather than
+/// that the request failed on a live one.
+fn dead_connection(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::NotConnected
+    )
 }
 
 #[derive(Clone, Copy)]
@@ -159,7 +215,7 @@ impl MemcachedStore {
             connect_timeout: Duration::from_secs(2),
             idle: Mutex::new(Vec::new()),
         };
-        let connection = store.connection().await?;
+        let (connection, _) = store.connection().await?;
         store.release(connection);
         Ok(store)
     }
@@ -168,15 +224,20 @@ impl MemcachedStore {
         format!("sk:{}", key.to_hex())
     }
 
-    async fn connection(&self) -> StoreResult<Connection> {
+    /// A pooled connection (`true`) or a new one.
+    async fn connection(&self) -> StoreResult<(Connection, bool)> {
         let reused = self
             .idle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .pop();
         if let Some(connection) = reused {
-            return Ok(connection);
+            return Ok((connection, true));
         }
+        self.fresh_connection().await
+    }
+
+    async fn fresh_connection(&self) -> StoreResult<(Connection, bool)> {
         let stream = tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.addr))
             .await
             .map_err(|_| StoreError::Timeout)?
@@ -184,9 +245,12 @@ impl MemcachedStore {
         stream
             .set_nodelay(true)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Connection {
-            stream: BufReader::new(stream),
-        })
+        Ok((
+            Connection {
+                stream: BufReader::new(stream),
+            },
+            false,
+        ))
     }
 
     fn release(&self, connection: Connection) {
@@ -199,23 +263,34 @@ impl MemcachedStore {
         }
     }
 
-    /// Runs `op` on a pooled connection; a connection that failed is dropped, not reused.
-    async fn with<R>(
+    /// Runs `op` once on a pooled (or new) connection; a connection that failed is dropped,
+    /// not reused. [`Failed::Dead`] when a pooled connection turned out closed by the server.
+    async fn attempt<R>(
         &self,
         op: impl AsyncFnOnce(&mut Connection) -> io::Result<R>,
-    ) -> StoreResult<R> {
-        let mut connection = self.connection().await?;
+    ) -> Result<R, Failed> {
+        let (mut connection, pooled) = self.connection().await.map_err(Failed::Error)?;
         match op(&mut connection).await {
             Ok(result) => {
                 self.release(connection);
                 Ok(result)
             }
-            Err(e) => Err(io_error(&e)),
+            Err(e) if pooled && dead_connection(&e) => Err(Failed::Dead),
+            Err(e) => Err(Failed::Error(io_error(&e))),
         }
     }
 
+    /// Forgets every pooled connection: after one was found closed (a memcached restart),
+    /// the others opened before it are closed too.
+    fn drain(&self) {
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
     async fn read(&self, key: &str) -> StoreResult<Option<Read>> {
-        let found = self.with(async |c| c.get(key).await).await?;
+        let found = with!(self, async |c| c.get(key).await)?;
         match found {
             None => Ok(None),
             Some((bytes, cas)) => {
@@ -227,8 +302,9 @@ impl MemcachedStore {
 
     async fn set(&self, key: &str, record: &Record, mode: Set) -> StoreResult<bool> {
         let bytes = record.to_bytes();
-        self.with(async |c| c.set(key, &bytes, expiry(record), mode).await)
-            .await
+        with!(self, async |c| c
+            .set(key, &bytes, expiry(record), mode)
+            .await)
     }
 }
 
@@ -318,9 +394,7 @@ impl SessionStore for MemcachedStore {
                 return Ok(Updated::Conflict(current.record));
             }
             // The old id dies first, and only if nobody wrote it since the read.
-            let deleted = self
-                .with(async |c| c.delete(&old, Some(current.cas)).await)
-                .await?;
+            let deleted = with!(self, async |c| c.delete(&old, Some(current.cas)).await)?;
             if deleted {
                 self.set(&Self::key(new), record, Set::Add).await?;
                 return Ok(Updated::Ok);
@@ -330,7 +404,7 @@ impl SessionStore for MemcachedStore {
 
     async fn delete(&self, key: &StoreKey) -> StoreResult<()> {
         let key = Self::key(key);
-        self.with(async |c| c.delete(&key, None).await).await?;
+        with!(self, async |c| c.delete(&key, None).await)?;
         Ok(())
     }
 

@@ -64,6 +64,12 @@ pub enum StoreError {
     Corrupt(String),
     /// The backend cannot do this (for example an owner index on memcached).
     Unsupported(&'static str),
+    /// The record is larger than the backend keeps in one item (memcached's item size limit,
+    /// 1 MiB by default): no retry can succeed. Store less in the session.
+    TooLarge {
+        /// The record's size in bytes.
+        bytes: usize,
+    },
     /// Anything else the backend reported.
     Other(String),
 }
@@ -75,6 +81,11 @@ impl fmt::Display for StoreError {
             Self::Timeout => f.write_str("session store timed out"),
             Self::Corrupt(why) => write!(f, "session record is corrupt: {why}"),
             Self::Unsupported(what) => write!(f, "session store does not support {what}"),
+            Self::TooLarge { bytes } => write!(
+                f,
+                "the session record of {bytes} bytes is larger than the store keeps in one \
+                 item: store less in the session"
+            ),
             Self::Other(why) => write!(f, "session store failed: {why}"),
         }
     }
