@@ -718,6 +718,116 @@ pub async fn owner_index_stays_bounded(store: BoxedStore) {
     assert!(store.revoke_owner("bounded", None).await.unwrap() <= 2);
 }
 
+/// What a browser keeps of the session cookie: its `name=value` and when `Max-Age` ends it
+/// (`None`: when the browser closes).
+#[derive(Default)]
+struct Jar {
+    cookie: Option<(String, Option<u64>)>,
+}
+
+impl Jar {
+    fn send(&self, now: u64) -> String {
+        match &self.cookie {
+            Some((pair, until)) if until.is_none_or(|end| now < end) => pair.clone(),
+            _ => String::new(),
+        }
+    }
+
+    fn take(&mut self, command: CookieCommand, now: u64) {
+        match command {
+            CookieCommand::Set(header) => {
+                let max_age = header
+                    .split("; ")
+                    .find_map(|a| a.strip_prefix("Max-Age="))
+                    .map(|n| now + n.parse::<u64>().unwrap());
+                self.cookie = Some((pair(&header), max_age));
+            }
+            CookieCommand::Remove(_) => self.cookie = None,
+            CookieCommand::Unchanged => {}
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Login { remember: bool },
+    Change,
+    Visit,
+    Renew,
+    Logout,
+}
+
+/// (seconds after t0, what the request does, whether the user was logged in when it came).
+/// Lifetime an hour, idle timeout 60 s, refresh after half of it.
+const TIMELINE: &[(u64, Step, bool)] = &[
+    (0, Step::Login { remember: true }, false),
+    (20, Step::Change, true),
+    // The record lives until 80 after the change; the cookie must too (it was 60 from login).
+    (65, Step::Visit, true),
+    (100, Step::Renew, true),
+    (150, Step::Visit, true),
+    // 60 s idle since the refresh at 150: logged out, in the browser and on the server.
+    (215, Step::Visit, false),
+    (300, Step::Login { remember: false }, false),
+    (330, Step::Visit, true),
+    (350, Step::Change, true),
+    // A browser-session cookie is still sent, but the server's idle timeout ended it.
+    (420, Step::Visit, false),
+    (430, Step::Login { remember: true }, false),
+    (440, Step::Logout, true),
+    (450, Step::Visit, false),
+];
+
+async fn timeline(config: &SessionConfig<Wide>) -> Vec<bool> {
+    let mut jar = Jar::default();
+    let mut seen = Vec::new();
+    for &(after, step, _) in TIMELINE {
+        let now = t0() + after;
+        let cookie = jar.send(now);
+        let mut session = config
+            .load_async([cookie.as_bytes()], at(now))
+            .await
+            .unwrap()
+            .session;
+        seen.push(session.user().is_some());
+        match step {
+            Step::Login { remember } => {
+                session.set_user("alice");
+                session.set_permanent(remember);
+                session.renew();
+            }
+            Step::Change => *session.f01_mut() += 1,
+            Step::Visit => {}
+            Step::Renew => session.renew(),
+            Step::Logout => session.clear(),
+        }
+        jar.take(config.save_async(&session, at(now)).await.unwrap(), now);
+    }
+    seen
+}
+
+/// The same timeline of a browser, in cookie mode and on this store: logged in and out at the
+/// same steps (the store's cookie follows its record's expiry).
+pub async fn driver_timeline_matches_cookie_mode(store: BoxedStore) {
+    let configure = |b: sessionkit::SessionConfigBuilder<Wide>| {
+        b.lifetime(Duration::from_secs(3600))
+            .idle_timeout(Duration::from_secs(60))
+            .build()
+            .unwrap()
+    };
+    let expected: Vec<bool> = TIMELINE
+        .iter()
+        .map(|&(_, _, logged_in)| logged_in)
+        .collect();
+    assert_eq!(
+        timeline(&configure(builder::<Wide>())).await,
+        expected,
+        "cookie mode"
+    );
+    let stored = configure(builder::<Wide>().store(store));
+    assert_eq!(timeline(&stored).await, expected, "store mode");
+}
+
 pub async fn driver_expiry_and_refresh(store: BoxedStore) {
     let config = builder::<Wide>()
         .store(store.clone())
@@ -964,6 +1074,7 @@ macro_rules! conformance {
             driver_round_trip_and_strict_ids, driver_logout_deletes_and_a_racing_write_stays_dead,
             driver_renew_rotates_the_id, driver_32_writers_on_disjoint_fields_all_land,
             driver_32_appends_to_one_cart_all_land, driver_emptying_keeps_a_write_it_never_saw,
+            driver_timeline_matches_cookie_mode,
             driver_conflict_policies, driver_expiry_and_refresh, cleanup_during_traffic);
     };
     (@cases $factory:expr; $($case:ident),*) => {
