@@ -161,7 +161,11 @@ async fn a_tampered_cookie_is_a_fresh_session() {
     assert_ne!(tampered, cookie);
     let reply = send(&app, "/read", Some(&tampered)).await;
     assert_eq!(reply.body, "Not logged in");
-    assert!(reply.set_cookie.is_empty());
+    // The refused cookie is removed, so the browser stops sending it.
+    assert_eq!(
+        reply.set_cookie,
+        ["session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0"]
+    );
 }
 
 #[actix_web::test]
@@ -233,4 +237,51 @@ async fn a_response_that_sets_the_cookie_is_private_unless_the_handler_chose() {
         .await
         .cache_control
         .is_empty());
+}
+
+/// A guard reads the typed session before the handler, without taking it.
+#[actix_web::test]
+async fn a_guard_reads_the_session_before_the_handler() {
+    use actix_web::guard::{self, GuardContext};
+
+    fn signed_in(ctx: &GuardContext<'_>) -> bool {
+        sessionkit::actix::read_session(&ctx.req_data(), |s: &sessionkit::TrackedSession<Data>| {
+            s.user().is_some()
+        }) == Some(true)
+    }
+    let middleware = SessionMiddleware::new(common::builder::<Data>().build().unwrap());
+    let app = test::init_service(
+        App::new()
+            .wrap(middleware)
+            .route("/set", web::get().to(set))
+            .service(
+                web::resource("/account")
+                    .guard(guard::fn_guard(signed_in))
+                    .to(read),
+            ),
+    )
+    .await;
+    assert_eq!(
+        send(&app, "/account", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let cookie = common::pair(&send(&app, "/set", None).await.set_cookie[0]);
+    let account = send(&app, "/account", Some(&cookie)).await;
+    assert_eq!(
+        (account.status, account.body.as_str()),
+        (StatusCode::OK, "alice")
+    );
+}
+
+/// A refused cookie is removed from the browser, so it is not sent (and checked) again.
+#[actix_web::test]
+async fn a_refused_cookie_is_removed() {
+    let app = app!();
+    let cookie = common::pair(&send(&app, "/set", None).await.set_cookie[0]);
+    let reply = send(&app, "/read", Some(&format!("{cookie}x"))).await;
+    assert_eq!(reply.body, "Not logged in");
+    assert_eq!(
+        reply.set_cookie,
+        ["session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0"]
+    );
 }

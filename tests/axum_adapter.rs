@@ -189,7 +189,11 @@ async fn a_tampered_cookie_is_a_fresh_session() {
     let tampered = String::from_utf8(bytes).unwrap();
     let reply = send(&app, "/read", Some(&tampered)).await;
     assert_eq!(reply.body, "Not logged in");
-    assert!(reply.set_cookie.is_empty());
+    // The refused cookie is removed, so the browser stops sending it.
+    assert_eq!(
+        reply.set_cookie,
+        ["session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0"]
+    );
 }
 
 #[tokio::test]
@@ -214,7 +218,7 @@ async fn a_missing_layer_is_a_500_that_names_the_fix() {
 }
 
 #[tokio::test]
-async fn a_cookie_header_that_is_not_utf8_is_no_cookie() {
+async fn a_session_cookie_that_is_not_utf8_is_refused_and_removed() {
     let app = app();
     let value = axum::http::HeaderValue::from_bytes(b"session=\xff\xfe\x80").unwrap();
     let request = Request::get("/read")
@@ -223,7 +227,10 @@ async fn a_cookie_header_that_is_not_utf8_is_no_cookie() {
         .unwrap();
     let response = app.oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers().get(header::SET_COOKIE).is_none());
+    assert_eq!(
+        response.headers().get(header::SET_COOKIE).unwrap(),
+        "session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0"
+    );
     let body = axum::body::to_bytes(response.into_body(), 1024)
         .await
         .unwrap();
@@ -298,4 +305,54 @@ async fn cache_control_is_configurable() {
         send(&custom, "/set", None).await.cache_control,
         ["private, no-cache"]
     );
+}
+
+/// A `from_fn` middleware reads the typed session before the handler, without taking it.
+#[tokio::test]
+async fn a_middleware_reads_the_session_before_the_handler() {
+    use axum::middleware::{from_fn, Next};
+    use axum::response::{IntoResponse, Response};
+
+    async fn signed_in_only(request: axum::extract::Request, next: Next) -> Response {
+        let user = sessionkit::axum::read_session(
+            request.extensions(),
+            |s: &sessionkit::TrackedSession<App>| s.user().map(str::to_owned),
+        );
+        match user {
+            Some(Some(_)) => next.run(request).await,
+            _ => StatusCode::UNAUTHORIZED.into_response(),
+        }
+    }
+    let config = common::builder::<App>().build().unwrap();
+    let app = Router::new()
+        .route("/account", get(read).route_layer(from_fn(signed_in_only)))
+        .route("/set", get(set))
+        .layer(SessionLayer::new(config));
+    let anonymous = send(&app, "/account", None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.vary, ["Cookie"]);
+    let cookie = logged_in(&app).await;
+    let account = send(&app, "/account", Some(&cookie)).await;
+    assert_eq!(
+        (account.status, account.body.as_str()),
+        (StatusCode::OK, "alice")
+    );
+    assert!(account.set_cookie.is_empty());
+}
+
+/// A refused cookie is removed from the browser, so it is not sent (and checked) again.
+#[tokio::test]
+async fn a_refused_cookie_is_removed() {
+    let app = app();
+    let cookie = logged_in(&app).await;
+    let forged = format!("{}x", cookie);
+    let reply = send(&app, "/read", Some(&forged)).await;
+    assert_eq!(reply.body, "Not logged in");
+    assert_eq!(
+        reply.set_cookie,
+        ["session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0"]
+    );
+    // A route that never touches the session removes it too.
+    let plain = send(&app, "/plain", Some(&forged)).await;
+    assert_eq!(plain.set_cookie.len(), 1);
 }

@@ -312,6 +312,33 @@ impl ResponseError for SessionError {
     }
 }
 
+/// Reads the session of a request before its handler runs, without taking it from the
+/// handler: for a guard (`ctx.req_data()`) or a middleware (`request.extensions()`) that
+/// checks the user. `None` when the [`SessionMiddleware`] for `T` does not wrap this route
+/// (or a handler already holds the session).
+///
+/// ```
+/// use actix_web::guard::{self, GuardContext};
+/// # #[derive(sessionkit::Session, serde::Serialize, serde::Deserialize, Default)]
+/// # struct App { user: Option<String> }
+///
+/// fn signed_in(ctx: &GuardContext<'_>) -> bool {
+///     sessionkit::actix::read_session(&ctx.req_data(), |s: &sessionkit::TrackedSession<App>| {
+///         s.user().is_some()
+///     }) == Some(true)
+/// }
+/// let _ = actix_web::web::resource("/account").guard(guard::fn_guard(signed_in));
+/// ```
+pub fn read_session<T, R>(
+    extensions: &actix_web::dev::Extensions,
+    read: impl FnOnce(&crate::TrackedSession<T>) -> R,
+) -> Option<R>
+where
+    T: SessionSchema + 'static,
+{
+    extensions.get::<Slot<T>>()?.read(read)
+}
+
 impl<T: SessionSchema + 'static> FromRequest for Session<T> {
     type Error = SessionError;
     type Future = Ready<Result<Self, SessionError>>;

@@ -311,6 +311,36 @@ impl IntoResponse for SessionRejection {
     }
 }
 
+/// Reads the session of a request before its handler runs, without taking it from the
+/// handler: for an `axum::middleware::from_fn` guard that checks the user. `None` when the
+/// [`SessionLayer`] for `T` is not around this route (or a handler already holds the session).
+///
+/// ```
+/// use axum::{extract::Request, http::StatusCode, middleware::Next, response::Response};
+/// # #[derive(sessionkit::Session, serde::Serialize, serde::Deserialize, Default)]
+/// # struct App { user: Option<String> }
+///
+/// async fn signed_in_only(request: Request, next: Next) -> Result<Response, StatusCode> {
+///     let signed_in = sessionkit::axum::read_session(request.extensions(), |s: &sessionkit::TrackedSession<App>| {
+///         s.user().is_some()
+///     });
+///     if signed_in == Some(true) {
+///         Ok(next.run(request).await)
+///     } else {
+///         Err(StatusCode::UNAUTHORIZED)
+///     }
+/// }
+/// ```
+pub fn read_session<T, R>(
+    extensions: &::axum::http::Extensions,
+    read: impl FnOnce(&crate::TrackedSession<T>) -> R,
+) -> Option<R>
+where
+    T: SessionSchema + Send + 'static,
+{
+    extensions.get::<Slot<T>>()?.read(read)
+}
+
 impl<S, T> FromRequestParts<S> for Session<T>
 where
     S: Send + Sync,

@@ -283,6 +283,8 @@ struct State<T> {
     session: Option<Box<TrackedSession<T>>>,
     rejected: Option<Rejection>,
     extracted: bool,
+    /// Read in place before the handler (a middleware or a guard).
+    read: bool,
 }
 
 /// Why an extractor could not take the session.
@@ -315,6 +317,7 @@ impl<T: SessionSchema> Slot<T> {
                 session: Some(Box::new(loaded.session)),
                 rejected: loaded.rejected,
                 extracted: false,
+                read: false,
             })),
         }
     }
@@ -334,6 +337,16 @@ impl<T: SessionSchema> Slot<T> {
         Ok((session, state.rejected.clone()))
     }
 
+    /// Reads the session in place, for a middleware or a guard that runs before the handler;
+    /// `None` while a handler holds it. The response then varies by cookie, as when a handler
+    /// reads it.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&TrackedSession<T>) -> R) -> Option<R> {
+        let mut state = self.lock();
+        let read = state.session.as_deref().map(f);
+        state.read |= read.is_some();
+        read
+    }
+
     /// Returns the session when the handler's extractor is dropped.
     pub(crate) fn put_back(&self, session: Box<TrackedSession<T>>) {
         self.lock().session = Some(session);
@@ -348,7 +361,7 @@ impl<T: SessionSchema> Slot<T> {
         let mut state = self.lock();
         let outcome = Outcome {
             set_cookie: None,
-            vary_cookie: state.extracted,
+            vary_cookie: state.extracted || state.read,
             cache_control: None,
             failure: None,
             escaped: state.extracted && state.session.is_none(),

@@ -250,8 +250,9 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     ///
     /// Cookies written before encryption was turned on are still read (they are signed), and
     /// are sealed from their next response; turning it off again reads the encrypted ones the
-    /// same way. A store record that is not sealed is refused (a plaintext record planted in
-    /// the store would otherwise be a downgrade), unless
+    /// same way. Store records written in signed mode are read too (they are bound to their
+    /// store key with the secret, so none can be planted) and sealed at their next change; a
+    /// record bound to nothing (planted, or written before 0.2) is refused unless
     /// [`read_unbound_records`](Self::read_unbound_records) opens a migration window. Not
     /// available with
     /// [`flask`](Self::flask): Flask reads its cookie as signed JSON.

@@ -424,6 +424,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                     raw.extend_from_slice(incoming.payload());
                     self.finish(|out| codec.seal(raw, out), stamp, now)
                 }
+                (Action::Remove, _) => Ok(self.removal()),
                 _ => Ok(CookieCommand::Unchanged),
             };
         }
