@@ -345,7 +345,7 @@ async fn a_middleware_reads_the_session_before_the_handler() {
 async fn a_refused_cookie_is_removed() {
     let app = app();
     let cookie = logged_in(&app).await;
-    let forged = format!("{}x", cookie);
+    let forged = format!("{cookie}x");
     let reply = send(&app, "/read", Some(&forged)).await;
     assert_eq!(reply.body, "Not logged in");
     assert_eq!(
