@@ -80,6 +80,6 @@ pub use schema::{same_json, Compare, SameByEq, SameByJson};
 pub use schema::{SessionSchema, DEFAULT_LIFETIME};
 pub use session::TrackedSession;
 pub use store::{
-    BoxedStore, ConflictPolicy, FileStore, MemoryStore, SessionId, SessionStore, StoreError,
-    StoreFailure, StoreKey,
+    BoxedStore, ConflictPolicy, FileStore, MemoryStore, SessionId, SessionInfo, SessionStore,
+    StoreError, StoreFailure, StoreKey,
 };

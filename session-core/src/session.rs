@@ -185,6 +185,15 @@ impl<T> TrackedSession<T> {
         UNIX_EPOCH.checked_add(Duration::from_secs(incoming.expires_at?))
     }
 
+    /// The public identifier of this session's record ([`StoreKey::public_id`](crate::StoreKey::public_id)),
+    /// as [`SessionInfo::id`](crate::SessionInfo::id) lists it: to mark "this device" on a
+    /// devices page. `None` in cookie mode and for a session not stored yet.
+    #[must_use]
+    pub fn public_id(&self) -> Option<String> {
+        let stored = self.current_incoming()?.server.as_ref()?;
+        Some(stored.key.public_id())
+    }
+
     /// When the incoming cookie was last signed; `None` for a new session.
     #[must_use]
     pub fn issued_at(&self) -> Option<SystemTime> {

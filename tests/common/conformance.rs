@@ -669,6 +669,52 @@ pub async fn driver_owner_index_is_per_namespace(store: BoxedStore) {
     assert_eq!(blog.list_owner("alice", now).await.unwrap().len(), 1);
 }
 
+/// A "your devices" page: each session's public id, created-at and expiry; this device marked;
+/// one revoked by its id; all but this one logged out.
+pub async fn driver_devices_page(store: BoxedStore) {
+    let config = config(&store);
+    let (laptop, phone, tablet) = (
+        logged_in(&config).await,
+        logged_in(&config).await,
+        logged_in(&config).await,
+    );
+    let now = at(t0());
+    let here = load(&config, &laptop, 0).await.session;
+    let this_device = here.public_id().unwrap();
+    let devices = config.list_owner("alice", now).await.unwrap();
+    assert_eq!(devices.len(), 3);
+    assert_eq!(devices.iter().filter(|d| d.id == this_device).count(), 1);
+    assert!(devices
+        .iter()
+        .all(|d| d.id.len() == 16 && d.expires_at > d.created_at));
+    // Revoke the phone by the id the page shows.
+    let phone_id = load(&config, &phone, 0).await.session.public_id().unwrap();
+    assert!(config
+        .revoke_session("alice", &phone_id, now)
+        .await
+        .unwrap());
+    assert_eq!(
+        load(&config, &phone, 0).await.rejected,
+        Some(Rejection::UnknownSession)
+    );
+    // An id that is not one of alice's sessions deletes nothing.
+    assert!(!config
+        .revoke_session("bob", &this_device, now)
+        .await
+        .unwrap());
+    assert!(!config
+        .revoke_session("alice", "0000000000000000", now)
+        .await
+        .unwrap());
+    // Log out everywhere else.
+    assert_eq!(config.revoke_owner("alice", Some(&here)).await.unwrap(), 1);
+    assert_eq!(
+        load(&config, &tablet, 0).await.rejected,
+        Some(Rejection::UnknownSession)
+    );
+    assert_eq!(load(&config, &laptop, 0).await.rejected, None);
+}
+
 /// One owner rule on every backend: an empty id is no owner, a control character is refused.
 pub async fn driver_one_owner_rule(store: BoxedStore) {
     let config = config(&store);
@@ -1054,7 +1100,7 @@ macro_rules! conformance {
         $crate::conformance!(@common $factory);
         $crate::conformance!(@cases $factory; owner_list_and_revoke, driver_owner_revocation,
             corrupt_records_are_errors_or_rejections_never_panics, driver_encrypted_records,
-            driver_owner_index_is_per_namespace, driver_one_owner_rule);
+            driver_owner_index_is_per_namespace, driver_one_owner_rule, driver_devices_page);
     };
     // A backend whose owner index is pruned as sessions expire (the file store's index is
     // its records, bounded by the sweep).

@@ -11,6 +11,9 @@ use crate::{SessionConfig, SessionSchema, TrackedSession};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SessionInfo {
+    /// Its public identifier ([`StoreKey::public_id`]): show it, and take it back to revoke
+    /// this one session.
+    pub id: String,
     /// The key it is stored under (not its id, which is never kept).
     pub key: StoreKey,
     /// When it was created or last renewed.
@@ -47,6 +50,7 @@ impl<T: SessionSchema> SessionConfig<T> {
         Ok(records
             .into_iter()
             .map(|(key, r)| SessionInfo {
+                id: key.public_id(),
                 key,
                 created_at: time(r.created_at),
                 expires_at: time(r.expires_at),
@@ -60,6 +64,34 @@ impl<T: SessionSchema> SessionConfig<T> {
     #[must_use]
     pub fn indexed_owner(&self, owner: &str) -> Option<String> {
         self.server()?.lookup_owner(owner)
+    }
+
+    /// Logs out one session of `owner`, the one whose public identifier is `id` (from
+    /// [`SessionInfo::id`], as a "your devices" page shows it). Returns whether it was there:
+    /// an id of another owner's session deletes nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionConfig::list_owner`].
+    pub async fn revoke_session(
+        &self,
+        owner: &str,
+        id: &str,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let Some(info) = self
+            .list_owner(owner, now)
+            .await?
+            .into_iter()
+            .find(|info| info.id == id)
+        else {
+            return Ok(false);
+        };
+        let server = self
+            .server()
+            .ok_or(StoreError::Unsupported("an owner index without a store"))?;
+        bounded(server.timeout, server.store.delete(&info.key)).await?;
+        Ok(true)
     }
 
     /// Logs `owner` out everywhere: deletes every session of theirs, but `keep` (the current

@@ -83,6 +83,18 @@ impl StoreKey {
         hex(&self.0)
     }
 
+    /// The session's public identifier: 16 hex characters derived from this key, safe to show
+    /// (on a "your devices" page, in an admin tool) and to take back in a form to revoke that
+    /// one session ([`SessionConfig::revoke_session`](crate::SessionConfig::revoke_session)).
+    /// Neither the cookie nor the store key can be recovered from it.
+    #[must_use]
+    pub fn public_id(&self) -> String {
+        let mut hash = Sha256::new();
+        hash.update(b"sessionkit/public-id/");
+        hash.update(self.0);
+        hex(&hash.finalize()[..8])
+    }
+
     /// The key from its 32 raw bytes.
     #[must_use]
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
