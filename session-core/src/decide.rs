@@ -44,8 +44,12 @@ impl Plan {
         let times = incoming
             .filter(|_| !session.was_renewed())
             .map(crate::session::Incoming::times);
-        let stamp = Lifetime::next_stamp(times, permanent, now);
+        let mut stamp = Lifetime::next_stamp(times, permanent, now);
+        if let Some(deadline) = session.deadline() {
+            stamp.created_at = lifetime.start_for_deadline(stamp, deadline);
+        }
         let must_write = session.was_renewed()
+            || session.deadline().is_some()
             || incoming.is_some_and(|i| {
                 i.by_fallback
                     || i.permanent != permanent

@@ -123,6 +123,13 @@ impl Lifetime {
         }
     }
 
+    /// The start to sign for a session that must end by `deadline`: the absolute lifetime
+    /// then ends there (or earlier, if it already did).
+    pub(crate) fn start_for_deadline(&self, stamp: Stamp, deadline: u64) -> u64 {
+        let absolute = self.limits(stamp.permanent).absolute.as_secs();
+        stamp.created_at.min(deadline.saturating_sub(absolute))
+    }
+
     /// Whether an unchanged session issued at `issued_at` is re-signed at `now`.
     pub(crate) fn refresh_due(&self, permanent: bool, issued_at: u64, now: u64) -> bool {
         match (self.refresh, self.limits(permanent).idle) {

@@ -73,6 +73,8 @@ pub struct TrackedSession<T> {
     permanent: Option<bool>,
     incoming: Option<Incoming>,
     refused: Refused,
+    /// The latest end chosen for this session (Unix seconds), if any.
+    deadline: Option<u64>,
 }
 
 /// What was wrong with what came in, when no session was loaded from it.
@@ -111,6 +113,7 @@ impl<T> TrackedSession<T> {
             permanent: None,
             incoming: None,
             refused: Refused::Nothing,
+            deadline: None,
         }
     }
 
@@ -123,6 +126,7 @@ impl<T> TrackedSession<T> {
             permanent: Some(permanent),
             incoming: None,
             refused: Refused::Nothing,
+            deadline: None,
         }
     }
 
@@ -135,6 +139,7 @@ impl<T> TrackedSession<T> {
             permanent: Some(incoming.permanent),
             incoming: Some(incoming),
             refused: Refused::Nothing,
+            deadline: None,
         }
     }
 
@@ -240,6 +245,50 @@ impl<T> TrackedSession<T> {
     pub fn renew(&mut self) {
         self.renewed = true;
         self.touched = true;
+    }
+
+    /// Ends this session at `deadline` at the latest: an admin session that must end in 15
+    /// minutes, a login that is remembered for a week rather than the configured month. The
+    /// configuration's limits still hold (a deadline never lengthens a session), and the
+    /// cookie's `Max-Age` and a store's record expiry follow.
+    ///
+    /// The deadline is kept by signing the session's start earlier (`start = deadline -
+    /// lifetime`), so it survives every later request with no field of its own, and
+    /// [`created_at`](Self::created_at) reports that start. Flask's cookie signs no start, so in
+    /// Flask mode this does nothing.
+    ///
+    /// ```
+    /// # use std::time::{Duration, SystemTime};
+    /// # use sessionkit::{Key, SessionConfig, TrackedSession};
+    /// # #[derive(sessionkit::Session, serde::Serialize, serde::Deserialize, Default)]
+    /// # struct App { user: Option<String> }
+    /// let config = SessionConfig::<App>::builder().key(Key::generate()?).build()?;
+    /// let now = SystemTime::now();
+    /// let mut admin = TrackedSession::new(App { user: Some("root".into()) });
+    /// admin.set_permanent(true);
+    /// admin.expire_at(now + Duration::from_secs(15 * 60));
+    /// let header = config.save(&admin, now)?.header().unwrap().to_owned();
+    /// assert!(header.ends_with("Max-Age=900"));
+    /// let cookie = header.split(';').next().unwrap();
+    /// assert!(config.load(cookie, now + Duration::from_secs(14 * 60)).rejected.is_none());
+    /// assert!(config.load(cookie, now + Duration::from_secs(16 * 60)).rejected.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn expire_at(&mut self, deadline: SystemTime) {
+        let secs = deadline
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.deadline = Some(self.deadline.map_or(secs, |d| d.min(secs)));
+    }
+
+    /// [`expire_at`](Self::expire_at) `lifetime` from `now`.
+    pub fn expire_after(&mut self, lifetime: Duration, now: SystemTime) {
+        self.expire_at(now.checked_add(lifetime).unwrap_or(now));
+    }
+
+    /// The deadline chosen with [`expire_at`](Self::expire_at), in Unix seconds.
+    pub(crate) fn deadline(&self) -> Option<u64> {
+        self.deadline
     }
 
     /// Takes the data out of the session.

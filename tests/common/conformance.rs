@@ -715,6 +715,37 @@ pub async fn driver_devices_page(store: BoxedStore) {
     assert_eq!(load(&config, &laptop, 0).await.rejected, None);
 }
 
+/// A handler shortens this session's life; the record and the cookie follow, in cookie mode
+/// and on this store alike.
+pub async fn driver_per_session_expiry(store: BoxedStore) {
+    for config in [
+        builder::<Wide>().build().unwrap(),
+        builder::<Wide>().store(store.clone()).build().unwrap(),
+    ] {
+        let mut admin = load(&config, "", 0).await.session;
+        admin.set_user("root");
+        admin.set_permanent(true);
+        admin.expire_after(Duration::from_secs(15 * 60), at(t0()));
+        let header = set_header(config.save_async(&admin, at(t0())).await.unwrap());
+        assert!(header.ends_with("Max-Age=900"), "{header}");
+        let cookie = pair(&header);
+        // A later request keeps the deadline, and a change does not move it.
+        let mut later = load(&config, &cookie, 600).await.session;
+        assert_eq!(later.user(), Some("root"));
+        *later.f02_mut() = 2;
+        let header = config.save_async(&later, at(t0() + 600)).await.unwrap();
+        let cookie = match header {
+            CookieCommand::Set(h) => {
+                assert!(h.ends_with("Max-Age=300"), "{h}");
+                pair(&h)
+            }
+            _ => cookie,
+        };
+        assert_eq!(load(&config, &cookie, 899).await.rejected, None);
+        assert!(load(&config, &cookie, 901).await.rejected.is_some());
+    }
+}
+
 /// One owner rule on every backend: an empty id is no owner, a control character is refused.
 pub async fn driver_one_owner_rule(store: BoxedStore) {
     let config = config(&store);
@@ -1120,7 +1151,7 @@ macro_rules! conformance {
             driver_round_trip_and_strict_ids, driver_logout_deletes_and_a_racing_write_stays_dead,
             driver_renew_rotates_the_id, driver_32_writers_on_disjoint_fields_all_land,
             driver_32_appends_to_one_cart_all_land, driver_emptying_keeps_a_write_it_never_saw,
-            driver_timeline_matches_cookie_mode,
+            driver_timeline_matches_cookie_mode, driver_per_session_expiry,
             driver_conflict_policies, driver_expiry_and_refresh, cleanup_during_traffic);
     };
     (@cases $factory:expr; $($case:ident),*) => {
