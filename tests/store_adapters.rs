@@ -157,6 +157,62 @@ impl SessionStore for Down {
     }
 }
 
+/// A store whose reads fail while its writes work (a replica down, a read timeout).
+#[derive(Debug, Default)]
+struct ReadsFail(MemoryStore);
+
+impl SessionStore for ReadsFail {
+    async fn load(&self, _: &StoreKey, _: u64) -> StoreResult<Option<Record>> {
+        Err(StoreError::Unavailable("read timed out".into()))
+    }
+    async fn create(&self, key: &StoreKey, record: &Record, now: u64) -> StoreResult<Created> {
+        self.0.create(key, record, now).await
+    }
+    async fn update(
+        &self,
+        key: &StoreKey,
+        expected: u64,
+        record: &Record,
+        now: u64,
+    ) -> StoreResult<Updated> {
+        self.0.update(key, expected, record, now).await
+    }
+    async fn touch(&self, key: &StoreKey, expires_at: u64, now: u64) -> StoreResult<bool> {
+        self.0.touch(key, expires_at, now).await
+    }
+    async fn rotate(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        expected: u64,
+        record: &Record,
+        now: u64,
+    ) -> StoreResult<Updated> {
+        self.0.rotate(old, new, expected, record, now).await
+    }
+    async fn delete(&self, key: &StoreKey) -> StoreResult<()> {
+        self.0.delete(key).await
+    }
+    async fn delete_expired(&self, now: u64, limit: usize) -> StoreResult<usize> {
+        self.0.delete_expired(now, limit).await
+    }
+}
+
+/// Under `ContinueAnonymous`, a request whose load failed writes nothing: a new anonymous
+/// session would replace the cookie of the session it could not read, logging its user out.
+#[tokio::test]
+async fn continue_anonymous_never_replaces_the_cookie_it_could_not_read() {
+    let config = common::builder::<App>()
+        .store(ReadsFail::default())
+        .on_store_error(StoreFailure::ContinueAnonymous)
+        .build()
+        .unwrap();
+    let app = app(config);
+    let cookie = some_id_cookie().await;
+    let reply = send(&app, "/login", Some(&cookie)).await;
+    assert_eq!((reply.status, reply.set_cookie), (StatusCode::OK, None));
+}
+
 /// A store slower than any timeout.
 #[derive(Debug, Default)]
 struct Slow(MemoryStore);

@@ -232,3 +232,50 @@ async fn a_session_over_the_item_limit_is_too_large_not_unavailable() {
     // The connection is still good for the next request.
     assert_eq!(store.load(&key, now_ms()).await.unwrap(), None);
 }
+
+/// Garbage under a session's key is a refused session (fresh, the cookie removed), as on every
+/// other backend: not a 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_under_a_sessions_key_is_a_refused_session() {
+    if common::servers::url("SESSIONKIT_MEMCACHED_ADDR").is_none() {
+        return;
+    }
+    let server = OwnMemcached::start();
+    let store = MemcachedStore::connect(&server.addr()).await.unwrap();
+    let config: SessionConfig<Wide> = builder::<Wide>().store(store).build().unwrap();
+    let cookie = logged_in(&config).await;
+    // The only key on this server is the session's.
+    let dump = {
+        let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+        stream.write_all(b"lru_crawler metadump all\r\n").unwrap();
+        let mut dump = String::new();
+        let mut reader = std::io::BufReader::new(stream);
+        while !dump.ends_with("END\r\n") {
+            std::io::BufRead::read_line(&mut reader, &mut dump).unwrap();
+        }
+        dump
+    };
+    let key = dump
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("key="))
+        .unwrap()
+        .replace("%3A", ":"); // the dump URL-encodes keys
+    let set = format!("set {key} 0 0 7\r\ngarbage\r\n");
+    assert_eq!(raw(&server.addr(), set.as_bytes()), "STORED");
+    let loaded = config
+        .load_async([cookie.as_bytes()], at(t0() + 1))
+        .await
+        .expect("a refused session, not a store error");
+    assert!(
+        matches!(loaded.rejected, Some(Rejection::CorruptRecord { .. })),
+        "{:?}",
+        loaded.rejected
+    );
+    assert!(matches!(
+        config
+            .save_async(&loaded.session, at(t0() + 1))
+            .await
+            .unwrap(),
+        sessionkit::CookieCommand::Remove(_)
+    ));
+}
