@@ -36,6 +36,7 @@
 //! byte-identical to what Flask writes uncompressed; `tests/flask_live.rs` has real Flask read
 //! both kinds.
 
+pub(crate) mod bigint;
 mod pyjson;
 mod tagged;
 
@@ -411,7 +412,8 @@ fn decode_payload(payload: &str) -> Result<Map<String, Value>, String> {
     if compressed {
         bytes = inflate(&bytes)?;
     }
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| format!("JSON: {e}"))?;
+    let value: Value =
+        serde_json::from_slice(&bigint::protect(&bytes)).map_err(|e| format!("JSON: {e}"))?;
     match tagged::untag(value)? {
         Value::Object(map) => Ok(map),
         _ => Err("the session is not a JSON object".into()),
@@ -452,4 +454,19 @@ fn inflate(data: &[u8]) -> Result<Vec<u8>, String> {
         }
         Ok(out)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_beyond_64_bits_in_a_flask_cookie_are_written_back_exactly() {
+        // Sorted keys, as Flask writes them.
+        let json = br#"{"big":18446744073709551616,"n":7,"neg":-99999999999999999999}"#;
+        let map = decode_payload(&URL_SAFE_NO_PAD.encode(json)).unwrap();
+        let mut out = String::new();
+        pyjson::write(&Value::Object(map), &mut out);
+        assert_eq!(out, std::str::from_utf8(json).unwrap());
+    }
 }

@@ -17,7 +17,10 @@ pub(crate) fn write(value: &Value, out: &mut String) {
                 let _ = write!(out, "{n}");
             }
         },
-        Value::String(s) => write_string(s, out),
+        Value::String(s) => match super::bigint::digits(s) {
+            Some(digits) => out.push_str(digits),
+            None => write_string(s, out),
+        },
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {

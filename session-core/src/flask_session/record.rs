@@ -86,7 +86,7 @@ fn read_msgpack(bytes: &[u8]) -> Option<Value> {
 }
 
 fn read_json(bytes: &[u8]) -> Result<Value, RecordError> {
-    serde_json::from_slice::<InOrder>(bytes)
+    serde_json::from_slice::<InOrder>(&crate::flask::bigint::protect(bytes))
         .map(|v| v.0)
         .map_err(|e| RecordError::Corrupt(e.to_string()))
 }
@@ -126,6 +126,9 @@ impl<'de> serde::de::Visitor<'de> for InOrderVisitor {
         Ok(Value::F64(f))
     }
     fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        if let Some(digits) = crate::flask::bigint::digits(s) {
+            return Ok(Value::Ext(BIG_INT, digits.as_bytes().to_vec()));
+        }
         Ok(Value::String(Utf8String::from(s)))
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
@@ -189,6 +192,9 @@ fn write_json(out: &mut String, value: &Value) {
             out.push(']');
         }
         Value::Map(entries) => write_json_map(out, entries),
+        Value::Ext(BIG_INT, digits) if big_int(digits).is_some() => {
+            out.push_str(big_int(digits).unwrap_or_default());
+        }
         other => out.push_str(&to_json(other).to_string()),
     }
 }
@@ -274,9 +280,17 @@ pub fn timestamp_bytes(secs: i64, nanos: u32) -> Vec<u8> {
 }
 
 /// The record bytes, as msgspec writes them: the smallest width for every integer, string,
-/// binary, array and map header, floats as float64, keys in their order.
+/// binary, array and map header, floats as float64, keys in their order. A record holding an
+/// integer beyond 64 bits (read from a JSON record) is written as JSON instead, which keeps it
+/// exactly and which Flask-Session reads too.
 #[must_use]
 pub fn encode(entries: &Entries) -> Vec<u8> {
+    if entries
+        .iter()
+        .any(|(k, v)| holds_big_int(k) || holds_big_int(v))
+    {
+        return encode_json(entries);
+    }
     let mut out = Vec::with_capacity(64);
     write_map(&mut out, entries);
     out
@@ -322,6 +336,28 @@ fn write(out: &mut Vec<u8>, value: &Value) {
             let _ = rmp::encode::write_ext_meta(out, data.len() as u32, *code);
             out.extend_from_slice(data);
         }
+    }
+}
+
+/// An integer beyond 64 bits read from a JSON record, as its decimal digits: msgpack cannot
+/// hold it, so a record holding one is written back as JSON (which Flask-Session reads too).
+pub const BIG_INT: i8 = 127;
+
+/// The digits of a [`BIG_INT`] extension value.
+fn big_int(data: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(data).ok()?;
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(text)
+}
+
+fn holds_big_int(value: &Value) -> bool {
+    match value {
+        Value::Ext(BIG_INT, data) => big_int(data).is_some(),
+        Value::Array(items) => items.iter().any(holds_big_int),
+        Value::Map(entries) => entries
+            .iter()
+            .any(|(k, v)| holds_big_int(k) || holds_big_int(v)),
+        _ => false,
     }
 }
 
@@ -376,6 +412,9 @@ pub fn to_json(value: &Value) -> serde_json::Value {
                 }
             }
             serde_json::Value::Object(map)
+        }
+        Value::Ext(BIG_INT, digits) if big_int(digits).is_some() => {
+            serde_json::Value::String(big_int(digits).unwrap_or_default().to_owned())
         }
         Value::Ext(-1, data) => timestamp(data).map_or(serde_json::Value::Null, |(secs, nanos)| {
             serde_json::Value::String(rfc3339(secs, nanos))
@@ -454,4 +493,25 @@ pub fn to_typed(value: &Value) -> serde_json::Value {
 
 fn hex(bytes: &[u8]) -> String {
     crate::store::hex(bytes)
+}
+
+#[cfg(test)]
+mod big_int_tests {
+    use super::*;
+
+    #[test]
+    fn integers_beyond_64_bits_in_a_json_record_are_kept_exactly() {
+        let json =
+            br#"{"_permanent":true,"big":18446744073709551616,"list":[-123456789012345678901234]}"#;
+        let entries = decode(json).unwrap().unwrap();
+        // msgpack cannot hold them: the record is written back as JSON, digit for digit.
+        assert_eq!(encode(&entries), json.to_vec());
+        assert_eq!(
+            to_json(&entries[1].1),
+            serde_json::Value::String("18446744073709551616".into())
+        );
+        // A record without one is still msgpack.
+        let small = decode(br#"{"n":1}"#).unwrap().unwrap();
+        assert_eq!(encode(&small)[0], 0x81);
+    }
 }
