@@ -10,6 +10,9 @@
 //!   reads to the recorded session, and is written back as Flask-Session rewrote it
 //!   (`rewritten_hex`); where Flask-Session found nothing, there is no session; where
 //!   Flask-Session failed (HTTP 500), sessionkit refuses it with a reason (a fresh session).
+//! - A request after which Flask-Session stored nothing: its operations applied to the session
+//!   it read leave nothing sessionkit stores either (the prior record deleted); where
+//!   Flask-Session failed (HTTP 500), sessionkit refuses the value or keeps it exactly.
 //! - A pickle is refused by design (Flask-Session unpickles it; that runs code from the store).
 //! - The pickle-only backends (cachelib, filesystem), and SQL expiry text, are skipped with
 //!   the reason.
@@ -165,11 +168,106 @@ fn encode(row: &serde_json::Value, entries: &record::Entries) -> Vec<u8> {
     }
 }
 
+/// The request a row records: its operations on the session, values as written.
+#[derive(serde::Deserialize)]
+struct Recorded {
+    request: RecordedRequest,
+}
+
+#[derive(serde::Deserialize)]
+struct RecordedRequest {
+    ops: Vec<RecordedOp>,
+}
+
+#[derive(serde::Deserialize)]
+struct RecordedOp {
+    op: String,
+    key: Option<String>,
+    value: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// A request after which Flask-Session stored nothing. Its operations, applied to the session
+/// it read (the prior record its cookie names, or none), must leave a session sessionkit also
+/// stores nothing for (nothing but `_permanent`: the prior record is deleted). Where
+/// Flask-Session failed (HTTP 500) on a value msgspec cannot encode, sessionkit refuses a
+/// value it has no type for (`Markup`) and keeps an integer beyond 64 bits exactly, as JSON.
+fn stored_nothing(row: &serde_json::Value, line: &str) -> Verdict {
+    let recorded: Recorded = match serde_json::from_str(line) {
+        Ok(recorded) => recorded,
+        Err(e) => return Verdict::Fail(format!("the request does not parse: {e}")),
+    };
+    let cookie = row["request"]["cookie"].as_str().unwrap_or_default();
+    let prior = row["prior_records"]
+        .as_array()
+        .and_then(|records| records.first())
+        .filter(|r| {
+            let sid = cookie.strip_prefix("session=").unwrap_or_default();
+            !sid.is_empty() && r["key"].as_str().is_some_and(|k| k.ends_with(sid))
+        });
+    let mut entries = match prior.and_then(|r| r["value_hex"].as_str()).and_then(unhex) {
+        Some(bytes) => match record::decode(&bytes) {
+            Ok(found) => found.unwrap_or_default(),
+            Err(e) => return Verdict::Fail(format!("the prior record does not read: {e}")),
+        },
+        None => Vec::new(),
+    };
+    let failed = row["status"] == 500;
+    for op in recorded.request.ops {
+        let key = Value::String(Utf8String::from(op.key.unwrap_or_default().as_str()));
+        let at = entries.iter().position(|(k, _)| *k == key);
+        match (op.op.as_str(), op.value) {
+            ("set", Some(raw)) => {
+                if raw.get().starts_with(r#"{"$markup""#) {
+                    return if failed {
+                        Verdict::Pass("refused: sessionkit has no Markup type, and Flask-Session failed (500)")
+                    } else {
+                        Verdict::Fail("a Markup value where Flask-Session succeeded".into())
+                    };
+                }
+                let one = format!(r#"{{"v":{}}}"#, raw.get());
+                let value = match record::decode(one.as_bytes()) {
+                    Ok(Some(mut e)) => e.remove(0).1,
+                    other => return Verdict::Fail(format!("the value does not read: {other:?}")),
+                };
+                match at {
+                    Some(at) => entries[at].1 = value,
+                    None => entries.push((key, value)),
+                }
+            }
+            ("del", _) => {
+                if let Some(at) = at {
+                    entries.remove(at);
+                }
+            }
+            ("clear", _) => entries.clear(),
+            ("read" | "regenerate", _) => {}
+            (other, _) => return Verdict::Fail(format!("unknown operation {other}")),
+        }
+    }
+    if failed {
+        let written = record::encode(&entries);
+        return match record::decode(&written) {
+            Ok(Some(back)) if back == entries && written.first() == Some(&b'{') => Verdict::Pass(
+                "kept exactly, as JSON, an integer msgpack cannot hold (Flask-Session failed, 500)",
+            ),
+            other => Verdict::Fail(format!(
+                "Flask-Session failed (500); sessionkit wrote {other:?}"
+            )),
+        };
+    }
+    let only_permanent = entries
+        .iter()
+        .all(|(k, _)| k.as_str() == Some("_permanent"));
+    match (only_permanent, prior.is_some()) {
+        (true, true) => Verdict::Pass("emptied: deleted, as Flask-Session"),
+        (true, false) => Verdict::Pass("empty: nothing stored, as Flask-Session"),
+        (false, _) => Verdict::Fail(format!("sessionkit would store {entries:?}")),
+    }
+}
+
 fn written_record(row: &serde_json::Value, line: &str) -> Verdict {
     let Some(stored) = row["stored_hex"].as_str().filter(|h| !h.is_empty()) else {
-        return Verdict::Skip(
-            "Flask-Session stored nothing (an error, or an empty session)".into(),
-        );
+        return stored_nothing(row, line);
     };
     let Some(bytes) = unhex(stored) else {
         return Verdict::Fail("stored_hex is not hex".into());
