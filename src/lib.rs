@@ -230,5 +230,7 @@ pub mod cookbook {}
 #[doc(hidden)]
 pub mod __private {
     pub use serde;
-    pub use session_core::{Compare, CopyField, OwnerId, SameByEq, SameByJson, SessionSchema};
+    pub use session_core::{
+        Compare, ComparesSets, CopyField, OwnerId, SameByEq, SameByJson, SessionSchema,
+    };
 }

@@ -94,6 +94,18 @@ impl OwnerId for Cow<'_, str> {
     }
 }
 
+/// A session with a `HashSet` field: a set serializes in a different order each time, so
+/// only `==` tells an unchanged session from a changed one.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a session with a `HashSet` field must implement `PartialEq`, or every request that borrows it is sent as a change",
+    label = "add `PartialEq` to its derives",
+    note = "a set serializes in a different order each time; derive `PartialEq` on the session (and the types in it), or use `BTreeSet`"
+)]
+pub trait ComparesSets {}
+
+impl<T: PartialEq> ComparesSets for T {}
+
 /// The getter of a `#[session(copy)]` field returns the value, so its type must be `Copy`.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(

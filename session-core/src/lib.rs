@@ -68,10 +68,10 @@ pub use error::{ConfigError, Rejection, SaveError};
 #[cfg(any(feature = "axum", feature = "actix"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "axum", feature = "actix"))))]
 pub use extract::Session;
-#[doc(hidden)]
-#[doc(hidden)]
-pub use field_types::CopyField;
 pub use field_types::OwnerId;
+#[doc(hidden)]
+#[doc(hidden)]
+pub use field_types::{ComparesSets, CopyField};
 pub use header::{SameSite, MAX_CANDIDATES};
 pub use key::{Key, KeyError, Keyring, MIN_KEY_BYTES};
 pub use lifetime::Refresh;

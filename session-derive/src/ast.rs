@@ -52,6 +52,11 @@ pub(crate) fn is_float(ty: &Type) -> bool {
     matches!(ty, Type::Path(path) if path.qself.is_none() && path.path.segments.last().is_some_and(|s| s.ident == "f32" || s.ident == "f64"))
 }
 
+/// Whether `ty` is spelt `HashSet<..>` (with any path).
+pub(crate) fn is_hash_set(ty: &Type) -> bool {
+    matches!(ty, Type::Path(path) if path.qself.is_none() && path.path.segments.last().is_some_and(|s| s.ident == "HashSet"))
+}
+
 /// Whether `ty` is spelt `u128` or `i128` (with any path).
 pub(crate) fn is_wide_integer(ty: &Type) -> bool {
     matches!(ty, Type::Path(path) if path.qself.is_none() && path.path.segments.last().is_some_and(|s| s.ident == "u128" || s.ident == "i128"))

@@ -90,6 +90,7 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
             }
         });
     let non_finite = non_finite_check(container);
+    let sets = sets_check(container, &krate);
     let flattened = container
         .fields
         .iter()
@@ -114,6 +115,32 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
                 use #krate::__private::{SameByEq as _, SameByJson as _};
                 (&&#krate::__private::Compare(self)).same_as(payload)
             }
+        }
+        #sets
+    }
+}
+
+/// A `HashSet` field (at the top level, where the derive can see it) needs `Self: PartialEq`
+/// for change detection: checked in `same_data`'s neighbour, with a message naming the fix.
+fn sets_check(container: &Container<'_>, krate: &syn::Path) -> TokenStream {
+    let set = container.fields.iter().find(|f| {
+        let ty = match f.shape {
+            Shape::Optional(inner) => inner,
+            _ => f.ty,
+        };
+        !f.keys.is_empty() && crate::ast::is_hash_set(ty)
+    });
+    let Some(field) = set else {
+        return TokenStream::new();
+    };
+    if !container.input.generics.params.is_empty() {
+        return TokenStream::new(); // a generic struct's `PartialEq` depends on its parameters
+    }
+    let ident = &container.input.ident;
+    quote_spanned! {field.ty.span()=>
+        fn __sessionkit_sets_compare() {
+            fn compares<__S: ?::core::marker::Sized + #krate::__private::ComparesSets>() {}
+            compares::<#ident>();
         }
     }
 }
