@@ -194,7 +194,7 @@ fn getters_give_str_for_strings_and_values_for_copy_types() {
 fn the_csrf_field_makes_one_token_per_session_and_checks_it() {
     let config: SessionConfig<Ergonomic> = builder().build().unwrap();
     let mut first = config.load("", at(T0));
-    let token = first.session.csrf_token().to_owned();
+    let token = first.session.csrf_token();
     assert_eq!(token.len(), 43);
     // Generating the token is a change: the cookie carries it to the next request.
     let cookie = pair(&set_header(config.save(&first.session, at(T0)).unwrap()));

@@ -22,7 +22,7 @@ use subtle::ConstantTimeEq as _;
 /// }
 ///
 /// let mut session = App::default();
-/// let token = session.csrf_token().to_owned();  // into a hidden form field
+/// let token = session.csrf_token();              // into a hidden form field
 /// assert_eq!(token.len(), 43);
 /// assert_eq!(session.csrf_token(), token);       // the same token for the session's life
 /// assert!(session.verify_csrf(&token));

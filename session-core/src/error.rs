@@ -137,7 +137,6 @@ impl fmt::Display for Rejection {
 impl std::error::Error for Rejection {}
 
 /// Why a session could not be saved.
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum SaveError {
     /// The whole `Set-Cookie` value would exceed the limit, and browsers drop such cookies
@@ -233,7 +232,7 @@ impl std::error::Error for SaveError {
 }
 
 /// Why a [`SessionConfig`](crate::SessionConfig) could not be built.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// No key was given.
@@ -319,3 +318,18 @@ impl From<KeyError> for ConfigError {
         Self::Key(e)
     }
 }
+
+/// `Debug` as the message, with the variant: an error returned from `main` (which prints it
+/// with `Debug`) shows the fix its message carries, not only a variant name.
+macro_rules! debug_with_message {
+    ($($error:ty),*) => {$(
+        impl fmt::Debug for $error {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}: {self}", stringify!($error))
+            }
+        }
+    )*};
+}
+pub(crate) use debug_with_message;
+
+debug_with_message!(SaveError, ConfigError);

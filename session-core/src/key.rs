@@ -130,7 +130,7 @@ const HOW_TO_FIX: &str = "generate one with `openssl rand -hex 32` (or `Key::gen
     development) and load it with `Key::from_hex` or `Key::from_env`";
 
 /// Why a secret was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyError {
     /// The secret has fewer than [`MIN_KEY_BYTES`] bytes.
@@ -214,6 +214,8 @@ impl fmt::Display for KeyError {
 }
 
 impl std::error::Error for KeyError {}
+
+crate::error::debug_with_message!(KeyError);
 
 /// A master secret of at least [`MIN_KEY_BYTES`] bytes that passed the strength checks.
 ///
@@ -542,6 +544,17 @@ mod tests {
             Key::from_bytes("abcdefghijklmnopqrstuvwxyzabcdefghijkl"),
             Err(KeyError::Sequential)
         );
+    }
+
+    #[test]
+    fn an_error_returned_from_main_shows_its_fix() {
+        // `main` prints the error with `Debug`.
+        let error = KeyError::UnlabelledEnv {
+            var: "SESSION_SECRET".into(),
+        };
+        let shown = format!("{error:?}");
+        assert!(shown.starts_with("KeyError: "), "{shown}");
+        assert!(shown.contains("base64:<text>"), "{shown}");
     }
 
     #[test]

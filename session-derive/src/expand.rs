@@ -217,17 +217,18 @@ fn field_methods(field: &Field<'_>, vis: &syn::Visibility, krate: &syn::Path) ->
 
 fn csrf_methods(field: &Field<'_>, vis: &syn::Visibility, krate: &syn::Path) -> TokenStream {
     let (f, ty) = (field.ident, field.ty);
-    let token = quote_spanned!(ty.span()=> #krate::CsrfToken::get_or_generate(&mut self.#f));
+    let token = quote_spanned!(ty.span()=> ::std::borrow::ToOwned::to_owned(#krate::CsrfToken::get_or_generate(&mut self.#f)));
     let verify = quote_spanned!(ty.span()=> #krate::CsrfToken::verify(&self.#f, submitted));
     quote! {
         /// The CSRF token to put in forms, generated on first use (32 bytes from the
-        /// operating system's generator) and kept in the session.
+        /// operating system's generator) and kept in the session. Owned, so the session's
+        /// other fields can be read after it (a template reads them all).
         ///
         /// # Panics
         ///
         /// If the operating system has no random numbers to give (as `Key::generate` fails).
         #[inline]
-        #vis fn csrf_token(&mut self) -> &::core::primitive::str {
+        #vis fn csrf_token(&mut self) -> ::std::string::String {
             #token
         }
         /// Whether `submitted` is this session's CSRF token, compared in constant time; `false`

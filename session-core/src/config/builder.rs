@@ -228,6 +228,13 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
 
     /// The idle timeout of persistent ("remember me") sessions; see
     /// [`SessionConfigBuilder::persistent_lifetime`].
+    ///
+    /// A persistent cookie's `Max-Age` is what is left of its idle window, not of its lifetime:
+    /// with a 30-day lifetime and a 7-day idle timeout, the cookie says `Max-Age=604800` and is
+    /// sent again (with a new `Max-Age`) as the session is used, so an active user stays
+    /// signed in for the 30 days and an idle one is dropped by the browser after 7, as the
+    /// server drops the session. A refresh re-signs it after half the idle window
+    /// ([`Refresh`](crate::Refresh)).
     pub fn persistent_idle_timeout(mut self, idle: Duration) -> Self {
         self.persistent_idle_timeout = Some(idle);
         self

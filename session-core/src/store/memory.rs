@@ -1,7 +1,7 @@
 //! [`MemoryStore`]: the reference backend, for tests and single-process apps.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{Created, Record, SessionStore, StoreKey, StoreResult, Updated};
 
@@ -10,9 +10,12 @@ use super::{Created, Record, SessionStore, StoreKey, StoreResult, Updated};
 /// The reference the conformance suite holds every backend to. Sessions are lost when the
 /// process ends, and each process has its own: use [`FileStore`](super::FileStore) or a server
 /// store when that matters.
-#[derive(Debug, Default)]
+///
+/// Clones share the sessions (like [`FileStore`](super::FileStore) clones share a directory):
+/// keep one for a test's assertions and give another to the configuration.
+#[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
 }
 
 #[derive(Debug, Default)]

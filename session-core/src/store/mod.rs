@@ -53,7 +53,7 @@ pub use sql::SqlStore;
 
 /// Why a store operation failed. The request is answered with an error (503 by default), never
 /// with an empty session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The backend cannot be reached (refused connection, server down, directory missing).
@@ -92,6 +92,8 @@ impl fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
+
+crate::error::debug_with_message!(StoreError);
 
 /// The outcome of [`SessionStore::create`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
