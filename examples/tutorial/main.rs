@@ -185,61 +185,20 @@ fn lifetime() -> Duration {
     Duration::from_secs(n * scale)
 }
 
-/// Where the sessions live: `memory`, `file:///ABSOLUTE/DIR`, `sqlite:///ABSOLUTE/FILE`,
-/// `postgres://…`, `redis://HOST:PORT/`, `memcached://HOST:PORT`, or (`None`) the cookie.
+/// Where the sessions live: any URL [`sessionkit::store::connect`] takes (`memory`,
+/// `file:///DIR`, `sqlite:///FILE`, `postgres://…`, `redis://HOST:PORT/`,
+/// `memcached://HOST:PORT`), or (`None`) the cookie.
 pub(crate) async fn with_store(
     builder: sessionkit::SessionConfigBuilder<Tutorial>,
     store: Option<&str>,
 ) -> Result<sessionkit::SessionConfigBuilder<Tutorial>, String> {
-    let failed = |e: sessionkit::StoreError| format!("--store: {e}");
     let Some(url) = store else {
         return Ok(builder);
     };
-    Ok(
-        match url
-            .split_once("://")
-            .map_or((url, ""), |(s, rest)| (s, rest))
-        {
-            ("memory", _) => builder.store(sessionkit::MemoryStore::new()),
-            ("file", dir) if dir.starts_with('/') => {
-                builder.store(sessionkit::FileStore::new(dir).map_err(failed)?)
-            }
-            #[cfg(feature = "sqlite")]
-            ("sqlite", file) if file.starts_with('/') => builder.store(
-                sessionkit::store::SqlStore::sqlite(url)
-                    .await
-                    .map_err(failed)?,
-            ),
-            #[cfg(feature = "postgres")]
-            ("postgres" | "postgresql", _) => {
-                let store = sessionkit::store::SqlStore::postgres(url)
-                    .await
-                    .map_err(failed)?;
-                store.migrate().await.map_err(failed)?;
-                builder.store(store)
-            }
-            #[cfg(feature = "redis")]
-            ("redis", _) => builder.store(
-                sessionkit::store::RedisStore::connect(url)
-                    .await
-                    .map_err(failed)?,
-            ),
-            #[cfg(feature = "memcached")]
-            ("memcached", addr) => builder.store(
-                sessionkit::store::MemcachedStore::connect(addr)
-                    .await
-                    .map_err(failed)?,
-            ),
-            _ => {
-                return Err(format!(
-                    "--store {url:?}: expected `memory`, `file:///ABSOLUTE/DIR`, \
-                 `sqlite:///ABSOLUTE/FILE`, `postgres://USER:PASSWORD@HOST:PORT/DB`, \
-                 `redis://HOST:PORT/` or `memcached://HOST:PORT` (the last four with the \
-                 features of the same names, or --all-features)"
-                ))
-            }
-        },
-    )
+    let store = sessionkit::store::connect(url)
+        .await
+        .map_err(|e| format!("--store: {e}"))?;
+    Ok(builder.store(store))
 }
 
 #[tokio::main]

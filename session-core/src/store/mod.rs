@@ -22,6 +22,7 @@ mod record;
 #[cfg(feature = "redis")]
 mod redis;
 mod server_side;
+mod url;
 #[cfg(feature = "flask-session")]
 pub(crate) use redis::redis_error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -50,6 +51,7 @@ pub use server_side::{ConflictPolicy, StoreFailure};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
 pub use sql::SqlStore;
+pub use url::connect;
 
 /// Why a store operation failed. The request is answered with an error (503 by default), never
 /// with an empty session.
@@ -64,6 +66,9 @@ pub enum StoreError {
     Corrupt(String),
     /// The backend cannot do this (for example an owner index on memcached).
     Unsupported(&'static str),
+    /// A store URL that names no store this build has ([`connect`]); the message says which
+    /// forms are understood, or which cargo feature to turn on.
+    BadUrl(String),
     /// The record is larger than the backend keeps in one item (memcached's item size limit,
     /// 1 MiB by default): no retry can succeed. Store less in the session.
     TooLarge {
@@ -81,6 +86,7 @@ impl fmt::Display for StoreError {
             Self::Timeout => f.write_str("session store timed out"),
             Self::Corrupt(why) => write!(f, "session record is corrupt: {why}"),
             Self::Unsupported(what) => write!(f, "session store does not support {what}"),
+            Self::BadUrl(why) => f.write_str(why),
             Self::TooLarge { bytes } => write!(
                 f,
                 "the session record of {bytes} bytes is larger than the store keeps in one \

@@ -1,0 +1,50 @@
+//! `sessionkit::store::connect`: every backend from its URL, on the real servers, and a URL no
+//! store answers to refused with the forms it takes.
+
+mod common;
+
+use common::conformance::{logged_in, Wide};
+use common::{at, builder};
+use sessionkit::StoreError;
+
+async fn round_trip(url: &str) {
+    let store = sessionkit::store::connect(url).await.unwrap();
+    let config = builder::<Wide>().store(store).build().unwrap();
+    let cookie = logged_in(&config).await;
+    let loaded = config
+        .load_async([cookie.as_bytes()], at(common::conformance::t0()))
+        .await
+        .unwrap();
+    assert_eq!(loaded.session.user(), Some("alice"), "{url}");
+}
+
+#[tokio::test]
+async fn every_backend_connects_from_its_url() {
+    round_trip("memory").await;
+    let dir = common::temp::TempDir::new("connect");
+    round_trip(&format!("file://{}", dir.path().join("files").display())).await;
+    round_trip(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("sessions.db").display()
+    ))
+    .await;
+    if let Some(url) = common::servers::url("SESSIONKIT_POSTGRES_URL") {
+        round_trip(&url).await;
+    }
+    if let Some(url) = common::servers::url("SESSIONKIT_REDIS_URL") {
+        round_trip(&url).await;
+    }
+    if let Some(addr) = common::servers::url("SESSIONKIT_MEMCACHED_ADDR") {
+        round_trip(&format!("memcached://{addr}")).await;
+    }
+}
+
+#[tokio::test]
+async fn a_url_no_store_answers_to_says_which_forms_are_taken() {
+    for url in ["mongodb://127.0.0.1", "file://", "", "memory://x"] {
+        match sessionkit::store::connect(url).await {
+            Err(StoreError::BadUrl(why)) => assert!(why.contains("expected one of"), "{why}"),
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+}
