@@ -50,6 +50,14 @@ impl CsrfToken {
         })
     }
 
+    /// A token of a known value, for tests that post a form: `CsrfToken::from_value("t")` in
+    /// the session a test starts with ([`SessionConfig::cookie_for`](crate::SessionConfig::cookie_for)),
+    /// then `csrf=t` in the form.
+    #[must_use]
+    pub fn from_value(value: impl Into<String>) -> Self {
+        Self(Some(value.into()))
+    }
+
     /// The token, if one was generated.
     #[must_use]
     pub fn get(&self) -> Option<&str> {

@@ -54,6 +54,9 @@ mod session;
 #[cfg(any(feature = "axum", feature = "actix"))]
 mod slot;
 pub mod store;
+#[cfg(any(feature = "axum", feature = "actix"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "axum", feature = "actix"))))]
+pub mod testing;
 
 pub use codec::{ENCRYPTED_FORMAT_VERSION, FORMAT_VERSION};
 pub use config::{CookieCommand, Loaded, SessionConfig, SessionConfigBuilder, HOST_PREFIX};
