@@ -1,7 +1,7 @@
 //! Testing an app across requests in-process: a [`TestClock`] the session layer reads, and a
 //! [`CookieJar`] that keeps cookies as a browser would (`Max-Age` and `Expires`, removal,
-//! `Path`), with a client for each framework: [`AxumClient`](crate::testing::AxumClient) drives
-//! an axum `Router`, [`ActixClient`](crate::testing::ActixClient) an actix-web service. Expiry
+//! `Path`), with a client for each framework: [`AxumClient`] drives
+//! an axum `Router`, [`ActixClient`] an actix-web service. Expiry
 //! is tested by moving the clock, never by sleeping.
 
 #[cfg(feature = "actix")]
