@@ -217,10 +217,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut every = tokio::time::interval(Duration::from_secs(60));
         loop {
             every.tick().await;
-            if let Err(e) = sweeper
-                .delete_expired(std::time::SystemTime::now(), 1_000)
-                .await
-            {
+            if let Err(e) = sweeper.sweep(std::time::SystemTime::now()).await {
                 eprintln!("session sweep failed: {e}");
             }
         }

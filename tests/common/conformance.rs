@@ -1137,7 +1137,8 @@ macro_rules! conformance {
     // its records, bounded by the sweep).
     ($factory:expr; pruned owner index) => {
         $crate::conformance!($factory);
-        $crate::conformance!(@cases $factory; owner_index_stays_bounded);
+        $crate::conformance!(@cases $factory; owner_index_stays_bounded,
+            driver_sweep_takes_every_expired_record);
     };
     ($factory:expr; no owner index) => {
         $crate::conformance!(@common $factory);
@@ -1168,4 +1169,27 @@ macro_rules! conformance {
             }
         )*
     };
+}
+
+/// `sweep` deletes every expired record in batches, and no live one.
+pub async fn driver_sweep_takes_every_expired_record(store: BoxedStore) {
+    let config = config(&store);
+    let now = now_ms();
+    // More than one batch of 10,000.
+    for i in 0..10_500_u64 {
+        let mut r = record(1, None, "{}");
+        (r.created_at, r.expires_at) = (now - 10_000, now - 1 - i % 5_000);
+        let created = store.create(&key("sweep"), &r, now - 20_000).await.unwrap();
+        assert_eq!(created, Created::Ok);
+    }
+    let live = key("sweep");
+    let created = store
+        .create(&live, &record(1, None, "{}"), now)
+        .await
+        .unwrap();
+    assert_eq!(created, Created::Ok);
+    let swept = config.sweep(at(t0())).await.unwrap();
+    let expected = if store.expires_natively() { 0 } else { 10_500 };
+    assert_eq!(swept, expected);
+    assert!(store.load(&live, now).await.unwrap().is_some());
 }

@@ -138,4 +138,29 @@ impl<T: SessionSchema> SessionConfig<T> {
         )
         .await
     }
+
+    /// Deletes every record expired at `now`, in batches of 10,000 (each a short statement
+    /// that touches expired rows only, so live traffic goes on), and returns how many went.
+    /// Call it from a periodic task; backends that expire records themselves (Redis,
+    /// memcached) have nothing to do.
+    ///
+    /// Sizing: sessions expire at about `sessions / lifetime` a second (10 M sessions of 12
+    /// hours: 231 a second, 14,000 a minute). On Postgres one batch of 10,000 takes about
+    /// 0.2 s here (see the README's capacity notes), so a sweep every minute keeps up with
+    /// tens of millions of sessions.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store fails; what was deleted before stays deleted.
+    pub async fn sweep(&self, now: SystemTime) -> Result<usize, StoreError> {
+        const BATCH: usize = 10_000;
+        let mut total = 0;
+        loop {
+            let deleted = self.delete_expired(now, BATCH).await?;
+            total += deleted;
+            if deleted < BATCH {
+                return Ok(total);
+            }
+        }
+    }
 }
