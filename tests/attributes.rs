@@ -223,3 +223,36 @@ fn debug_output_never_shows_the_key() {
     let text = format!("{:?}", config());
     assert!(!text.contains("8f3c9a"), "{text}");
 }
+
+#[test]
+fn a_store_setting_without_a_store_is_a_build_error_naming_it() {
+    for (builder, setting) in [
+        (builder::<App>().namespace("shop"), "namespace"),
+        (
+            builder::<App>().store_timeout(std::time::Duration::from_secs(5)),
+            "store_timeout",
+        ),
+        (
+            builder::<App>().conflict_policy(sessionkit::ConflictPolicy::Reject),
+            "conflict_policy",
+        ),
+        (
+            builder::<App>().read_unbound_records(),
+            "read_unbound_records",
+        ),
+        (
+            builder::<App>().migrate_from(sessionkit::MemoryStore::new()),
+            "migrate_from",
+        ),
+    ] {
+        let error = builder.build().unwrap_err();
+        assert_eq!(error, ConfigError::NeedsStore(setting));
+        assert!(error.to_string().contains("add `.store(..)`"), "{error}");
+    }
+    let zero = builder::<App>()
+        .store(sessionkit::MemoryStore::new())
+        .store_timeout(std::time::Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert_eq!(zero, ConfigError::ZeroStoreTimeout);
+}

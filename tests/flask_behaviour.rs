@@ -299,6 +299,12 @@ fn settings_flask_mode_cannot_honour_are_build_errors() {
         assert!(message.contains("idle timeout"), "{message}");
         assert!(message.contains("remove `.idle_timeout(..)`"), "{message}");
     }
+    let keyed = SessionConfig::<Data>::builder()
+        .flask(codec())
+        .key(sessionkit::Key::generate().unwrap())
+        .build()
+        .unwrap_err();
+    assert!(keyed.to_string().contains("drop `.key(..)`"), "{keyed}");
 }
 
 #[test]

@@ -237,6 +237,11 @@ impl std::error::Error for SaveError {
 pub enum ConfigError {
     /// No key was given.
     MissingKey,
+    /// A store setting (named here) was given without a [`store`](crate::SessionConfigBuilder::store):
+    /// it could not take effect.
+    NeedsStore(&'static str),
+    /// The store timeout is zero: every store operation would time out.
+    ZeroStoreTimeout,
     /// A secret was refused.
     Key(KeyError),
     /// The cookie name is not a token.
@@ -272,6 +277,15 @@ impl fmt::Display for ConfigError {
         match self {
             Self::MissingKey => f.write_str(
                 "no secret key configured: call `.key(Key::from_env(\"SESSION_SECRET\")?)`",
+            ),
+            Self::NeedsStore(setting) => write!(
+                f,
+                "`.{setting}(..)` configures a server-side store, and none is configured: add \
+                 `.store(..)`, or drop `.{setting}(..)`"
+            ),
+            Self::ZeroStoreTimeout => f.write_str(
+                "the store timeout is zero, so every store operation would time out: give \
+                 `.store_timeout(..)` a positive duration (the default is 2 s)",
             ),
             Self::Key(e) => e.fmt(f),
             Self::InvalidCookieName(name) => write!(

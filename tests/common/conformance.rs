@@ -1153,6 +1153,7 @@ macro_rules! conformance {
             driver_renew_rotates_the_id, driver_32_writers_on_disjoint_fields_all_land,
             driver_32_appends_to_one_cart_all_land, driver_emptying_keeps_a_write_it_never_saw,
             driver_timeline_matches_cookie_mode, driver_per_session_expiry,
+            driver_sessions_move_from_another_store,
             driver_conflict_policies, driver_expiry_and_refresh, cleanup_during_traffic);
     };
     (@cases $factory:expr; $($case:ident),*) => {
@@ -1192,4 +1193,44 @@ pub async fn driver_sweep_takes_every_expired_record(store: BoxedStore) {
     let expected = if store.expires_natively() { 0 } else { 10_500 };
     assert_eq!(swept, expected);
     assert!(store.load(&live, now).await.unwrap().is_some());
+}
+
+/// Moving live sessions to this store from another (files in development) logs nobody out:
+/// in the migration window a session is moved on its first request, keeps its cookie, and is
+/// gone from the old store; writes land in this one.
+pub async fn driver_sessions_move_from_another_store(store: BoxedStore) {
+    let dir = super::temp::TempDir::new("move-from");
+    let old_store = sessionkit::FileStore::new(dir.path()).unwrap();
+    let old = builder::<Wide>().store(old_store.clone()).build().unwrap();
+    let cookie = logged_in(&old).await;
+    let moving = builder::<Wide>()
+        .store(store.clone())
+        .migrate_from(old_store)
+        .build()
+        .unwrap();
+    let mut loaded = load(&moving, &cookie, 1).await;
+    assert_eq!(
+        (loaded.rejected.as_ref(), loaded.session.user()),
+        (None, Some("alice"))
+    );
+    assert_eq!(
+        load(&old, &cookie, 1).await.rejected,
+        Some(Rejection::UnknownSession),
+        "the old record went"
+    );
+    *loaded.session.f03_mut() = 3;
+    assert_eq!(
+        moving
+            .save_async(&loaded.session, at(t0() + 1))
+            .await
+            .unwrap(),
+        CookieCommand::Unchanged
+    );
+    // After the window, the new store alone holds the session.
+    let after = config(&store);
+    let again = load(&after, &cookie, 2).await;
+    assert_eq!(
+        (again.session.user(), again.session.f03()),
+        (Some("alice"), 3)
+    );
 }

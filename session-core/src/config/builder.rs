@@ -37,6 +37,10 @@ pub struct SessionConfigBuilder<T> {
     validator: Option<Validator<T>>,
     async_validator: Option<super::AsyncValidator<T>>,
     store: Option<crate::BoxedStore>,
+    /// The store sessions move from during a migration window.
+    previous: Option<crate::BoxedStore>,
+    /// The first store setting given, which needs a store to take effect.
+    store_setting: Option<&'static str>,
     namespace: Option<String>,
     conflict: crate::ConflictPolicy,
     store_timeout: Duration,
@@ -84,6 +88,8 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
             validator: None,
             async_validator: None,
             store: None,
+            previous: None,
+            store_setting: None,
             namespace: None,
             conflict: crate::ConflictPolicy::default(),
             store_timeout: Duration::from_secs(2),
@@ -282,6 +288,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     /// and a record copied over another session's (or planted) is a refused session.
     pub fn read_unbound_records(mut self) -> Self {
         self.read_unbound = true;
+        self.store_setting.get_or_insert("read_unbound_records");
         self
     }
 
@@ -302,10 +309,23 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
         self
     }
 
+    /// A migration window from another store (files or SQLite in development, Redis or
+    /// Postgres in production): a session the new [`store`](Self::store) does not hold is
+    /// looked up in `previous`, copied to the new store (same id, same cookie) and deleted
+    /// from the old one, so nobody is logged out by the move. Writes go to the new store
+    /// only. Keep the same key and namespace as the old configuration; remove the window once
+    /// the old store's sessions have moved or expired.
+    pub fn migrate_from(mut self, previous: impl crate::SessionStore) -> Self {
+        self.previous = Some(crate::BoxedStore::new(previous));
+        self.store_setting.get_or_insert("migrate_from");
+        self
+    }
+
     /// Separates this app's records from another's in a shared store (default: the cookie
     /// name). Records are keyed by `SHA-256(namespace ‖ id)`.
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = Some(namespace.into());
+        self.store_setting.get_or_insert("namespace");
         self
     }
 
@@ -313,6 +333,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     /// [`ConflictPolicy::Merge`](crate::ConflictPolicy::Merge)).
     pub fn conflict_policy(mut self, policy: crate::ConflictPolicy) -> Self {
         self.conflict = policy;
+        self.store_setting.get_or_insert("conflict_policy");
         self
     }
 
@@ -320,12 +341,14 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     /// with the `tokio` feature, which the adapters enable).
     pub fn store_timeout(mut self, timeout: Duration) -> Self {
         self.store_timeout = timeout;
+        self.store_setting.get_or_insert("store_timeout");
         self
     }
 
     /// What a request gets when the store fails (default: 503 with `Retry-After: 1`).
     pub fn on_store_error(mut self, policy: crate::StoreFailure) -> Self {
         self.store_failure = policy;
+        self.store_setting.get_or_insert("on_store_error");
         self
     }
 
@@ -462,7 +485,10 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
         let empty_payload = serde_json::to_vec(&T::default()).unwrap_or_default();
         let (format, layout, fingerprint_key, records) = self.format(&name, &lifetime)?;
         if self.store_timeout.is_zero() {
-            return Err(ConfigError::ZeroLifetime);
+            return Err(ConfigError::ZeroStoreTimeout);
+        }
+        if let (None, Some(setting)) = (&self.store, self.store_setting) {
+            return Err(ConfigError::NeedsStore(setting));
         }
         let name_for_namespace = name.clone();
         Ok(SessionConfig {
@@ -489,6 +515,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
                         encrypt: self.encrypted,
                         read_unbound: self.read_unbound,
                         binder,
+                        previous: self.previous,
                     }
                 }),
             }),
@@ -509,6 +536,13 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
                 return Err(ConfigError::UnsupportedInFlaskMode(
                     "a server-side store: Flask's cookie carries the session itself; drop \
                      `.flask(..)` to keep sessions in the store with sessionkit's cookie",
+                ));
+            }
+            if self.key.is_some() || !self.fallbacks.is_empty() {
+                return Err(ConfigError::UnsupportedInFlaskMode(
+                    "a sessionkit key: Flask mode signs with Flask's `SECRET_KEY`, given to \
+                     `FlaskCodec::new` (and its fallbacks to the codec); drop `.key(..)` and \
+                     `.fallback_key(..)`",
                 ));
             }
             if self.encrypted {

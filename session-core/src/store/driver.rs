@@ -50,6 +50,19 @@ pub(super) async fn bounded<F: std::future::Future<Output = Result<R, StoreError
     }
 }
 
+/// A load from `store`, tried once more after an outage or a timeout.
+async fn load_from(
+    store: &super::BoxedStore,
+    timeout: Duration,
+    key: &StoreKey,
+    now_ms: u64,
+) -> Result<Option<Record>, StoreError> {
+    match bounded(timeout, store.load(key, now_ms)).await {
+        Err(e) if retryable(&e) => bounded(timeout, store.load(key, now_ms)).await,
+        other => other,
+    }
+}
+
 /// An idempotent operation may be tried once more after an outage or a timeout.
 fn retryable(error: &StoreError) -> bool {
     matches!(error, StoreError::Unavailable(_) | StoreError::Timeout)
@@ -166,6 +179,8 @@ impl<T: SessionSchema> SessionConfig<T> {
         Ok(self.refused(first_rejection))
     }
 
+    /// The record under `key`; in a migration window, one the store does not hold yet is
+    /// moved from the previous store (copied, then deleted there), keeping its id.
     async fn load_record(
         &self,
         server: &ServerSide,
@@ -173,11 +188,23 @@ impl<T: SessionSchema> SessionConfig<T> {
         now: SystemTime,
     ) -> Result<Option<Record>, StoreError> {
         let now_ms = unix_millis(now);
-        match bounded(server.timeout, server.store.load(key, now_ms)).await {
-            Err(e) if retryable(&e) => {
-                bounded(server.timeout, server.store.load(key, now_ms)).await
+        let found = load_from(&server.store, server.timeout, key, now_ms).await?;
+        let (None, Some(previous)) = (&found, &server.previous) else {
+            return Ok(found);
+        };
+        let Some(record) = load_from(previous, server.timeout, key, now_ms).await? else {
+            return Ok(None);
+        };
+        let create = server.store.create(key, &record, now_ms);
+        match bounded(server.timeout, create).await? {
+            Created::Ok => {
+                // The copy is the session now; the old record goes (a failure leaves a copy
+                // the old store's expiry collects).
+                let _ = bounded(server.timeout, previous.delete(key)).await;
+                Ok(Some(record))
             }
-            other => other,
+            // Another request moved it first.
+            Created::Collision => load_from(&server.store, server.timeout, key, now_ms).await,
         }
     }
 

@@ -69,6 +69,8 @@ pub(crate) struct ServerSide {
     pub(crate) encrypt: bool,
     /// The `record-binding` keys that tie a signed record to its store key.
     pub(crate) binder: Binder,
+    /// The store sessions move from ([`migrate_from`](crate::SessionConfigBuilder::migrate_from)).
+    pub(crate) previous: Option<BoxedStore>,
     /// Records bound to nothing are read: the migration window of
     /// [`read_unbound_records`](crate::SessionConfigBuilder::read_unbound_records).
     pub(crate) read_unbound: bool,
