@@ -279,3 +279,107 @@ async fn garbage_under_a_sessions_key_is_a_refused_session() {
         sessionkit::CookieCommand::Remove(_)
     ));
 }
+
+/// Three memcached servers of the test's own, stopped with the guard.
+struct ThreeNodes(Vec<OwnMemcached>);
+
+async fn three_nodes() -> Option<(BoxedStore, ThreeNodes)> {
+    common::servers::url("SESSIONKIT_MEMCACHED_ADDR")?;
+    let nodes: Vec<OwnMemcached> = (0..3).map(|_| OwnMemcached::start()).collect();
+    let addrs: Vec<String> = nodes.iter().map(OwnMemcached::addr).collect();
+    let addrs: Vec<&str> = addrs.iter().map(String::as_str).collect();
+    let store = MemcachedStore::connect_nodes(&addrs).await.unwrap();
+    Some((BoxedStore::new(store), ThreeNodes(nodes)))
+}
+
+mod three {
+    use super::*;
+
+    crate::conformance!(three_nodes().await; no owner index);
+}
+
+/// Over three nodes each holds a share of the sessions, and losing one touches only its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sessions_spread_over_nodes_and_a_lost_node_touches_only_its_share() {
+    let Some((store, ThreeNodes(mut nodes))) = three_nodes().await else {
+        return;
+    };
+    let config: SessionConfig<Wide> = builder::<Wide>().store(store).build().unwrap();
+    let mut cookies = Vec::new();
+    for _ in 0..60 {
+        cookies.push(logged_in(&config).await);
+    }
+    let held: Vec<usize> = nodes.iter().map(|n| items(&n.addr())).collect();
+    assert_eq!(held.iter().sum::<usize>(), 60);
+    assert!(held.iter().all(|&n| n >= 5), "{held:?}");
+    nodes[1].kill();
+    let (mut fine, mut failed) = (0, 0);
+    for cookie in &cookies {
+        match config.load_async([cookie.as_bytes()], at(t0() + 1)).await {
+            Ok(loaded) if loaded.session.user() == Some("alice") => fine += 1,
+            Err(StoreError::Unavailable(_) | StoreError::Timeout) => failed += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((fine, failed), (60 - held[1], held[1]));
+}
+
+/// How many items a memcached server holds.
+fn items(addr: &str) -> usize {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(b"stats\r\n").unwrap();
+    let mut reader = std::io::BufReader::new(stream);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+        if let Some(n) = line.strip_prefix("STAT curr_items ") {
+            return n.trim().parse().unwrap();
+        }
+        assert_ne!(line.trim(), "END");
+    }
+}
+
+/// A write is two round trips: the load (`mg`) and the compare-and-swap (`ms` with the load's
+/// token), not a third read in between.
+#[tokio::test]
+async fn a_write_is_the_load_and_one_compare_and_swap() {
+    if common::servers::url("SESSIONKIT_MEMCACHED_ADDR").is_none() {
+        return;
+    }
+    let server = OwnMemcached::start();
+    let store = MemcachedStore::connect(&server.addr()).await.unwrap();
+    let config: SessionConfig<Wide> = builder::<Wide>().store(store).build().unwrap();
+    let cookie = logged_in(&config).await;
+    let counts = |addr: &str| {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.write_all(b"stats\r\n").unwrap();
+        let mut reader = std::io::BufReader::new(stream);
+        let (mut gets, mut sets) = (0, 0);
+        let mut line = String::new();
+        while line.trim() != "END" {
+            line.clear();
+            std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+            if let Some(n) = line.strip_prefix("STAT cmd_get ") {
+                gets = n.trim().parse::<u64>().unwrap();
+            }
+            if let Some(n) = line.strip_prefix("STAT cmd_set ") {
+                sets = n.trim().parse::<u64>().unwrap();
+            }
+        }
+        (gets, sets)
+    };
+    let before = counts(&server.addr());
+    let mut loaded = config
+        .load_async([cookie.as_bytes()], at(t0() + 1))
+        .await
+        .unwrap();
+    *loaded.session.f04_mut() = 4;
+    let saved = config
+        .save_async(&loaded.session, at(t0() + 1))
+        .await
+        .unwrap();
+    assert_eq!(saved, sessionkit::CookieCommand::Unchanged);
+    let after = counts(&server.addr());
+    assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1));
+}

@@ -1,5 +1,8 @@
 //! [`MemcachedStore`]: sessions in memcached, compare-and-swap through the meta protocol.
 
+use std::collections::HashMap;
+
+use md5::Digest as _;
 use std::io;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -28,12 +31,40 @@ const POOL: usize = 16;
 ///   generation number in your database and check it with
 ///   [`SessionConfigBuilder::validate`](crate::SessionConfigBuilder::validate), or use a store
 ///   with an owner index (Redis, SQL, file).
+/// - Several nodes ([`connect_nodes`](MemcachedStore::connect_nodes)) share the keys by
+///   consistent hashing, as libmemcached's (and pylibmc's) ketama places them: each node holds
+///   about its share, and losing one touches only the sessions it held (a 503 while it is
+///   down, then those users are logged out if it came back empty; the others never notice).
+/// - A write is two round trips: the CAS token of the load is kept (a few thousand, per
+///   process), so a compare-and-swap writes at once; only a token gone stale (another writer,
+///   a touch) costs one more read.
 #[derive(Debug)]
 pub struct MemcachedStore {
+    nodes: Vec<Node>,
+    /// Points on the ketama circle, sorted, with the node each belongs to.
+    continuum: Vec<(u32, usize)>,
+    /// The version, expiry and CAS token each key was last read with.
+    seen: Mutex<HashMap<String, Seen>>,
+}
+
+/// One memcached server and its idle connections.
+#[derive(Debug)]
+struct Node {
     addr: String,
     connect_timeout: Duration,
     idle: Mutex<Vec<Connection>>,
 }
+
+/// What a read saw of a record: enough to compare-and-swap it without reading it again.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    version: u64,
+    expires_at: u64,
+    cas: u64,
+}
+
+/// How many CAS tokens are kept before the oldest are forgotten.
+const SEEN: usize = 4096;
 
 #[derive(Debug)]
 struct Connection {
@@ -165,16 +196,17 @@ impl Failed {
 /// Runs an operation on a connection, and once more on a new one when a pooled connection
 /// turned out closed (each request after a memcached restart would fail otherwise).
 macro_rules! with {
-    ($store:expr, $op:expr) => {
-        match $store.attempt($op).await {
+    ($store:expr, $key:expr, $op:expr) => {{
+        let node = $store.node($key);
+        match node.attempt($op).await {
             Err(Failed::Dead) => {
-                $store.drain();
-                $store.attempt($op).await
+                node.drain();
+                node.attempt($op).await
             }
             other => other,
         }
         .map_err(Failed::into_error)
-    };
+    }};
 }
 
 /// Whether `error` says the connection is gone (the server closed or reset it), rather than
@@ -210,20 +242,113 @@ impl MemcachedStore {
     ///
     /// [`StoreError::Unavailable`] when it does not.
     pub async fn connect(addr: &str) -> StoreResult<Self> {
-        let store = Self {
-            addr: addr.to_owned(),
-            connect_timeout: Duration::from_secs(2),
-            idle: Mutex::new(Vec::new()),
-        };
-        let (connection, _) = store.connection().await?;
-        store.release(connection);
-        Ok(store)
+        Self::connect_nodes(&[addr]).await
+    }
+
+    /// A store over several memcached servers (`host:port` each), keys placed by ketama
+    /// consistent hashing as libmemcached places them; checks that each answers.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when one does not; [`StoreError::BadUrl`] for no address.
+    pub async fn connect_nodes(addrs: &[&str]) -> StoreResult<Self> {
+        if addrs.is_empty() {
+            return Err(StoreError::BadUrl(
+                "memcached needs at least one node".into(),
+            ));
+        }
+        let nodes: Vec<Node> = addrs
+            .iter()
+            .map(|addr| Node {
+                addr: (*addr).to_owned(),
+                connect_timeout: Duration::from_secs(2),
+                idle: Mutex::new(Vec::new()),
+            })
+            .collect();
+        for node in &nodes {
+            let (connection, _) = node.connection().await?;
+            node.release(connection);
+        }
+        Ok(Self {
+            continuum: continuum(addrs),
+            nodes,
+            seen: Mutex::new(HashMap::new()),
+        })
     }
 
     fn key(key: &StoreKey) -> String {
         format!("sk:{}", key.to_hex())
     }
 
+    /// The node holding `key`: the first point of the circle at or after the key's hash.
+    fn node(&self, key: &str) -> &Node {
+        let hash = point(&md5::Md5::digest(key.as_bytes()), 0);
+        let at = self.continuum.partition_point(|(p, _)| *p < hash);
+        let (_, node) = self
+            .continuum
+            .get(at)
+            .or(self.continuum.first())
+            .copied()
+            .unwrap_or((0, 0));
+        &self.nodes[node]
+    }
+
+    fn remember(&self, key: &str, record: &Record, cas: u64) {
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() >= SEEN {
+            seen.clear();
+        }
+        let entry = Seen {
+            version: record.version,
+            expires_at: record.expires_at,
+            cas,
+        };
+        seen.insert(key.to_owned(), entry);
+    }
+
+    /// The CAS token `key` was last read with, if it was read at `version` and that record is
+    /// still live at `now_ms` (a record past its expiry is `Gone`, whatever memcached holds).
+    fn token(&self, key: &str, version: u64, now_ms: u64) -> Option<u64> {
+        let seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.get(key)
+            .filter(|s| s.version == version && s.expires_at > now_ms)
+            .map(|s| s.cas)
+    }
+
+    fn forget(&self, key: &str) {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(key);
+    }
+
+    async fn read(&self, key: &str) -> StoreResult<Option<Read>> {
+        let found = with!(self, key, async |c| c.get(key).await)?;
+        match found {
+            None => Ok(None),
+            Some((bytes, cas)) => {
+                let record = Record::from_bytes(&bytes).map_err(|e| io_error(&e))?;
+                self.remember(key, &record, cas);
+                Ok(Some(Read { record, cas }))
+            }
+        }
+    }
+
+    async fn set(&self, key: &str, record: &Record, mode: Set) -> StoreResult<bool> {
+        let bytes = record.to_bytes();
+        with!(self, key, async |c| c
+            .set(key, &bytes, expiry(record), mode)
+            .await)
+    }
+}
+
+impl Node {
     /// A pooled connection (`true`) or a new one.
     async fn connection(&self) -> StoreResult<(Connection, bool)> {
         let reused = self
@@ -288,24 +413,32 @@ impl MemcachedStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clear();
     }
+}
 
-    async fn read(&self, key: &str) -> StoreResult<Option<Read>> {
-        let found = with!(self, async |c| c.get(key).await)?;
-        match found {
-            None => Ok(None),
-            Some((bytes, cas)) => {
-                let record = Record::from_bytes(&bytes).map_err(|e| io_error(&e))?;
-                Ok(Some(Read { record, cas }))
-            }
+/// One point of the ketama circle: four bytes of an MD5 digest, little-endian, as
+/// libmemcached reads them.
+fn point(digest: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([
+        digest[at * 4],
+        digest[at * 4 + 1],
+        digest[at * 4 + 2],
+        digest[at * 4 + 3],
+    ])
+}
+
+/// libmemcached's ketama circle: 160 points a node, 4 from each of 40 MD5 digests of
+/// `host:port-i` (`host-i` on the default port 11211).
+fn continuum(addrs: &[&str]) -> Vec<(u32, usize)> {
+    let mut points = Vec::with_capacity(addrs.len() * 160);
+    for (node, addr) in addrs.iter().enumerate() {
+        let label = addr.strip_suffix(":11211").unwrap_or(addr);
+        for i in 0..40 {
+            let digest = md5::Md5::digest(format!("{label}-{i}").as_bytes());
+            points.extend((0..4).map(|at| (point(&digest, at), node)));
         }
     }
-
-    async fn set(&self, key: &str, record: &Record, mode: Set) -> StoreResult<bool> {
-        let bytes = record.to_bytes();
-        with!(self, async |c| c
-            .set(key, &bytes, expiry(record), mode)
-            .await)
-    }
+    points.sort_unstable();
+    points
 }
 
 impl SessionStore for MemcachedStore {
@@ -347,6 +480,13 @@ impl SessionStore for MemcachedStore {
         now_ms: u64,
     ) -> StoreResult<Updated> {
         let key = Self::key(key);
+        // The token of the load: a write in one round trip while nobody else wrote.
+        if let Some(cas) = self.token(&key, expected, now_ms) {
+            self.forget(&key);
+            if self.set(&key, record, Set::Swap(cas)).await? {
+                return Ok(Updated::Ok);
+            }
+        }
         loop {
             let Some(current) = self.read(&key).await?.filter(|r| r.record.is_live(now_ms)) else {
                 return Ok(Updated::Gone);
@@ -355,6 +495,7 @@ impl SessionStore for MemcachedStore {
                 return Ok(Updated::Conflict(current.record));
             }
             if self.set(&key, record, Set::Swap(current.cas)).await? {
+                self.forget(&key);
                 return Ok(Updated::Ok);
             }
             // The CAS token changed between the read and the write: look again.
@@ -394,7 +535,9 @@ impl SessionStore for MemcachedStore {
                 return Ok(Updated::Conflict(current.record));
             }
             // The old id dies first, and only if nobody wrote it since the read.
-            let deleted = with!(self, async |c| c.delete(&old, Some(current.cas)).await)?;
+            let deleted = with!(self, &old, async |c| c
+                .delete(&old, Some(current.cas))
+                .await)?;
             if deleted {
                 self.set(&Self::key(new), record, Set::Add).await?;
                 return Ok(Updated::Ok);
@@ -404,11 +547,54 @@ impl SessionStore for MemcachedStore {
 
     async fn delete(&self, key: &StoreKey) -> StoreResult<()> {
         let key = Self::key(key);
-        with!(self, async |c| c.delete(&key, None).await)?;
+        self.forget(&key);
+        with!(self, &key, async |c| c.delete(&key, None).await)?;
         Ok(())
     }
 
     async fn delete_expired(&self, _now_ms: u64, _limit: usize) -> StoreResult<usize> {
         Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::continuum;
+
+    fn owner(circle: &[(u32, usize)], key: &str) -> usize {
+        use md5::Digest as _;
+        let hash = super::point(&md5::Md5::digest(key.as_bytes()), 0);
+        let at = circle.partition_point(|(p, _)| *p < hash);
+        circle.get(at).or(circle.first()).unwrap().1
+    }
+
+    #[test]
+    fn ketama_spreads_keys_and_a_new_node_moves_only_its_share() {
+        let three = continuum(&["10.0.0.1:11211", "10.0.0.2:11211", "10.0.0.3:11211"]);
+        assert_eq!(three.len(), 480);
+        let keys: Vec<String> = (0..6000).map(|i| format!("sk:{i:064x}")).collect();
+        let mut counts = [0; 3];
+        for key in &keys {
+            counts[owner(&three, key)] += 1;
+        }
+        assert!(
+            counts.iter().all(|&n| (1200..2800).contains(&n)),
+            "{counts:?}"
+        );
+        let four = continuum(&[
+            "10.0.0.1:11211",
+            "10.0.0.2:11211",
+            "10.0.0.3:11211",
+            "10.0.0.4:11211",
+        ]);
+        let moved = keys
+            .iter()
+            .filter(|k| owner(&three, k) != owner(&four, k))
+            .count();
+        // Only keys the new node takes move: about a quarter, never the others.
+        assert!((900..2400).contains(&moved), "{moved}");
+        assert!(keys
+            .iter()
+            .all(|k| owner(&four, k) == 3 || owner(&four, k) == owner(&three, k)));
     }
 }

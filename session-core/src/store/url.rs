@@ -12,7 +12,7 @@ use super::{BoxedStore, FileStore, MemoryStore, StoreError};
 /// | `sqlite:///ABSOLUTE/FILE` (sqlx's URL, `?mode=rwc` implied) | `SqlStore` | `sqlite` |
 /// | `postgres://USER:PASSWORD@HOST:PORT/DB` (or `postgresql://`) | `SqlStore` | `postgres` |
 /// | `redis://HOST:PORT/` (or `rediss://`) | `RedisStore` | `redis` |
-/// | `memcached://HOST:PORT` | `MemcachedStore` | `memcached` |
+/// | `memcached://HOST:PORT` or `memcached://HOST:PORT,HOST:PORT,…` (ketama over the nodes) | `MemcachedStore` | `memcached` |
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
@@ -95,8 +95,11 @@ async fn redis(url: &str) -> Result<BoxedStore, StoreError> {
 }
 
 #[cfg(feature = "memcached")]
-async fn memcached(addr: &str) -> Result<BoxedStore, StoreError> {
-    Ok(BoxedStore::new(super::MemcachedStore::connect(addr).await?))
+async fn memcached(addrs: &str) -> Result<BoxedStore, StoreError> {
+    let nodes: Vec<&str> = addrs.split(',').filter(|a| !a.is_empty()).collect();
+    Ok(BoxedStore::new(
+        super::MemcachedStore::connect_nodes(&nodes).await?,
+    ))
 }
 
 #[cfg(not(feature = "memcached"))]
