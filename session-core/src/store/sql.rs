@@ -124,9 +124,16 @@ impl SqlStore {
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn postgres(url: &str) -> StoreResult<Self> {
+        // No ping before each use (sqlx's `test_before_acquire` costs a round trip per
+        // statement): a connection that died is dropped when a statement fails on it (a load
+        // is then tried once more), and none is kept idle past a minute or used past half an
+        // hour, so a restarted server is not met with a pool of dead connections.
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(std::time::Duration::from_secs(2))
+            .test_before_acquire(false)
+            .idle_timeout(std::time::Duration::from_secs(60))
+            .max_lifetime(std::time::Duration::from_secs(30 * 60))
             .connect(url)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
