@@ -153,6 +153,23 @@ impl Lifetime {
         })
     }
 
+    /// When a session created at `created_at` and expiring at `expires_at` (Unix seconds) was
+    /// last written or refreshed: its expiry minus the idle timeout, when the idle timeout (not
+    /// the absolute lifetime) set that expiry. `None` when no limit explains it, or when both
+    /// kinds of session would, with different answers.
+    pub(crate) fn last_active(&self, created_at: u64, expires_at: u64) -> Option<u64> {
+        let candidate = |limits: Limits| {
+            let idle = limits.idle?.as_secs();
+            let seen = expires_at.checked_sub(idle)?;
+            let absolute_end = created_at.saturating_add(limits.absolute.as_secs());
+            (seen >= created_at && expires_at < absolute_end).then_some(seen)
+        };
+        match (candidate(self.browser), candidate(self.persistent)) {
+            (Some(a), Some(b)) if a != b => None,
+            (a, b) => a.or(b),
+        }
+    }
+
     /// The cookie's `Max-Age` for a persistent session: what is left of the absolute lifetime,
     /// never more than the idle timeout, never more than browsers honour.
     pub(crate) fn max_age(&self, stamp: Stamp, now: u64) -> u64 {

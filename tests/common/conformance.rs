@@ -687,6 +687,8 @@ pub async fn driver_devices_page(store: BoxedStore) {
     assert!(devices
         .iter()
         .all(|d| d.id.len() == 16 && d.expires_at > d.created_at));
+    // Without an idle timeout the expiry says nothing of the last activity.
+    assert!(devices.iter().all(|d| d.last_active.is_none()));
     // Revoke the phone by the id the page shows.
     let phone_id = load(&config, &phone, 0).await.session.public_id().unwrap();
     assert!(config
@@ -744,6 +746,25 @@ pub async fn driver_per_session_expiry(store: BoxedStore) {
         assert_eq!(load(&config, &cookie, 899).await.rejected, None);
         assert!(load(&config, &cookie, 901).await.rejected.is_some());
     }
+}
+
+/// A "your devices" page shows when each session was last active (its last write or
+/// refresh), read from its expiry and the idle timeout.
+pub async fn driver_devices_show_last_activity(store: BoxedStore) {
+    let config = builder::<Wide>()
+        .store(store.clone())
+        .idle_timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let cookie = logged_in(&config).await;
+    let devices = config.list_owner("alice", at(t0())).await.unwrap();
+    assert_eq!(devices[0].last_active, Some(at(t0())));
+    let mut later = load(&config, &cookie, 100).await.session;
+    *later.f06_mut() = 6;
+    let saved = config.save_async(&later, at(t0() + 100)).await.unwrap();
+    assert_eq!(saved, CookieCommand::Unchanged);
+    let devices = config.list_owner("alice", at(t0() + 100)).await.unwrap();
+    assert_eq!(devices[0].last_active, Some(at(t0() + 100)));
 }
 
 /// One owner rule on every backend: an empty id is no owner, a control character is refused.
@@ -1131,7 +1152,8 @@ macro_rules! conformance {
         $crate::conformance!(@common $factory);
         $crate::conformance!(@cases $factory; owner_list_and_revoke, driver_owner_revocation,
             corrupt_records_are_errors_or_rejections_never_panics, driver_encrypted_records,
-            driver_owner_index_is_per_namespace, driver_one_owner_rule, driver_devices_page);
+            driver_owner_index_is_per_namespace, driver_one_owner_rule, driver_devices_page,
+            driver_devices_show_last_activity);
     };
     // A backend whose owner index is pruned as sessions expire (the file store's index is
     // its records, bounded by the sweep).

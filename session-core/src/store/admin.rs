@@ -20,6 +20,11 @@ pub struct SessionInfo {
     pub created_at: SystemTime,
     /// When it ends unless used.
     pub expires_at: SystemTime,
+    /// When it was last active: its last write, or its last refresh (the
+    /// [`Refresh`](crate::Refresh) policy re-sends an unchanged session now and then, so this
+    /// is as fine as that policy). Read from its expiry and the idle timeout; `None` without
+    /// an idle timeout, or near the end of its lifetime, where the expiry no longer tells.
+    pub last_active: Option<SystemTime>,
 }
 
 impl<T: SessionSchema> SessionConfig<T> {
@@ -54,6 +59,11 @@ impl<T: SessionSchema> SessionConfig<T> {
                 key,
                 created_at: time(r.created_at),
                 expires_at: time(r.expires_at),
+                last_active: self
+                    .inner
+                    .lifetime
+                    .last_active(r.created_at / 1000, r.expires_at / 1000)
+                    .map(|s| time(s.saturating_mul(1000))),
             })
             .collect())
     }
