@@ -324,20 +324,27 @@ async fn sessions_spread_over_nodes_and_a_lost_node_touches_only_its_share() {
     assert_eq!((fine, failed), (60 - held[1], held[1]));
 }
 
-/// How many items a memcached server holds.
-fn items(addr: &str) -> usize {
+/// A memcached server's `stats`, by name.
+fn stats(addr: &str) -> std::collections::HashMap<String, u64> {
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream.write_all(b"stats\r\n").unwrap();
     let mut reader = std::io::BufReader::new(stream);
+    let mut all = std::collections::HashMap::new();
     let mut line = String::new();
-    loop {
+    while line.trim() != "END" {
         line.clear();
         std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
-        if let Some(n) = line.strip_prefix("STAT curr_items ") {
-            return n.trim().parse().unwrap();
+        let mut words = line.split_whitespace().skip(1);
+        if let (Some(name), Some(Ok(n))) = (words.next(), words.next().map(str::parse)) {
+            all.insert(name.to_owned(), n);
         }
-        assert_ne!(line.trim(), "END");
     }
+    all
+}
+
+/// How many items a memcached server holds.
+fn items(addr: &str) -> usize {
+    usize::try_from(stats(addr)["curr_items"]).unwrap()
 }
 
 /// A write is two round trips: the load (`mg`) and the compare-and-swap (`ms` with the load's
@@ -352,22 +359,8 @@ async fn a_write_is_the_load_and_one_compare_and_swap() {
     let config: SessionConfig<Wide> = builder::<Wide>().store(store).build().unwrap();
     let cookie = logged_in(&config).await;
     let counts = |addr: &str| {
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        stream.write_all(b"stats\r\n").unwrap();
-        let mut reader = std::io::BufReader::new(stream);
-        let (mut gets, mut sets) = (0, 0);
-        let mut line = String::new();
-        while line.trim() != "END" {
-            line.clear();
-            std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
-            if let Some(n) = line.strip_prefix("STAT cmd_get ") {
-                gets = n.trim().parse::<u64>().unwrap();
-            }
-            if let Some(n) = line.strip_prefix("STAT cmd_set ") {
-                sets = n.trim().parse::<u64>().unwrap();
-            }
-        }
-        (gets, sets)
+        let all = stats(addr);
+        (all["cmd_get"], all["cmd_set"])
     };
     let before = counts(&server.addr());
     let mut loaded = config

@@ -88,28 +88,15 @@ where
             }
         }
         let response = test::call_service(&self.service, request).await;
-        for value in response.headers().get_all(header::SET_COOKIE) {
-            if let Ok(value) = value.to_str() {
-                self.jar.store(value, &path, now);
-            }
-        }
         let status = response.status().as_u16();
-        let headers = response
+        let headers: Vec<(String, Vec<u8>)> = response
             .headers()
             .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
+            .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
             .collect();
         let body = test::read_body(response).await;
-        TestResponse {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
+        let headers = headers.iter().map(|(n, v)| (n.as_str(), v.as_slice()));
+        TestResponse::received(&mut self.jar, &path, now, status, headers, &body)
     }
 
     /// The cookies kept so far.

@@ -83,30 +83,16 @@ impl AxumClient {
         }
         let mut router = self.router.clone();
         let Ok(response) = router.call(request).await;
-        for value in response.headers().get_all(header::SET_COOKIE) {
-            if let Ok(value) = value.to_str() {
-                self.jar.store(value, &path, now);
-            }
-        }
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let body = ::axum::body::to_bytes(response.into_body(), usize::MAX)
+        let (parts, body) = response.into_parts();
+        let body = ::axum::body::to_bytes(body, usize::MAX)
             .await
             .unwrap_or_default();
-        TestResponse {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_bytes()));
+        TestResponse::received(&mut self.jar, &path, now, status, headers, &body)
     }
 
     /// The cookies kept so far.

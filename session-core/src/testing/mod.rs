@@ -175,6 +175,33 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
+    /// A response received for a request to `path` at `now`: its `Set-Cookie` values go into
+    /// `jar`, as a browser takes them.
+    fn received<'h>(
+        jar: &mut CookieJar,
+        path: &str,
+        now: SystemTime,
+        status: u16,
+        headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+        body: &[u8],
+    ) -> Self {
+        let headers: Vec<(String, String)> = headers
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), String::from_utf8_lossy(v).into_owned()))
+            .collect();
+        for (_, value) in headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        {
+            jar.store(value, path, now);
+        }
+        Self {
+            status,
+            headers,
+            body: String::from_utf8_lossy(body).into_owned(),
+        }
+    }
+
     /// The values of the header `name` (case-insensitive).
     #[must_use]
     pub fn header_values(&self, name: &str) -> Vec<&str> {
