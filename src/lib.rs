@@ -211,7 +211,17 @@
 //!   turn it on).
 //! - `sqlite`, `postgres`: [`store::SqlStore`] over sqlx.
 //! - `redis`: [`store::RedisStore`] over the `redis` crate.
-//! - `memcached`: [`store::MemcachedStore`], memcached's meta protocol over tokio.
+//! - `memcached`: [`store::MemcachedStore`], memcached's meta protocol over tokio, ketama over
+//!   several nodes (adds `md-5`).
+//! - `flask-session`: Flask-Session's server-side records ([`flask_session`]).
+//! - `metrics`: counters and latencies on the `metrics` facade, for whatever exporter the app
+//!   installs: `sessionkit_sessions_created_total`, `sessionkit_sessions_refused_total{reason}`
+//!   (the reason is [`Rejection::kind`]), `sessionkit_store_operations_total{backend, op,
+//!   outcome}`, `sessionkit_store_operation_seconds{backend, op}`,
+//!   `sessionkit_conflicts_total{outcome}`, `sessionkit_merges_total` and
+//!   `sessionkit_unavailable_total` (503s). No id or secret is ever a label.
+//!
+//! With `axum` or `actix`, [`testing`] drives an app across requests in tests.
 //!
 //! All are off by default.
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -79,6 +79,32 @@ pub enum Rejection {
     NeedsAsync,
 }
 
+impl Rejection {
+    /// A short, stable name for the reason, for logs and metrics labels
+    /// (`sessionkit_sessions_refused_total{reason="expired"}`).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::UnsupportedVersion(_) => "unsupported_version",
+            Self::UnknownKey => "unknown_key",
+            Self::BadSignature => "bad_signature",
+            Self::WrongCookieName => "wrong_cookie_name",
+            Self::Expired { .. } => "expired",
+            Self::IdleTimeout { .. } => "idle_timeout",
+            Self::IssuedInFuture { .. } => "issued_in_future",
+            Self::SchemaMismatch { .. } => "schema_mismatch",
+            Self::Payload(_) => "payload",
+            Self::TooLarge { .. } => "too_large",
+            Self::Revoked => "revoked",
+            Self::UnknownSession => "unknown_session",
+            Self::CorruptRecord { .. } => "corrupt_record",
+            Self::ServerSide => "server_side",
+            Self::NeedsAsync => "needs_async",
+        }
+    }
+}
+
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -49,6 +49,7 @@ mod header;
 mod httpdate;
 mod key;
 mod lifetime;
+mod observe;
 mod schema;
 mod session;
 #[cfg(any(feature = "axum", feature = "actix"))]

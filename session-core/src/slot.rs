@@ -230,6 +230,7 @@ pub(crate) struct Failure {
 
 impl Failure {
     fn unavailable(policy: Option<StoreFailure>) -> Self {
+        crate::observe::unavailable();
         let retry_after = match policy {
             Some(StoreFailure::Unavailable { retry_after }) => retry_after,
             _ => 1,

@@ -282,6 +282,9 @@ impl<T: SessionSchema> SessionConfig<T> {
     /// removes: a browser that keeps sending a dead cookie costs a verification (and with a
     /// store, a read) on every request.
     pub(crate) fn refused(&self, rejected: Option<Rejection>) -> Loaded<T> {
+        if let Some(reason) = &rejected {
+            crate::observe::refused(reason);
+        }
         let refused = match &rejected {
             // Not the cookie's fault: the configuration is loaded the wrong way.
             None | Some(Rejection::NeedsAsync | Rejection::ServerSide) => Refused::Nothing,
@@ -439,6 +442,9 @@ impl<T: SessionSchema> SessionConfig<T> {
             Action::Keep => Ok(CookieCommand::Unchanged),
             Action::Remove => Ok(self.removal()),
             Action::Resign(stamp) | Action::Write(stamp) => {
+                if session.incoming().is_none() {
+                    crate::observe::created();
+                }
                 if session.was_renewed() {
                     codec.renewal(&mut raw, session.incoming());
                 }

@@ -464,6 +464,7 @@ impl<T: SessionSchema> SessionConfig<T> {
             .await
             .map_err(SaveError::Store)?;
             if created == Created::Ok {
+                crate::observe::created();
                 return self.id_cookie(&id, stamp, now_s);
             }
         }
@@ -537,6 +538,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                     )?;
                     (expected, json, owner_now) = (version, Cow::Owned(merged), merged_owner);
                     if !backoff.lost_race().await {
+                        crate::observe::conflict("contended");
                         return Err(SaveError::Contended {
                             lost: backoff.lost(),
                         });
@@ -613,6 +615,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                         Self::resolve(server, &old.key, &current, base, empty, None)?;
                     (expected, json, owner) = (version, merged, merged_owner);
                     if !backoff.lost_race().await {
+                        crate::observe::conflict("contended");
                         return Err(SaveError::Contended {
                             lost: backoff.lost(),
                         });
@@ -636,11 +639,15 @@ impl<T: SessionSchema> SessionConfig<T> {
         owner: Option<&String>,
     ) -> Result<(u64, Vec<u8>, Option<String>), SaveError> {
         match server.conflict {
-            ConflictPolicy::Reject => Err(SaveError::Conflict),
+            ConflictPolicy::Reject => {
+                crate::observe::conflict("rejected");
+                Err(SaveError::Conflict)
+            }
             ConflictPolicy::LastWriteWins => {
                 Ok((current.version, outgoing.to_vec(), owner.cloned()))
             }
             ConflictPolicy::Merge => {
+                crate::observe::conflict("merged");
                 let corrupt = |why: &str| SaveError::Store(StoreError::Corrupt(why.into()));
                 let (schema, current_raw, current_json) = server
                     .open(key, current.created_at, current.payload.clone())

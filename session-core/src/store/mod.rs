@@ -351,6 +351,21 @@ impl BoxedStore {
     }
 }
 
+impl BoxedStore {
+    /// Runs one operation, reporting it (backend, operation, outcome, latency).
+    async fn timed<R>(
+        &self,
+        op: &'static str,
+        operation: impl Future<Output = StoreResult<R>>,
+    ) -> StoreResult<R> {
+        let started = std::time::Instant::now();
+        let result = operation.await;
+        let backend = self.name.rsplit("::").next().unwrap_or(self.name);
+        crate::observe::store_op(backend, op, started, result.is_ok());
+        result
+    }
+}
+
 impl fmt::Debug for BoxedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("BoxedStore").field(&self.name).finish()
@@ -363,10 +378,11 @@ impl SessionStore for BoxedStore {
     }
 
     async fn load(&self, key: &StoreKey, now_ms: u64) -> StoreResult<Option<Record>> {
-        self.inner.load(key, now_ms).await
+        self.timed("load", self.inner.load(key, now_ms)).await
     }
     async fn create(&self, key: &StoreKey, record: &Record, now_ms: u64) -> StoreResult<Created> {
-        self.inner.create(key, record, now_ms).await
+        self.timed("create", self.inner.create(key, record, now_ms))
+            .await
     }
     async fn update(
         &self,
@@ -375,10 +391,12 @@ impl SessionStore for BoxedStore {
         record: &Record,
         now_ms: u64,
     ) -> StoreResult<Updated> {
-        self.inner.update(key, expected, record, now_ms).await
+        self.timed("update", self.inner.update(key, expected, record, now_ms))
+            .await
     }
     async fn touch(&self, key: &StoreKey, expires_at: u64, now_ms: u64) -> StoreResult<bool> {
-        self.inner.touch(key, expires_at, now_ms).await
+        self.timed("touch", self.inner.touch(key, expires_at, now_ms))
+            .await
     }
     async fn rotate(
         &self,
@@ -388,18 +406,25 @@ impl SessionStore for BoxedStore {
         record: &Record,
         now_ms: u64,
     ) -> StoreResult<Updated> {
-        self.inner.rotate(old, new, expected, record, now_ms).await
+        self.timed(
+            "rotate",
+            self.inner.rotate(old, new, expected, record, now_ms),
+        )
+        .await
     }
     async fn delete(&self, key: &StoreKey) -> StoreResult<()> {
-        self.inner.delete(key).await
+        self.timed("delete", self.inner.delete(key)).await
     }
     async fn delete_expired(&self, now_ms: u64, limit: usize) -> StoreResult<usize> {
-        self.inner.delete_expired(now_ms, limit).await
+        self.timed("delete_expired", self.inner.delete_expired(now_ms, limit))
+            .await
     }
     async fn list_owner(&self, owner: &str, now_ms: u64) -> StoreResult<Vec<(StoreKey, Record)>> {
-        self.inner.list_owner(owner, now_ms).await
+        self.timed("list_owner", self.inner.list_owner(owner, now_ms))
+            .await
     }
     async fn revoke_owner(&self, owner: &str, except: Option<&StoreKey>) -> StoreResult<usize> {
-        self.inner.revoke_owner(owner, except).await
+        self.timed("revoke_owner", self.inner.revoke_owner(owner, except))
+            .await
     }
 }
