@@ -11,6 +11,7 @@
 
 mod admin;
 mod backoff;
+mod conflict;
 mod driver;
 mod file;
 mod id;
