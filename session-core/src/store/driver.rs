@@ -295,12 +295,12 @@ impl<T: SessionSchema> SessionConfig<T> {
     /// operation succeeded.
     ///
     /// A write that races a logout is not brought back: the session ends and a removal cookie
-    /// is returned. On a conflict, the [`ConflictPolicy`] applies.
+    /// is returned. On a conflict, the [`ConflictPolicy`](super::ConflictPolicy) applies.
     ///
     /// # Errors
     ///
     /// [`SaveError::Store`] when the store fails, [`SaveError::Conflict`] under
-    /// [`ConflictPolicy::Reject`], and the errors of [`SessionConfig::save`].
+    /// [`ConflictPolicy::Reject`](super::ConflictPolicy::Reject), and the errors of [`SessionConfig::save`].
     pub async fn save_async(
         &self,
         session: &TrackedSession<T>,
