@@ -38,6 +38,11 @@ pub fn key(namespace: &str) -> StoreKey {
     StoreKey::new(namespace, &SessionId::generate().unwrap())
 }
 
+/// A renewal's key for `old`: a new id with `old`'s tag, as the driver draws it.
+pub fn renewal(namespace: &str, old: &StoreKey) -> StoreKey {
+    StoreKey::new(namespace, &SessionId::generate_with_tag(old.tag()).unwrap())
+}
+
 pub fn record(version: u64, owner: Option<&str>, json: &str) -> Record {
     let mut payload = vec![1, 0, 0, 0, 0];
     payload.extend_from_slice(json.as_bytes());
@@ -162,7 +167,8 @@ pub async fn an_update_racing_a_delete_is_gone(store: BoxedStore) {
 }
 
 pub async fn rotate_kills_the_old_id(store: BoxedStore) {
-    let (old, new) = (key("app"), key("app"));
+    let old = key("app");
+    let new = renewal("app", &old);
     assert_eq!(
         store
             .create(&old, &record(1, Some("u"), r#"{"a":1}"#), now_ms())
@@ -187,7 +193,13 @@ pub async fn rotate_kills_the_old_id(store: BoxedStore) {
         .unwrap();
     assert_eq!(racing, Updated::Gone);
     let again = store
-        .rotate(&old, &key("app"), 1, &record(2, None, "{}"), now_ms())
+        .rotate(
+            &old,
+            &renewal("app", &old),
+            1,
+            &record(2, None, "{}"),
+            now_ms(),
+        )
         .await
         .unwrap();
     assert_eq!(again, Updated::Gone);
@@ -263,7 +275,8 @@ pub async fn owner_list_and_revoke(store: BoxedStore) {
         .unwrap()
         .is_empty());
     // A rotated record moves in the index with its key.
-    let (old, new) = (key("app"), key("app"));
+    let old = key("app");
+    let new = renewal("app", &old);
     assert_eq!(
         store
             .create(&old, &record(1, Some("carol"), "{}"), now_ms())

@@ -341,7 +341,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                 };
                 if session.was_renewed() {
                     let json = incoming.payload().to_vec();
-                    let new = Self::new_id(server).map_err(store)?;
+                    let new = Self::renewed_id(server, stored).map_err(store)?;
                     return self
                         .swap(server, session, stored, Some(new), json, stamp, plan, now)
                         .await;
@@ -376,7 +376,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                     return self.create(server, &json, owner, stamp, now).await;
                 };
                 let new = if session.was_renewed() {
-                    Some(Self::new_id(server).map_err(store)?)
+                    Some(Self::renewed_id(server, stored).map_err(store)?)
                 } else {
                     None
                 };
@@ -386,9 +386,13 @@ impl<T: SessionSchema> SessionConfig<T> {
         }
     }
 
-    /// A new id and its store key.
-    fn new_id(server: &ServerSide) -> Result<(SessionId, StoreKey), StoreError> {
-        let id = SessionId::generate()?;
+    /// A renewal's new id and its store key: in the tag (the partition of a clustered store)
+    /// of the id it replaces, so that the atomic rotate touches one partition.
+    fn renewed_id(
+        server: &ServerSide,
+        stored: &Stored,
+    ) -> Result<(SessionId, StoreKey), StoreError> {
+        let id = SessionId::generate_with_tag(stored.id.tag())?;
         let key = StoreKey::new(&server.namespace, &id);
         Ok((id, key))
     }

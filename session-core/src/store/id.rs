@@ -7,6 +7,12 @@ use subtle::ConstantTimeEq;
 
 /// A session id: 32 bytes from the operating system's generator.
 ///
+/// Its first two bytes are its *tag*: drawn at random with the rest when a session is created,
+/// and kept when a login renews the id ([`SessionId::generate_with_tag`]), so that a session's
+/// keys stay in one partition of a clustered store (one Redis Cluster hash slot) for its whole
+/// life while sessions spread evenly over the partitions. The other 30 bytes (240 bits) are
+/// drawn anew at every renewal.
+///
 /// It travels only inside the signed cookie envelope. `Debug` never shows it, and logs use a
 /// short keyed fingerprint ([`SessionConfig::fingerprint`](crate::SessionConfig::fingerprint)).
 /// Equality is constant time.
@@ -28,6 +34,24 @@ impl SessionId {
         getrandom::fill(&mut bytes)
             .map_err(|_| crate::StoreError::Other("the system random generator failed".into()))?;
         Ok(Self(bytes))
+    }
+
+    /// A new random id with `tag` as its first two bytes: a renewal's id, in the partition of
+    /// the id it replaces.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionId::generate`].
+    pub fn generate_with_tag(tag: u16) -> Result<Self, crate::StoreError> {
+        let mut id = Self::generate()?;
+        id.0[..2].copy_from_slice(&tag.to_be_bytes());
+        Ok(id)
+    }
+
+    /// The id's tag: its first two bytes (see the type's documentation).
+    #[must_use]
+    pub fn tag(&self) -> u16 {
+        u16::from_be_bytes([self.0[0], self.0[1]])
     }
 
     pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
@@ -53,12 +77,44 @@ impl PartialEq for SessionId {
 
 impl Eq for SessionId {}
 
-/// The key a record is stored under: `SHA-256(namespace ‖ 0x00 ‖ id)`.
+/// The key a record is stored under: `SHA-256(namespace ‖ 0x00 ‖ id)`, with the id's tag
+/// ([`SessionId::tag`]) beside it.
 ///
 /// A copy of the store holds no ids, so it cannot be replayed as cookies; lookups depend on no
-/// secret. Its hex form (64 characters) names files and database rows.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StoreKey([u8; 32]);
+/// secret. Its hex form (64 characters) names files and database rows. The tag is not part of
+/// the key's identity (equality, ordering and hashing use the 32 bytes only): a clustered store
+/// uses it to place the record ([`StoreKey::tag`]).
+#[derive(Clone, Copy)]
+pub struct StoreKey {
+    hash: [u8; 32],
+    tag: u16,
+}
+
+impl PartialEq for StoreKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash
+    }
+}
+
+impl Eq for StoreKey {}
+
+impl std::hash::Hash for StoreKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.hash.hash(state);
+    }
+}
+
+impl PartialOrd for StoreKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for StoreKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.hash.cmp(&other.hash)
+    }
+}
 
 impl StoreKey {
     /// The key of `id` in `namespace`.
@@ -68,19 +124,37 @@ impl StoreKey {
         hash.update(namespace.as_bytes());
         hash.update([0]);
         hash.update(id.as_bytes());
-        Self(hash.finalize().into())
+        Self {
+            hash: hash.finalize().into(),
+            tag: id.tag(),
+        }
+    }
+
+    /// The tag of the id this key was made from: a renewal keeps it, so a session's record
+    /// stays in one partition of a clustered store. A key read back from its hex or bytes
+    /// alone has tag 0 unless [`StoreKey::with_tag`] gives it one.
+    #[must_use]
+    pub fn tag(&self) -> u16 {
+        self.tag
+    }
+
+    /// This key with `tag` (for a store that keeps the tag beside the key, as Redis Cluster's
+    /// key names do).
+    #[must_use]
+    pub fn with_tag(self, tag: u16) -> Self {
+        Self { tag, ..self }
     }
 
     /// The raw 32 bytes.
     #[must_use]
     pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
+        &self.hash
     }
 
     /// Lower-case hex, 64 characters.
     #[must_use]
     pub fn to_hex(&self) -> String {
-        hex(&self.0)
+        hex(&self.hash)
     }
 
     /// The session's public identifier: 16 hex characters derived from this key, safe to show
@@ -91,14 +165,15 @@ impl StoreKey {
     pub fn public_id(&self) -> String {
         let mut hash = Sha256::new();
         hash.update(b"sessionkit/public-id/");
-        hash.update(self.0);
+        hash.update(self.hash);
         hex(&hash.finalize()[..8])
     }
 
     /// The key from its 32 raw bytes.
     #[must_use]
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        bytes.try_into().ok().map(Self)
+        let hash = bytes.try_into().ok()?;
+        Some(Self { hash, tag: 0 })
     }
 
     /// Parses the form [`StoreKey::to_hex`] writes.
@@ -113,7 +188,7 @@ impl StoreKey {
             let digit = |c: u8| char::from(c).to_digit(16);
             out[i] = u8::try_from(digit(pair[0])? << 4 | digit(pair[1])?).ok()?;
         }
-        Some(Self(out))
+        Some(Self { hash: out, tag: 0 })
     }
 }
 
@@ -147,5 +222,18 @@ mod tests {
         assert_eq!(StoreKey::from_hex(&key.to_hex()), Some(key));
         assert_eq!(StoreKey::from_hex("zz"), None);
         assert_eq!(format!("{id:?}"), "SessionId(<redacted>)");
+    }
+
+    #[test]
+    fn a_renewal_keeps_the_tag_and_draws_the_rest() {
+        let id = SessionId::generate().unwrap();
+        let renewed = SessionId::generate_with_tag(id.tag()).unwrap();
+        assert_eq!(renewed.tag(), id.tag());
+        assert_ne!(renewed.as_bytes()[2..], id.as_bytes()[2..]);
+        let key = StoreKey::new("app", &renewed);
+        assert_eq!(key.tag(), id.tag());
+        let parsed = StoreKey::from_hex(&key.to_hex()).unwrap();
+        assert_eq!((parsed, parsed.tag()), (key, 0));
+        assert_eq!(parsed.with_tag(key.tag()).tag(), key.tag());
     }
 }

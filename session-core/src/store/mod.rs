@@ -168,6 +168,9 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Atomically moves the record from `old` to `new` (a login's id change) if `old` has the
     /// version `expected`: afterwards `old` is dead, even for a request racing this one.
+    ///
+    /// The driver draws `new` with `old`'s tag ([`StoreKey::tag`]), so a clustered backend
+    /// finds both keys in one partition.
     fn rotate(
         &self,
         old: &StoreKey,

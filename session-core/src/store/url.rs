@@ -11,7 +11,10 @@ use super::{BoxedStore, FileStore, MemoryStore, StoreError};
 /// | `file:///ABSOLUTE/DIR` or `file://RELATIVE/DIR` | [`FileStore`] | none |
 /// | `sqlite:///ABSOLUTE/FILE` (sqlx's URL, `?mode=rwc` implied) | `SqlStore` | `sqlite` |
 /// | `postgres://USER:PASSWORD@HOST:PORT/DB` (or `postgresql://`) | `SqlStore` | `postgres` |
+/// | the same with `?pooler=transaction`: Postgres behind PgBouncer in transaction mode | `SqlStore::postgres_behind_pooler` | `postgres` |
 /// | `redis://HOST:PORT/` (or `rediss://`) | `RedisStore` | `redis` |
+/// | `redis-cluster://HOST:PORT,HOST:PORT,…` (any of the cluster's nodes) | `RedisStore::connect_cluster` | `redis` |
+/// | `redis-sentinel://HOST:PORT,HOST:PORT,…/SERVICE` (the Sentinels, the primary's name) | `RedisStore::connect_sentinel` | `redis` |
 /// | `memcached://HOST:PORT` or `memcached://HOST:PORT,HOST:PORT,…` (ketama over the nodes) | `MemcachedStore` | `memcached` |
 ///
 /// ```
@@ -38,12 +41,13 @@ pub async fn connect(url: &str) -> Result<BoxedStore, StoreError> {
         "file" if !rest.is_empty() => Ok(BoxedStore::new(FileStore::new(rest)?)),
         "sqlite" => sqlite(url).await,
         "postgres" | "postgresql" => postgres(url).await,
-        "redis" | "rediss" => redis(url).await,
+        "redis" | "rediss" | "redis-cluster" | "redis-sentinel" => redis(url).await,
         "memcached" => memcached(rest).await,
         _ => Err(StoreError::BadUrl(format!(
             "{url:?} names no session store: expected one of `memory`, `file:///DIR`, \
-             `sqlite:///FILE`, `postgres://USER:PASSWORD@HOST:PORT/DB`, `redis://HOST:PORT/`, \
-             `memcached://HOST:PORT`"
+             `sqlite:///FILE`, `postgres://USER:PASSWORD@HOST:PORT/DB[?pooler=transaction]`, \
+             `redis://HOST:PORT/`, `redis-cluster://HOST:PORT,HOST:PORT`, \
+             `redis-sentinel://HOST:PORT,HOST:PORT/SERVICE`, `memcached://HOST:PORT[,HOST:PORT]`"
         ))),
     }
 }
@@ -72,9 +76,43 @@ async fn sqlite(url: &str) -> Result<BoxedStore, StoreError> {
 
 #[cfg(feature = "postgres")]
 async fn postgres(url: &str) -> Result<BoxedStore, StoreError> {
-    let store = super::SqlStore::postgres(url).await?;
+    let (url, pooled) = pooler(url)?;
+    let store = if pooled {
+        super::SqlStore::postgres_behind_pooler(&url).await?
+    } else {
+        super::SqlStore::postgres(&url).await?
+    };
     store.migrate().await?;
     Ok(BoxedStore::new(store))
+}
+
+/// The URL without its `pooler` option, and whether it said `pooler=transaction`.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+fn pooler(url: &str) -> Result<(String, bool), StoreError> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), false));
+    };
+    let mut pooled = false;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("pooler", "transaction")) => pooled = true,
+            Some(("pooler", other)) => {
+                return Err(StoreError::BadUrl(format!(
+                    "pooler={other:?} is not understood: `pooler=transaction` is for Postgres \
+                     behind PgBouncer in transaction mode; leave it out for a direct \
+                     connection or a session-mode pooler"
+                )))
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, pooled))
 }
 
 #[cfg(not(feature = "postgres"))]
@@ -85,13 +123,51 @@ async fn postgres(url: &str) -> Result<BoxedStore, StoreError> {
 
 #[cfg(feature = "redis")]
 async fn redis(url: &str) -> Result<BoxedStore, StoreError> {
-    Ok(BoxedStore::new(super::RedisStore::connect(url).await?))
+    use super::RedisStore;
+    let nodes = |list: &str| -> Vec<String> {
+        list.split(',')
+            .filter(|n| !n.is_empty())
+            .map(|n| format!("redis://{n}/"))
+            .collect()
+    };
+    let store = if let Some(list) = url.strip_prefix("redis-cluster://") {
+        RedisStore::connect_cluster(&nodes(list.trim_end_matches('/'))).await?
+    } else if let Some(rest) = url.strip_prefix("redis-sentinel://") {
+        let Some((list, service)) = rest.split_once('/').filter(|(_, s)| !s.is_empty()) else {
+            return Err(StoreError::BadUrl(format!(
+                "{url:?} names no primary: write `redis-sentinel://HOST:PORT,HOST:PORT/SERVICE`, \
+                 SERVICE being the name the Sentinels monitor"
+            )));
+        };
+        RedisStore::connect_sentinel(&nodes(list), service).await?
+    } else {
+        RedisStore::connect(url).await?
+    };
+    Ok(BoxedStore::new(store))
 }
 
 #[cfg(not(feature = "redis"))]
 #[allow(clippy::unused_async)]
 async fn redis(url: &str) -> Result<BoxedStore, StoreError> {
     Err(needs("redis", url))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_pooler_option_is_taken_out_of_the_url() {
+        let pooled = super::pooler("postgres://u@h:1/db?pooler=transaction&sslmode=disable");
+        assert_eq!(
+            pooled.unwrap(),
+            ("postgres://u@h:1/db?sslmode=disable".to_owned(), true)
+        );
+        assert_eq!(
+            super::pooler("postgres://u@h:1/db").unwrap(),
+            ("postgres://u@h:1/db".to_owned(), false)
+        );
+        let error = super::pooler("postgres://u@h/db?pooler=session").unwrap_err();
+        assert!(error.to_string().contains("pooler=transaction"), "{error}");
+    }
 }
 
 #[cfg(feature = "memcached")]
