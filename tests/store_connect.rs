@@ -37,6 +37,33 @@ async fn every_backend_connects_from_its_url() {
     if let Some(addr) = common::servers::url("SESSIONKIT_MEMCACHED_ADDR") {
         round_trip(&format!("memcached://{addr}")).await;
     }
+    if let Some(nodes) = common::servers::url("SESSIONKIT_REDIS_CLUSTER") {
+        round_trip(&format!("redis-cluster://{nodes}")).await;
+    }
+    if let Some(spec) = common::servers::url("SESSIONKIT_REDIS_SENTINEL") {
+        round_trip(&format!("redis-sentinel://{spec}")).await;
+    }
+    if let Some(url) = common::servers::url("SESSIONKIT_PGBOUNCER_URL") {
+        round_trip(&format!("{url}?pooler=transaction")).await;
+    }
+}
+
+#[tokio::test]
+async fn the_distributed_forms_say_what_is_missing() {
+    let cases = [
+        ("redis-sentinel://127.0.0.1:1", "names no primary"),
+        ("redis-sentinel://127.0.0.1:1/", "names no primary"),
+        (
+            "postgres://u@127.0.0.1:1/db?pooler=session",
+            "pooler=transaction",
+        ),
+    ];
+    for (url, says) in cases {
+        match sessionkit::store::connect(url).await {
+            Err(StoreError::BadUrl(why)) => assert!(why.contains(says), "{url}: {why}"),
+            other => panic!("{url}: {other:?}"),
+        }
+    }
 }
 
 #[tokio::test]
