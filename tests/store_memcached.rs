@@ -376,3 +376,42 @@ async fn a_write_is_the_load_and_one_compare_and_swap() {
     let after = counts(&server.addr());
     assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1));
 }
+
+/// Placement agrees with libmemcached's ketama as pylibmc uses it (`behaviors={"ketama": True}`,
+/// the venv `scripts/test` makes): every session written over three nodes is found by a
+/// pylibmc client given the same three nodes, so other clients of the same pool agree on
+/// where each session lives.
+#[tokio::test]
+async fn pylibmc_with_ketama_finds_every_session_where_sessionkit_put_it() {
+    use common::conformance::{key, now_ms, record};
+    use sessionkit::SessionStore as _;
+    let Some((store, nodes)) = three_nodes().await else {
+        return;
+    };
+    let mut keys = Vec::new();
+    for _ in 0..90 {
+        let k = key("app");
+        let created = store.create(&k, &record(1, None, "{}"), now_ms()).await;
+        assert_eq!(created.unwrap(), sessionkit::store::Created::Ok);
+        keys.push(format!("sk:{}", k.to_hex()));
+    }
+    let held: Vec<usize> = nodes.0.iter().map(|n| items(&n.addr())).collect();
+    assert!(held.iter().all(|&n| n > 0), "{held:?}");
+    let servers: Vec<String> = nodes.0.iter().map(OwnMemcached::addr).collect();
+    let python = std::env::var("SESSIONKIT_FLASK_PYTHON")
+        .unwrap_or_else(|_| "target/flask-venv/bin/python".into());
+    let script = "import pylibmc, sys\n\
+        mc = pylibmc.Client(sys.argv[1].split(','), behaviors={'ketama': True})\n\
+        keys = sys.stdin.read().split()\n\
+        print(sum(1 for k in keys if mc.get(k) is not None))\n";
+    let mut child = std::process::Command::new(&python)
+        .args(["-c", script, &servers.join(",")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {python} (run scripts/test): {e}"));
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), keys.join("\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "pylibmc: {out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "90");
+}

@@ -4,7 +4,6 @@
 
 mod common;
 
-use sessionkit::store::SqlStore;
 use sessionkit::BoxedStore;
 
 /// A database of its own (dropped by the guard), and a store reaching it through PgBouncer.

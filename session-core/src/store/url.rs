@@ -152,6 +152,20 @@ async fn redis(url: &str) -> Result<BoxedStore, StoreError> {
     Err(needs("redis", url))
 }
 
+#[cfg(feature = "memcached")]
+async fn memcached(addrs: &str) -> Result<BoxedStore, StoreError> {
+    let nodes: Vec<&str> = addrs.split(',').filter(|a| !a.is_empty()).collect();
+    Ok(BoxedStore::new(
+        super::MemcachedStore::connect_nodes(&nodes).await?,
+    ))
+}
+
+#[cfg(not(feature = "memcached"))]
+#[allow(clippy::unused_async)]
+async fn memcached(addr: &str) -> Result<BoxedStore, StoreError> {
+    Err(needs("memcached", &format!("memcached://{addr}")))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -168,18 +182,4 @@ mod tests {
         let error = super::pooler("postgres://u@h/db?pooler=session").unwrap_err();
         assert!(error.to_string().contains("pooler=transaction"), "{error}");
     }
-}
-
-#[cfg(feature = "memcached")]
-async fn memcached(addrs: &str) -> Result<BoxedStore, StoreError> {
-    let nodes: Vec<&str> = addrs.split(',').filter(|a| !a.is_empty()).collect();
-    Ok(BoxedStore::new(
-        super::MemcachedStore::connect_nodes(&nodes).await?,
-    ))
-}
-
-#[cfg(not(feature = "memcached"))]
-#[allow(clippy::unused_async)]
-async fn memcached(addr: &str) -> Result<BoxedStore, StoreError> {
-    Err(needs("memcached", &format!("memcached://{addr}")))
 }

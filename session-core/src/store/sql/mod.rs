@@ -39,6 +39,7 @@ enum Pool {
 pub struct SqlStore {
     pool: Pool,
     /// Postgres behind a transaction-mode pooler: statements go as simple queries.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pooled: bool,
 }
 
