@@ -47,6 +47,7 @@ pub mod flask_session;
 mod header;
 #[cfg(feature = "flask")]
 mod httpdate;
+pub mod inspect;
 mod key;
 mod lifetime;
 mod observe;
