@@ -8,7 +8,10 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
+
+use tracing::field::Empty;
+use tracing::Instrument as _;
 
 use crate::session::Refused;
 use crate::{
@@ -81,13 +84,14 @@ impl<T: SessionSchema> Shared<T> {
         let loaded = self
             .config
             .load_header_bytes(cookie_headers, (self.clock)());
-        Begin::Ready(Self::slot(loaded))
+        Begin::Ready(self.slot(loaded, None))
     }
 
     /// Loads the session from the store. A store failure is the response to send (503 by
     /// default), unless the policy continues anonymous.
     pub(crate) async fn load(&self, headers: Vec<Vec<u8>>) -> Result<Slot<T>, Failure> {
         let now = (self.clock)();
+        let started = Instant::now();
         // Boxed: the store's future is large, and kept inline it would make every request's
         // future as large, cookie mode's included.
         let loading = Box::pin(
@@ -95,21 +99,62 @@ impl<T: SessionSchema> Shared<T> {
                 .load_async(headers.iter().map(Vec::as_slice), now),
         );
         match loading.await {
-            Ok(loaded) => Ok(Self::slot(loaded)),
+            Ok(loaded) => Ok(self.slot(loaded, Some(started))),
             Err(error) => {
                 tracing::error!(%error, "sessionkit: the session store failed on load");
                 match self.config.store_failure() {
-                    Some(StoreFailure::ContinueAnonymous) => Ok(Self::slot(Loaded {
-                        session: TrackedSession::refused(T::default(), false, Refused::Unread),
-                        rejected: None,
-                    })),
+                    Some(StoreFailure::ContinueAnonymous) => Ok(self.slot(
+                        Loaded {
+                            session: TrackedSession::refused(T::default(), false, Refused::Unread),
+                            rejected: None,
+                        },
+                        Some(started),
+                    )),
                     policy => Err(Failure::unavailable(policy)),
                 }
             }
         }
     }
 
-    fn slot(loaded: Loaded<T>) -> Slot<T> {
+    /// The request's span (`sessionkit`, level `debug`): how the session came in (`loaded`:
+    /// `cookie`, `fresh` or `refused`, with the refusal's `reason` kind), the store session's
+    /// `session` fingerprint and `load_ms`, and, once the response is decided, `saved` (`set`,
+    /// `removed`, `unchanged`, `failed`) and `save_ms`. Never an id, a key or session data.
+    fn span(&self, loaded: &Loaded<T>, load: Option<Instant>) -> tracing::Span {
+        let span = tracing::debug_span!(
+            target: "sessionkit",
+            "session",
+            loaded = Empty,
+            reason = Empty,
+            session = Empty,
+            load_ms = Empty,
+            saved = Empty,
+            save_ms = Empty,
+        );
+        if span.is_disabled() {
+            return span;
+        }
+        let incoming = loaded.session.current_incoming();
+        let how = match (&loaded.rejected, incoming) {
+            (Some(reason), _) => {
+                span.record("reason", reason.kind());
+                "refused"
+            }
+            (None, Some(_)) => "cookie",
+            (None, None) => "fresh",
+        };
+        span.record("loaded", how);
+        if let Some(stored) = incoming.and_then(|i| i.server.as_ref()) {
+            span.record("session", self.config.fingerprint(&stored.id).as_str());
+        }
+        if let Some(started) = load {
+            span.record("load_ms", started.elapsed().as_secs_f64() * 1000.0);
+        }
+        span
+    }
+
+    fn slot(&self, loaded: Loaded<T>, load: Option<Instant>) -> Slot<T> {
+        let span = self.span(&loaded, load);
         match &loaded.rejected {
             // A deploy that cannot read its sessions, or a store holding records it cannot
             // read, logs users out: an operator must see it.
@@ -125,7 +170,7 @@ impl<T: SessionSchema> Shared<T> {
             }
             None => {}
         }
-        Slot::new(loaded)
+        Slot::new(loaded, span)
     }
 
     /// Decides what to add to a response with `status`; `varies` says whether its `Vary`
@@ -150,10 +195,17 @@ impl<T: SessionSchema> Shared<T> {
             return Ending::Done(self.conclude(outcome, None, status, varies, has_cache_control));
         };
         let now = (self.clock)();
-        Ending::Saving(Box::pin(async move {
-            let saved = self.config.save_async(&session, now).await;
-            self.conclude(outcome, Some(saved), status, varies, has_cache_control)
-        }))
+        let span = slot.span.clone();
+        Ending::Saving(Box::pin(
+            async move {
+                let started = Instant::now();
+                let saved = self.config.save_async(&session, now).await;
+                tracing::Span::current()
+                    .record("save_ms", started.elapsed().as_secs_f64() * 1000.0);
+                self.conclude(outcome, Some(saved), status, varies, has_cache_control)
+            }
+            .instrument(span),
+        ))
     }
 
     /// [`Shared::end`] in cookie mode, where nothing waits: the outcome at once.
@@ -166,7 +218,8 @@ impl<T: SessionSchema> Shared<T> {
     ) -> Outcome {
         let (session, outcome) = slot.settle(status >= 500);
         let saved = session.map(|session| self.config.save(&session, (self.clock)()));
-        self.conclude(outcome, saved, status, varies, has_cache_control)
+        slot.span
+            .in_scope(|| self.conclude(outcome, saved, status, varies, has_cache_control))
     }
 
     fn conclude(
@@ -177,6 +230,14 @@ impl<T: SessionSchema> Shared<T> {
         varies: bool,
         has_cache_control: bool,
     ) -> Outcome {
+        let span = tracing::Span::current();
+        let how = match &saved {
+            Some(Ok(CookieCommand::Set(_))) => "set",
+            Some(Ok(CookieCommand::Remove(_))) => "removed",
+            Some(Ok(CookieCommand::Unchanged)) | None => "unchanged",
+            Some(Err(_)) => "failed",
+        };
+        span.record("saved", how);
         match saved {
             Some(Ok(CookieCommand::Set(h) | CookieCommand::Remove(h))) => {
                 outcome.set_cookie = Some(h);
@@ -268,12 +329,15 @@ impl Failure {
 /// Shared between the middleware and the extractor of one request.
 pub(crate) struct Slot<T> {
     inner: Arc<Mutex<State<T>>>,
+    /// The request's span ([`Shared::span`]).
+    span: tracing::Span,
 }
 
 impl<T> Clone for Slot<T> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
+            span: self.span.clone(),
         }
     }
 }
@@ -312,7 +376,7 @@ pub(crate) struct Outcome {
 }
 
 impl<T: SessionSchema> Slot<T> {
-    pub(crate) fn new(loaded: Loaded<T>) -> Self {
+    pub(crate) fn new(loaded: Loaded<T>, span: tracing::Span) -> Self {
         Self {
             inner: Arc::new(Mutex::new(State {
                 session: Some(Box::new(loaded.session)),
@@ -320,6 +384,7 @@ impl<T: SessionSchema> Slot<T> {
                 extracted: false,
                 read: false,
             })),
+            span,
         }
     }
 
