@@ -212,7 +212,7 @@
 //! - `sqlite`, `postgres`: [`store::SqlStore`] over sqlx.
 //! - `redis`: [`store::RedisStore`] over the `redis` crate.
 //! - `memcached`: [`store::MemcachedStore`], memcached's meta protocol over tokio, ketama over
-//!   several nodes (adds `md-5`).
+//!   several nodes as pylibmc places keys.
 //! - `flask-session`: Flask-Session's server-side records ([`flask_session`]).
 //! - `metrics`: counters and latencies on the `metrics` facade, for whatever exporter the app
 //!   installs: `sessionkit_sessions_created_total`, `sessionkit_sessions_refused_total{reason}`
