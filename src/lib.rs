@@ -226,7 +226,34 @@
 //! All are off by default.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub use session_core::*;
+// The public surface, item by item (no glob): what sessionkit offers is this list.
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub use session_core::actix;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use session_core::axum;
+#[cfg(feature = "flask")]
+#[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
+pub use session_core::flask;
+#[cfg(feature = "flask-session")]
+#[cfg_attr(docsrs, doc(cfg(feature = "flask-session")))]
+pub use session_core::flask_session;
+#[cfg(any(feature = "axum", feature = "actix"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "axum", feature = "actix"))))]
+pub use session_core::testing;
+#[cfg(any(feature = "axum", feature = "actix"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "axum", feature = "actix"))))]
+pub use session_core::Session;
+pub use session_core::{
+    cookie, inspect, store, BoxedStore, ConfigError, ConflictPolicy, CookieCommand, CsrfToken,
+    FileStore, Key, KeyError, Keyring, Loaded, MemoryStore, OwnerId, Refresh, Rejection, SameSite,
+    SaveError, SessionConfig, SessionConfigBuilder, SessionId, SessionInfo, SessionSchema,
+    SessionStore, StoreError, StoreFailure, StoreKey, TrackedSession, DEFAULT_LIFETIME,
+    ENCRYPTED_FORMAT_VERSION, FORMAT_VERSION, HOST_PREFIX, MAX_CANDIDATES, MIN_KEY_BYTES,
+};
+#[doc(hidden)]
+pub use session_core::{same_json, Compare, ComparesSets, CopyField, SameByEq, SameByJson};
 /// See [the manual](mod@crate::derive).
 pub use session_derive::Session;
 

@@ -258,15 +258,7 @@ impl Key {
     ///
     /// [`KeyError::InvalidHex`], or any error of [`Key::from_bytes`].
     pub fn from_hex(text: &str) -> Result<Self, KeyError> {
-        let text = text.trim().as_bytes();
-        if !text.len().is_multiple_of(2) {
-            return Err(KeyError::InvalidHex);
-        }
-        let bytes = text
-            .chunks_exact(2)
-            .map(|pair| Some(hex_value(pair[0])? << 4 | hex_value(pair[1])?))
-            .collect::<Option<Vec<u8>>>()
-            .ok_or(KeyError::InvalidHex)?;
+        let bytes = hex::decode(text.trim()).map_err(|_| KeyError::InvalidHex)?;
         Self::from_bytes(bytes)
     }
 
@@ -354,15 +346,6 @@ impl TryFrom<&[u8]> for Key {
 
     fn try_from(bytes: &[u8]) -> Result<Self, KeyError> {
         Self::from_bytes(bytes)
-    }
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
     }
 }
 

@@ -206,7 +206,7 @@ fn tag_typed(key: &str, inner: &Value) -> Option<Result<Value, String>> {
         "$markup" => text().map(|t| wrap(" m", Value::String(t.to_owned()))),
         "$uuid" => text()
             .and_then(Uuid::parse)
-            .map(|u| wrap(" u", Value::String(hex(&u.0)))),
+            .map(|u| wrap(" u", Value::String(hex(u.0)))),
         "$datetime" => text()
             .and_then(|t| {
                 httpdate::parse_rfc3339(t)
@@ -223,24 +223,10 @@ fn wrap(key: &str, value: Value) -> Value {
     Value::Object(map)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
-}
+use hex::encode as hex;
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
+    hex::decode(text).ok()
 }
 
 /// A Python `tuple`: `T` is a Rust tuple (or a `Vec`) of the items.
@@ -286,7 +272,7 @@ impl Uuid {
 
 impl fmt::Display for Uuid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let h = hex(&self.0);
+        let h = hex(self.0);
         write!(
             f,
             "{}-{}-{}-{}-{}",

@@ -491,9 +491,7 @@ pub fn to_typed(value: &Value) -> serde_json::Value {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    crate::store::hex(bytes)
-}
+use hex::encode as hex;
 
 #[cfg(test)]
 mod big_int_tests {

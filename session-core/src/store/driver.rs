@@ -91,7 +91,7 @@ impl<T: SessionSchema> SessionConfig<T> {
             return String::new(); // HMAC takes keys of any length
         };
         mac.update(id.as_bytes());
-        super::id::hex(&mac.finalize().into_bytes()[..6])
+        hex::encode(&mac.finalize().into_bytes()[..6])
     }
 
     fn corrupt(&self, id: &SessionId, reason: String) -> Rejection {

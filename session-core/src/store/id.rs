@@ -154,7 +154,7 @@ impl StoreKey {
     /// Lower-case hex, 64 characters.
     #[must_use]
     pub fn to_hex(&self) -> String {
-        hex(&self.hash)
+        hex::encode(self.hash)
     }
 
     /// The session's public identifier: 16 hex characters derived from this key, safe to show
@@ -166,7 +166,7 @@ impl StoreKey {
         let mut hash = Sha256::new();
         hash.update(b"sessionkit/public-id/");
         hash.update(self.hash);
-        hex(&hash.finalize()[..8])
+        hex::encode(&hash.finalize()[..8])
     }
 
     /// The key from its 32 raw bytes.
@@ -179,15 +179,8 @@ impl StoreKey {
     /// Parses the form [`StoreKey::to_hex`] writes.
     #[must_use]
     pub fn from_hex(text: &str) -> Option<Self> {
-        let text = text.as_bytes();
-        if text.len() != 64 {
-            return None;
-        }
         let mut out = [0u8; 32];
-        for (i, pair) in text.chunks_exact(2).enumerate() {
-            let digit = |c: u8| char::from(c).to_digit(16);
-            out[i] = u8::try_from(digit(pair[0])? << 4 | digit(pair[1])?).ok()?;
-        }
+        hex::decode_to_slice(text, &mut out).ok()?;
         Some(Self { hash: out, tag: 0 })
     }
 }
@@ -196,17 +189,6 @@ impl fmt::Debug for StoreKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "StoreKey({}…)", &self.to_hex()[..12])
     }
-}
-
-/// Lower-case hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -39,8 +39,6 @@ pub use self::redis::RedisStore;
 pub use admin::SessionInfo;
 pub(crate) use driver::Stored;
 pub use file::FileStore;
-#[cfg(feature = "flask-session")]
-pub(crate) use id::hex;
 pub use id::{SessionId, StoreKey};
 #[cfg(feature = "memcached")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memcached")))]

@@ -142,7 +142,7 @@ impl ServerSide {
         tag.update(b"sessionkit/owner-namespace/");
         tag.update(self.namespace.as_bytes());
         let tag = tag.finalize();
-        format!("{}/{id}", super::id::hex(&tag[..4]))
+        format!("{}/{id}", hex::encode(&tag[..4]))
     }
 
     /// The record payload for `json`, sealed to `key` when records are encrypted.

@@ -117,9 +117,7 @@ impl Scripts {
 
 /// The owner as the hex that names its index set (any owner text is a valid key part).
 pub(super) fn owner_hex(owner: Option<&str>) -> String {
-    owner
-        .map(|o| super::super::id::hex(o.as_bytes()))
-        .unwrap_or_default()
+    owner.map(hex::encode).unwrap_or_default()
 }
 
 /// The head without its horizon: `version:expires_at:created_at:owner hex`.
@@ -170,11 +168,8 @@ pub(super) fn decode(value: &[u8]) -> StoreResult<Record> {
     let owner = if owner_hex.is_empty() {
         None
     } else {
-        let bytes: Option<Vec<u8>> = owner_hex
-            .chunks(2)
-            .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
-            .collect();
-        Some(String::from_utf8(bytes.ok_or_else(corrupt)?).map_err(|_| corrupt())?)
+        let bytes = hex::decode(owner_hex).map_err(|_| corrupt())?;
+        Some(String::from_utf8(bytes).map_err(|_| corrupt())?)
     };
     Ok(Record {
         version,

@@ -41,11 +41,10 @@ pub(super) fn inline(sql: &str, args: &[Arg<'_>]) -> String {
     for (i, arg) in args.iter().enumerate().rev() {
         let literal = match *arg {
             Arg::Int(n) => n.to_string(),
-            Arg::Bytes(b) => format!("decode('{}', 'hex')", crate::store::id::hex(b)),
-            Arg::Text(Some(t)) => format!(
-                "convert_from(decode('{}', 'hex'), 'UTF8')",
-                crate::store::id::hex(t.as_bytes())
-            ),
+            Arg::Bytes(b) => format!("decode('{}', 'hex')", hex::encode(b)),
+            Arg::Text(Some(t)) => {
+                format!("convert_from(decode('{}', 'hex'), 'UTF8')", hex::encode(t))
+            }
             Arg::Text(None) => "NULL::text".to_owned(),
         };
         out = out.replace(&format!("${}", i + 1), &literal);
