@@ -336,10 +336,17 @@ pub fn tagged_json(data: &Map<String, Value>) -> Result<String, FlaskError> {
     Ok(json)
 }
 
-fn signer(secret: &[u8]) -> HmacSha1 {
+/// The one itsdangerous signer: `Signer(secret, salt, key_derivation="hmac",
+/// digest_method=sha1)`, its key `HMAC-SHA1(secret, salt)`. Flask's cookie uses the salt
+/// `cookie-session`, Flask-Session's signed ids `flask-session`.
+pub(crate) fn itsdangerous_signer(secret: &[u8], salt: &[u8]) -> HmacSha1 {
     let mut derive = HmacSha1::new_from_slice(secret).expect("HMAC takes any key length");
-    derive.update(b"cookie-session");
+    derive.update(salt);
     HmacSha1::new_from_slice(&derive.finalize().into_bytes()).expect("HMAC takes any key length")
+}
+
+fn signer(secret: &[u8]) -> HmacSha1 {
+    itsdangerous_signer(secret, b"cookie-session")
 }
 
 fn non_empty(secret: &[u8]) -> Result<&[u8], KeyError> {

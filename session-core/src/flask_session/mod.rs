@@ -440,12 +440,9 @@ fn read_record<T: SessionSchema + DeserializeOwned>(
     })
 }
 
-/// itsdangerous' `Signer(secret, salt="flask-session", key_derivation="hmac")` over `sid`.
+/// itsdangerous' signer with Flask-Session's salt, over `sid`.
 fn signer_mac(secret: &[u8], sid: &str) -> Hmac<sha1::Sha1> {
-    let mut derive = Hmac::<sha1::Sha1>::new_from_slice(secret).expect("any key length");
-    derive.update(b"flask-session");
-    let key = derive.finalize().into_bytes();
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&key).expect("any key length");
+    let mut mac = crate::flask::itsdangerous_signer(secret, b"flask-session");
     mac.update(sid.as_bytes());
     mac
 }
