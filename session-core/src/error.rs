@@ -202,6 +202,8 @@ pub enum SaveError {
     /// The session could not be encrypted (with [`encrypted`](crate::SessionConfigBuilder::encrypted)):
     /// the operating system gave no random nonce. Nothing was saved.
     Encrypt,
+    /// The operating system gave no random bytes for a new session id. Nothing was saved.
+    Random,
 }
 
 impl fmt::Display for SaveError {
@@ -237,6 +239,9 @@ impl fmt::Display for SaveError {
                 "the session could not be encrypted (the operating system gave no random nonce): \
                  nothing was saved",
             ),
+            Self::Random => f.write_str(
+                "the operating system gave no random bytes for a session id: nothing was saved",
+            ),
         }
     }
 }
@@ -252,7 +257,8 @@ impl std::error::Error for SaveError {
             | Self::Contended { .. }
             | Self::InvalidOwner
             | Self::NeedsAsync
-            | Self::Encrypt => None,
+            | Self::Encrypt
+            | Self::Random => None,
         }
     }
 }

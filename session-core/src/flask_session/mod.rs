@@ -356,14 +356,15 @@ impl FlaskSessionStore {
     ///
     /// # Errors
     ///
-    /// As [`FlaskSessionStore::save`].
+    /// [`SaveError::Random`] when the operating system gives no random bytes for the id, and
+    /// as [`FlaskSessionStore::save`].
     pub async fn create<T: SessionSchema>(
         &self,
         data: T,
         permanent: bool,
     ) -> Result<FlaskSessionRecord<T>, SaveError> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|_| SaveError::Encrypt)?;
+        getrandom::fill(&mut bytes).map_err(|_| SaveError::Random)?;
         let record = FlaskSessionRecord {
             sid: URL_SAFE_NO_PAD.encode(bytes),
             data,
