@@ -5,63 +5,22 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::conformance::{config, load, t0, Wide};
+use common::own::OwnServer;
 use common::{at, pair, set_header};
 use sessionkit::{SaveError, SessionConfig, StoreError};
 
-struct Master {
-    port: u16,
-    dir: common::temp::TempDir,
-    child: Option<Child>,
-}
-
-impl Master {
-    fn start() -> Self {
-        let mut master = Self {
-            port: common::free_port(),
-            dir: common::temp::TempDir::new("cluster"),
-            child: None,
-        };
-        master.restart();
-        master
-    }
-
-    /// Starts the server again on its port, from its own `nodes.conf` (so it rejoins the
-    /// cluster with its slots).
-    fn restart(&mut self) {
-        let server = std::env::var("SESSIONKIT_REDIS_SERVER").unwrap_or("redis-server".into());
-        let child = Command::new(server)
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/servers installs it)");
-        common::wait_for_port(self.port);
-        self.child = Some(child);
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Master {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// A cluster node of the test's own: started again from its own `nodes.conf`, it rejoins the
+/// cluster with its slots.
+fn master() -> OwnServer {
+    OwnServer::start("cluster", |port, dir| {
+        let mut command = common::own::redis_server(port, dir);
+        command.args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"]);
+        command
+    })
 }
 
 fn cluster_ok(port: u16) -> bool {
@@ -93,10 +52,10 @@ async fn a_master_killed_and_restarted_costs_only_its_share_and_recovers() {
     if common::servers::url("SESSIONKIT_REDIS_CLUSTER").is_none() {
         return;
     }
-    let mut masters: Vec<Master> = (0..3).map(|_| Master::start()).collect();
+    let mut masters: Vec<OwnServer> = (0..3).map(|_| master()).collect();
     let status = Command::new("redis-cli")
         .args(["--cluster", "create"])
-        .args(masters.iter().map(Master::addr))
+        .args(masters.iter().map(OwnServer::addr))
         .args(["--cluster-replicas", "0", "--cluster-yes"])
         .stdout(Stdio::null())
         .status()

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -60,57 +59,12 @@ async fn send(app: &Router, cookie: Option<&str>) -> (StatusCode, Option<String>
 /// A `redis-server` of this test's own, on a port and a data directory that stay the same
 /// across restarts; every write is on disk before it is acknowledged (`appendfsync always`),
 /// so a killed server comes back with its data, as a production one would.
-struct OwnRedis {
-    port: u16,
-    dir: common::temp::TempDir,
-    child: Option<Child>,
-}
-
-impl OwnRedis {
-    fn start() -> Self {
-        let mut redis = Self {
-            port: common::free_port(),
-            dir: common::temp::TempDir::new("redis"),
-            child: None,
-        };
-        redis.restart();
-        redis
-    }
-
-    fn restart(&mut self) {
-        let binary =
-            std::env::var("SESSIONKIT_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
-        let child = Command::new(binary)
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/servers installs it)");
-        common::wait_for_port(self.port);
-        self.child = Some(child);
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
+fn own_redis() -> common::own::OwnServer {
+    common::own::OwnServer::start("redis", |port, dir| {
+        let mut command = common::own::redis_server(port, dir);
+        command.args(["--appendonly", "yes", "--appendfsync", "always"]);
+        command
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,7 +72,7 @@ async fn redis_killed_in_traffic_gives_503s_loses_nothing_and_recovers() {
     if common::servers::url("SESSIONKIT_REDIS_URL").is_none() {
         return;
     }
-    let mut redis = OwnRedis::start();
+    let mut redis = own_redis();
     let url = format!("redis://127.0.0.1:{}/", redis.port);
     let store = RedisStore::connect_with_timeout(&url, Duration::from_millis(500))
         .await

@@ -7,6 +7,7 @@ mod common;
 use std::io::{Read as _, Write as _};
 
 use common::conformance::{logged_in, now_ms, t0, Wide};
+use common::own::OwnServer;
 use common::{at, builder};
 use sessionkit::store::MemcachedStore;
 use sessionkit::{
@@ -116,52 +117,16 @@ async fn an_evicted_session_logs_its_user_out_and_shows_no_other_data() {
     assert_eq!(*loaded.session, Wide::default());
 }
 
-/// A memcached of this test's own, which it can restart on the same port.
-struct OwnMemcached {
-    port: u16,
-    child: Option<std::process::Child>,
-}
-
-impl OwnMemcached {
-    fn start() -> Self {
-        let mut own = Self {
-            port: common::free_port(),
-            child: None,
-        };
-        own.restart();
-        own
-    }
-
-    fn restart(&mut self) {
+/// A memcached of this test's own.
+fn own_memcached() -> OwnServer {
+    OwnServer::start("memcached", |port, _| {
         let mut command = std::process::Command::new("memcached");
-        command.args(["-l", "127.0.0.1", "-p", &self.port.to_string(), "-U", "0"]);
+        command.args(["-l", "127.0.0.1", "-p", &port.to_string(), "-U", "0"]);
         if unix_root() {
             command.args(["-u", "nobody"]);
         }
-        let child = command
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("memcached is installed (scripts/servers installs it)");
-        common::wait_for_port(self.port);
-        self.child = Some(child);
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for OwnMemcached {
-    fn drop(&mut self) {
-        self.kill();
-    }
+        command
+    })
 }
 
 fn unix_root() -> bool {
@@ -176,7 +141,7 @@ async fn a_memcached_restart_costs_no_request_an_error() {
     if common::servers::url("SESSIONKIT_MEMCACHED_ADDR").is_none() {
         return;
     }
-    let mut server = OwnMemcached::start();
+    let mut server = own_memcached();
     let store = MemcachedStore::connect(&server.addr()).await.unwrap();
     let config: SessionConfig<Wide> = builder::<Wide>().store(store).build().unwrap();
     // Fill the pool with several connections.
@@ -240,7 +205,7 @@ async fn garbage_under_a_sessions_key_is_a_refused_session() {
     if common::servers::url("SESSIONKIT_MEMCACHED_ADDR").is_none() {
         return;
     }
-    let server = OwnMemcached::start();
+    let server = own_memcached();
     let store = MemcachedStore::connect(&server.addr()).await.unwrap();
     let config: SessionConfig<Wide> = builder::<Wide>().store(store).build().unwrap();
     let cookie = logged_in(&config).await;
@@ -281,12 +246,12 @@ async fn garbage_under_a_sessions_key_is_a_refused_session() {
 }
 
 /// Three memcached servers of the test's own, stopped with the guard.
-struct ThreeNodes(Vec<OwnMemcached>);
+struct ThreeNodes(Vec<OwnServer>);
 
 async fn three_nodes() -> Option<(BoxedStore, ThreeNodes)> {
     common::servers::url("SESSIONKIT_MEMCACHED_ADDR")?;
-    let nodes: Vec<OwnMemcached> = (0..3).map(|_| OwnMemcached::start()).collect();
-    let addrs: Vec<String> = nodes.iter().map(OwnMemcached::addr).collect();
+    let nodes: Vec<OwnServer> = (0..3).map(|_| own_memcached()).collect();
+    let addrs: Vec<String> = nodes.iter().map(OwnServer::addr).collect();
     let addrs: Vec<&str> = addrs.iter().map(String::as_str).collect();
     let store = MemcachedStore::connect_nodes(&addrs).await.unwrap();
     Some((BoxedStore::new(store), ThreeNodes(nodes)))
@@ -354,7 +319,7 @@ async fn a_write_is_the_load_and_one_compare_and_swap() {
     if common::servers::url("SESSIONKIT_MEMCACHED_ADDR").is_none() {
         return;
     }
-    let server = OwnMemcached::start();
+    let server = own_memcached();
     let store = MemcachedStore::connect(&server.addr()).await.unwrap();
     let config: SessionConfig<Wide> = builder::<Wide>().store(store).build().unwrap();
     let cookie = logged_in(&config).await;
@@ -397,7 +362,7 @@ async fn pylibmc_with_ketama_finds_every_session_where_sessionkit_put_it() {
     }
     let held: Vec<usize> = nodes.0.iter().map(|n| items(&n.addr())).collect();
     assert!(held.iter().all(|&n| n > 0), "{held:?}");
-    let servers: Vec<String> = nodes.0.iter().map(OwnMemcached::addr).collect();
+    let servers: Vec<String> = nodes.0.iter().map(OwnServer::addr).collect();
     let python = std::env::var("SESSIONKIT_FLASK_PYTHON")
         .unwrap_or_else(|_| "target/flask-venv/bin/python".into());
     let script = "import pylibmc, sys\n\

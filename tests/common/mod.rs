@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub mod conformance;
 pub mod forge;
+pub mod own;
 pub mod servers;
 pub mod temp;
 
