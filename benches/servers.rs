@@ -14,14 +14,12 @@ use sessionkit::store::{RedisStore, SqlStore};
 use sessionkit::{Key, SessionConfig, SessionStore};
 use workload::{workload, Workload};
 
-#[path = "support/concurrent.rs"]
-mod concurrent;
-#[path = "support/workload.rs"]
-mod workload;
+use sessionkit_testkit::bench::concurrent;
+use sessionkit_testkit::bench::workload;
 
 use concurrent::{batch, median, sessionkit_request, sessions, Request};
 
-const KEY_HEX: &str = "8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90";
+use sessionkit_testkit::fixture::KEY_A as KEY_HEX;
 const ROUNDS: usize = 15;
 
 async fn compare(label: &str, floor: Request, sessionkit: Request) {

@@ -25,14 +25,12 @@ use sessionkit::{CookieCommand, Key, SessionConfig, TrackedSession};
 use sha2::Sha256;
 use workload::{workload, Workload};
 
-#[path = "support/interleave.rs"]
-mod interleave;
-#[path = "support/workload.rs"]
-mod workload;
+use sessionkit_testkit::bench::interleave;
+use sessionkit_testkit::bench::workload;
 
 use interleave::{interleaved, interleaved_against, print_rows};
 
-const KEY_HEX: &str = "8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90";
+use sessionkit_testkit::fixture::KEY_A as KEY_HEX;
 
 fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000)

@@ -148,10 +148,7 @@ fn pid(file: &str) -> Option<u32> {
 
 fn config(store: Counting) -> SessionConfig<Shop> {
     SessionConfig::builder()
-        .key(
-            Key::from_hex("8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90")
-                .unwrap(),
-        )
+        .key(Key::from_hex(sessionkit_testkit::fixture::KEY_A).unwrap())
         .store(store)
         .lifetime(Duration::from_secs(12 * 3600))
         .build()

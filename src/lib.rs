@@ -221,6 +221,9 @@
 //!   `sessionkit_conflicts_total{outcome}`, `sessionkit_merges_total` and
 //!   `sessionkit_unavailable_total` (503s). No id or secret is ever a label.
 //!
+//! - `conformance`: the store contract as a test suite ([`conformance`]), for a
+//!   [`SessionStore`] of your own.
+//!
 //! With `axum` or `actix`, [`testing`] drives an app across requests in tests.
 //!
 //! All are off by default.
@@ -256,6 +259,14 @@ pub use session_core::{
 pub use session_core::{same_json, Compare, ComparesSets, CopyField, SameByEq, SameByJson};
 /// See [the manual](mod@crate::derive).
 pub use session_derive::Session;
+
+// The derive's expansion names `::sessionkit`, which the conformance suite's own schema uses.
+#[cfg(feature = "conformance")]
+extern crate self as sessionkit;
+
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub mod conformance;
 
 #[doc = include_str!("docs/derive.md")]
 pub mod derive {}

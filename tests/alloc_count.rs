@@ -6,8 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use sessionkit::{CookieCommand, Key, SessionConfig, TrackedSession};
 use workload::{workload, Workload};
 
-#[path = "../benches/support/workload.rs"]
-mod workload;
+use sessionkit_testkit::bench::workload;
 
 #[global_allocator]
 static ALLOCATOR: dhat::Alloc = dhat::Alloc;
@@ -25,8 +24,7 @@ const OWNED: u64 = 7;
 #[test]
 fn a_load_allocates_no_more_than_the_struct_owns_plus_two() {
     let _profiler = dhat::Profiler::builder().testing().build();
-    let key =
-        Key::from_hex("8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90").unwrap();
+    let key = Key::from_hex(sessionkit_testkit::fixture::KEY_A).unwrap();
     let config = SessionConfig::<Workload>::builder()
         .key(key)
         .build()

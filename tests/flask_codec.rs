@@ -1,8 +1,6 @@
 //! Flask's cookie format: every record of the public vectors, and typed decoding.
 
-#[allow(dead_code)]
-#[path = "../examples/flask_vectors.rs"]
-mod vectors;
+use sessionkit_testkit::flask_vectors as vectors;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -3,12 +3,7 @@
 //! `cd fuzz && cargo +nightly fuzz run load -- -max_total_time=600` (and `load_signed`,
 //! `load_raw`, `load_encrypted`).
 
-mod common;
-
-use common::forge;
-
-#[path = "../fuzz/targets.rs"]
-mod targets;
+use sessionkit_testkit::fuzz as targets;
 
 fn replay(target: &str, run: fn(&[u8])) -> usize {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,10 +4,10 @@
 mod common;
 
 mod memory {
-    use super::common;
+
     use sessionkit::{BoxedStore, MemoryStore};
 
-    crate::conformance!(Some((BoxedStore::new(MemoryStore::new()), ())); pruned owner index);
+    sessionkit::conformance!(Some((BoxedStore::new(MemoryStore::new()), ())); pruned owner index);
 }
 
 mod file {
@@ -15,7 +15,7 @@ mod file {
     use common::temp::TempDir;
     use sessionkit::{BoxedStore, FileStore};
 
-    crate::conformance!({
+    sessionkit::conformance!({
         let dir = TempDir::new("conformance");
         Some((BoxedStore::new(FileStore::new(dir.path()).unwrap()), dir))
     });

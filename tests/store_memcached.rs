@@ -22,7 +22,7 @@ async fn memcached() -> Option<(BoxedStore, ())> {
     ))
 }
 
-crate::conformance!(memcached().await; no owner index);
+sessionkit::conformance!(memcached().await; no owner index);
 
 /// Sends raw text to memcached and returns its first reply line.
 fn raw(addr: &str, command: &[u8]) -> String {
@@ -260,7 +260,7 @@ async fn three_nodes() -> Option<(BoxedStore, ThreeNodes)> {
 mod three {
     use super::*;
 
-    crate::conformance!(three_nodes().await; no owner index);
+    sessionkit::conformance!(three_nodes().await; no owner index);
 }
 
 /// Over three nodes each holds a share of the sessions, and losing one touches only its own.

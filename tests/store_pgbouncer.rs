@@ -44,7 +44,7 @@ impl Drop for Database {
     }
 }
 
-crate::conformance!(pooled().await; pruned owner index);
+sessionkit::conformance!(pooled().await; pruned owner index);
 
 /// 64 clients × 75 operations (create, load, update, rotate, touch, delete) through four shared
 /// server connections: every one succeeds, as it does on a direct connection. Prepared

@@ -16,7 +16,7 @@ async fn redis() -> Option<(BoxedStore, ())> {
     Some((BoxedStore::new(store), ()))
 }
 
-crate::conformance!(redis().await; pruned owner index);
+sessionkit::conformance!(redis().await; pruned owner index);
 
 /// The owner index is a sorted set pruned as its sessions expire, and it expires itself with
 /// its last session: 10,000 logins over expiring sessions leave one entry.

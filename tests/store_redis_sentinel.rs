@@ -18,4 +18,4 @@ async fn sentinel() -> Option<(BoxedStore, ())> {
     Some((BoxedStore::new(store), ()))
 }
 
-crate::conformance!(sentinel().await; pruned owner index);
+sessionkit::conformance!(sentinel().await; pruned owner index);

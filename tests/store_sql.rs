@@ -81,7 +81,7 @@ mod sqlite {
     use super::*;
     use common::temp::TempDir;
 
-    crate::conformance!({
+    sessionkit::conformance!({
         let dir = TempDir::new("sqlite");
         let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
         Some((BoxedStore::new(SqlStore::sqlite(&url).await.unwrap()), dir))
@@ -91,13 +91,13 @@ mod sqlite {
 mod postgres_utc {
     use super::*;
 
-    crate::conformance!(postgres(None).await; pruned owner index);
+    sessionkit::conformance!(postgres(None).await; pruned owner index);
 }
 
 mod postgres_non_utc {
     use super::*;
 
-    crate::conformance!(postgres(Some("Pacific/Kiritimati")).await; pruned owner index);
+    sessionkit::conformance!(postgres(Some("Pacific/Kiritimati")).await; pruned owner index);
 }
 
 #[tokio::test]

@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sessionkit::{CookieCommand, Key, SessionConfig};
 
-const KEY_HEX: &str = "8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90";
+use sessionkit_testkit::fixture::KEY_A as KEY_HEX;
+use sessionkit_testkit::servers::url as server;
 
 #[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
 struct App {
@@ -45,20 +46,6 @@ fn cookie(command: CookieCommand) -> String {
     match command {
         CookieCommand::Set(header) => header.split(';').next().unwrap().to_owned(),
         other => panic!("expected a cookie, got {other:?}"),
-    }
-}
-
-/// A server's URL from the environment: required in CI, skipped (with a note) elsewhere.
-fn server(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{var} is not set: CI must start the servers (scripts/servers start)")
-        }
-        _ => {
-            eprintln!("skipping: {var} is not set");
-            None
-        }
     }
 }
 

@@ -1,8 +1,3 @@
 #![no_main]
 
-#[path = "../../tests/common/forge.rs"]
-mod forge;
-#[path = "../targets.rs"]
-mod targets;
-
-libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::load(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sessionkit_testkit::fuzz::load(data));

@@ -1,8 +1,3 @@
 #![no_main]
 
-#[path = "../../tests/common/forge.rs"]
-mod forge;
-#[path = "../targets.rs"]
-mod targets;
-
-libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::load_encrypted(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sessionkit_testkit::fuzz::load_encrypted(data));

@@ -20,13 +20,8 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::SessionStore as _;
 use tower_sessions_redis_store::fred::prelude::{ClientLike as _, Config, Pool};
 
-#[path = "../../support/concurrent.rs"]
-mod concurrent;
-#[path = "../../support/workload.rs"]
-mod workload;
-
-use concurrent::{batch, median, sessionkit_request, sessions, Request};
-use workload::{workload, Workload};
+use sessionkit_testkit::bench::concurrent::{batch, median, sessionkit_request, sessions, Request};
+use sessionkit_testkit::bench::workload::{workload, Workload};
 
 const ROUNDS: usize = 15;
 

@@ -1,20 +1,26 @@
-//! The benchmark workload, shared by `benches/session.rs` and `tests/alloc_count.rs`.
+//! The benchmark workload: the session every bench and `tests/alloc_count.rs` measure.
 
 use serde::{Deserialize, Serialize};
 
 /// A typical session.
 #[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
-pub(crate) struct Workload {
-    pub(crate) user_id: u64,
-    pub(crate) username: String,
-    pub(crate) csrf: String,
-    pub(crate) roles: Vec<String>,
-    pub(crate) cart: Vec<u32>,
-    pub(crate) flash: Option<String>,
+pub struct Workload {
+    /// The user's id.
+    pub user_id: u64,
+    /// Their name.
+    pub username: String,
+    /// A CSRF token.
+    pub csrf: String,
+    /// Their roles.
+    pub roles: Vec<String>,
+    /// Item ids.
+    pub cart: Vec<u32>,
+    /// A flash message.
+    pub flash: Option<String>,
 }
 
 /// Its values: alice, a 32-character CSRF token, two roles, three items, a flash.
-pub(crate) fn workload() -> Workload {
+pub fn workload() -> Workload {
     Workload {
         user_id: 42,
         username: "alice".into(),

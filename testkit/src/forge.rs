@@ -1,7 +1,6 @@
 //! Signs arbitrary envelopes with a known key, written from the layout documented in
 //! `session-core/src/codec.rs` (not from its code): the attacker who holds a leaked key, or the
 //! test that needs a valid signature over hostile content.
-#![allow(dead_code, unreachable_pub)]
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -13,16 +12,22 @@ type HmacSha256 = Hmac<Sha256>;
 /// Every header field of an envelope, free to be wrong.
 #[derive(Debug, Clone)]
 pub struct Envelope {
+    /// The format version (1: signed).
     pub version: u8,
+    /// The flag byte (bit 0: persistent).
     pub flags: u8,
+    /// The schema version.
     pub schema: u32,
+    /// When it was written, in Unix seconds.
     pub issued_at: u64,
+    /// When its session began, in Unix seconds.
     pub created_at: u64,
     /// Overrides the key id computed from the key.
     pub key_id: Option<[u8; 4]>,
 }
 
 impl Envelope {
+    /// A valid version-1 header issued and created at `time`.
     pub fn at(time: u64) -> Self {
         Self {
             version: 1,

@@ -1,18 +1,14 @@
 //! Interleaved timing, shared by the benches: ratios to a baseline measured in the same run.
-#![allow(dead_code)]
 
 /// Runs every operation in interleaved rounds: each round times a batch of each one back to
 /// back, in a rotating order, so that the drift of a shared machine hits them alike. Returns the
 /// median ns/op of each, and the median of the per-round ratios to `base`.
-pub(crate) fn interleaved(
-    ops: &mut [(&str, &mut dyn FnMut())],
-    base: usize,
-) -> Vec<(String, f64, f64)> {
+pub fn interleaved(ops: &mut [(&str, &mut dyn FnMut())], base: usize) -> Vec<(String, f64, f64)> {
     interleaved_with(ops, base, 41, 1000)
 }
 
 /// [`interleaved`] with the number of rounds and the batch size, for slow operations.
-pub(crate) fn interleaved_with(
+pub fn interleaved_with(
     ops: &mut [(&str, &mut dyn FnMut())],
     base: usize,
     rounds: usize,
@@ -23,7 +19,7 @@ pub(crate) fn interleaved_with(
 }
 
 /// [`interleaved`], with the ratios to each of `bases` from the same rounds.
-pub(crate) fn interleaved_against(
+pub fn interleaved_against(
     ops: &mut [(&str, &mut dyn FnMut())],
     bases: &[usize],
 ) -> Vec<Vec<(String, f64, f64)>> {
@@ -67,7 +63,8 @@ fn rows(
         .collect()
 }
 
-pub(crate) fn print_rows(operation: &str, base: &str, rows: &[(String, f64, f64)]) {
+/// Prints `rows` as a Markdown table: operation, row, ns/op, ratio, baseline.
+pub fn print_rows(operation: &str, base: &str, rows: &[(String, f64, f64)]) {
     for (name, ns, ratio) in rows {
         println!("| {operation} | {name} | {ns:.0} | {ratio:.2}x | {base} |");
     }

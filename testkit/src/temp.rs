@@ -2,10 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+/// A directory of its own under the system's temporary directory.
 #[derive(Debug)]
 pub struct TempDir(PathBuf);
 
 impl TempDir {
+    /// Creates `sessionkit-LABEL-RANDOM`.
     pub fn new(label: &str) -> Self {
         let mut suffix = [0u8; 8];
         getrandom::fill(&mut suffix).unwrap();
@@ -17,6 +19,7 @@ impl TempDir {
         Self(dir)
     }
 
+    /// Its path.
     pub fn path(&self) -> &Path {
         &self.0
     }

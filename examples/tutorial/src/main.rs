@@ -1,11 +1,11 @@
 //! The app of the Flask session tutorials, rebuilt with sessionkit and axum.
 //!
-//! `cargo run --example tutorial --features axum` serves it on <http://127.0.0.1:8000>.
+//! `cargo run -p tutorial` serves it on <http://127.0.0.1:8000>.
 //! Options: `--port N` (or `PORT`), `--lifetime 1m` (or `SESSION_LIFETIME`; units s, m, h, d;
 //! the tutorial's one minute by default), and `--store URL` (or `SESSION_STORE`) to keep the
 //! sessions on the server instead of in the cookie: `memory`, `file:///ABSOLUTE/DIR`,
 //! `sqlite:///ABSOLUTE/FILE`, `postgres://USER:PASSWORD@HOST:PORT/DB`, `redis://HOST:PORT/`
-//! or `memcached://HOST:PORT` (the last four need `--all-features`). The key comes from `SESSION_SECRET` (hex digits, or
+//! or `memcached://HOST:PORT` (the last four need their cargo feature, or `--features all-stores`). The key comes from `SESSION_SECRET` (hex digits, or
 //! `base64:<text>`); without it a development key is generated, which logs everyone out at
 //! every restart.
 
@@ -24,7 +24,7 @@ use sessionkit::{Key, SessionConfig};
 /// Everything the app keeps between requests, typed.
 #[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug)]
 #[session(cookie = "session", lifetime = "1m")]
-pub(crate) struct Tutorial {
+struct Tutorial {
     /// The registered username (Flask: `session['user']`).
     user: Option<String>,
     /// The tutorial's nested dict: `name`, `email`, `address`.
@@ -37,7 +37,7 @@ pub(crate) struct Tutorial {
 /// A message shown once, on the next page.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub(crate) enum Notice {
+enum Notice {
     /// After `/add`.
     Registered {
         /// The new username.
@@ -134,7 +134,7 @@ async fn remove_item_name(mut session: AppSession) -> Redirect {
 }
 
 /// The app, ready to serve; tests build it too.
-pub(crate) fn app(config: SessionConfig<Tutorial>) -> Router {
+fn app(config: SessionConfig<Tutorial>) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/add", get(add_form).post(add))
@@ -188,7 +188,7 @@ fn lifetime() -> Duration {
 /// Where the sessions live: any URL [`sessionkit::store::connect`] takes (`memory`,
 /// `file:///DIR`, `sqlite:///FILE`, `postgres://…`, `redis://HOST:PORT/`,
 /// `memcached://HOST:PORT`), or (`None`) the cookie.
-pub(crate) async fn with_store(
+async fn with_store(
     builder: sessionkit::SessionConfigBuilder<Tutorial>,
     store: Option<&str>,
 ) -> Result<sessionkit::SessionConfigBuilder<Tutorial>, String> {

@@ -2,20 +2,15 @@
 //! sees it. Needs `chromium` and `chromedriver` (Debian packages `chromium`, `chromium-driver`;
 //! the test set-up installs them). `CHROMIUM` and `CHROMEDRIVER` override their paths.
 
-mod common;
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/tutorial/main.rs"]
-mod tutorial;
-
-use common::{free_port, wait_for_port};
+use sessionkit_testkit::http::{free_port, http_get, wait_for_port};
+use sessionkit_testkit::{servers, temp};
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use sessionkit::{Key, SessionConfig};
 
 /// A WebDriver session over plain HTTP/1.1, one connection per command.
 struct Browser {
@@ -236,40 +231,55 @@ fn wait<R>(mut probe: impl FnMut() -> Option<R>) -> Option<R> {
     }
 }
 
-/// Serves the tutorial app on a free loopback port from a background runtime: with the
-/// session data in the cookie, or in the store `--store` names.
-fn serve_tutorial(key: &Key, store: Option<&str>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let builder = SessionConfig::<tutorial::Tutorial>::builder()
-        .key(key.clone())
-        .lifetime(Duration::from_secs(600));
-    let store = store.map(str::to_owned);
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.block_on(async move {
-            let config = tutorial::with_store(builder, store.as_deref())
-                .await
-                .unwrap()
-                .build()
-                .unwrap();
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, tutorial::app(config)).await.unwrap();
-        });
-    });
-    wait_for_port(port);
-    port
+/// The tutorial app, as `cargo run -p tutorial` starts it, killed with the guard.
+struct Tutorial {
+    port: u16,
+    process: Child,
+}
+
+impl Tutorial {
+    /// Starts the tutorial's binary on a free loopback port with `secret` as its key and a
+    /// ten-minute lifetime: with the session data in the cookie, or in the store `--store`
+    /// names.
+    fn start(secret: &str, store: Option<&str>) -> Self {
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tutorial"));
+        command
+            .args(["--port", &port.to_string(), "--lifetime", "10m"])
+            .env("SESSION_SECRET", secret)
+            .stdout(Stdio::null());
+        if let Some(store) = store {
+            command.args(["--store", store]);
+        }
+        let process = command.spawn().expect("the tutorial starts");
+        wait_for_port(port);
+        Self { port, process }
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Tutorial {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// A fresh 32-byte key, as `SESSION_SECRET` takes it (hex).
+fn secret() -> String {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).unwrap();
+    hex::encode(key)
 }
 
 #[test]
 fn register_reload_flash_once_http_only_log_out_and_nested_item() {
-    let base = format!(
-        "http://127.0.0.1:{}",
-        serve_tutorial(&Key::generate().unwrap(), None)
-    );
+    let tutorial = Tutorial::start(&secret(), None);
     let browser = Browser::start();
-    the_tutorial_works(&browser, &base);
+    the_tutorial_works(&browser, &tutorial.base());
 }
 
 /// Record files under a file store's directory.
@@ -290,7 +300,7 @@ fn records(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn the_tutorial_on_the_file_store_survives_a_restart_and_logout_deletes_the_record() {
-    let dir = common::temp::TempDir::new("browser");
+    let dir = temp::TempDir::new("browser");
     let store = format!("file://{}", dir.path().display());
     let on_disk = || {
         records(dir.path())
@@ -304,7 +314,7 @@ fn the_tutorial_on_the_file_store_survives_a_restart_and_logout_deletes_the_reco
 #[cfg(feature = "redis")]
 #[test]
 fn the_tutorial_on_redis_survives_a_restart_and_logout_deletes_the_record() {
-    let Some(url) = common::servers::url("SESSIONKIT_REDIS_URL") else {
+    let Some(url) = servers::url("SESSIONKIT_REDIS_URL") else {
         return;
     };
     let client = redis::Client::open(url.as_str()).unwrap();
@@ -339,8 +349,9 @@ fn the_tutorial_on_redis_survives_a_restart_and_logout_deletes_the_record() {
 /// server (`records` reads what the store holds), a second server on the same store (a
 /// restart) knows the user, and logging out deletes the record.
 fn the_tutorial_on_a_store(store: &str, records: impl Fn() -> Vec<Vec<u8>>) {
-    let key = Key::generate().unwrap();
-    let base = format!("http://127.0.0.1:{}", serve_tutorial(&key, Some(store)));
+    let key = secret();
+    let tutorial = Tutorial::start(&key, Some(store));
+    let base = tutorial.base();
     let browser = Browser::start();
     the_tutorial_works(&browser, &base);
 
@@ -361,8 +372,8 @@ fn the_tutorial_on_a_store(store: &str, records: impl Fn() -> Vec<Vec<u8>>) {
     assert!(held[0].windows(5).any(|w| w == b"Grace"));
 
     // A second server on the same store and key (a restart, or another instance).
-    let other = serve_tutorial(&key, Some(store));
-    let reply = common::http_get(other, "/get", Some(&format!("session={value}")));
+    let other = Tutorial::start(&key, Some(store));
+    let reply = http_get(other.port, "/get", Some(&format!("session={value}")));
     assert_eq!(reply.body, "Hello, Grace!");
 
     // Logging out deletes the record; the notice lives in a new one until it is shown.
@@ -373,7 +384,7 @@ fn the_tutorial_on_a_store(store: &str, records: impl Fn() -> Vec<Vec<u8>>) {
     );
     browser.refresh();
     assert!(records().is_empty());
-    let replayed = common::http_get(other, "/get", Some(&format!("session={value}")));
+    let replayed = http_get(other.port, "/get", Some(&format!("session={value}")));
     assert_eq!(replayed.body, "Not logged in");
 }
 

@@ -4,23 +4,33 @@
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use super::temp::TempDir;
+use crate::temp::TempDir;
 
 /// The command that starts a server on a port, in a directory.
 type Launch = Box<dyn Fn(u16, &Path) -> Command + Send>;
 
+/// A server process a test starts and kills itself.
 pub struct OwnServer {
+    /// The port it listens on.
     pub port: u16,
     dir: TempDir,
     launch: Launch,
     child: Option<Child>,
 }
 
+impl std::fmt::Debug for OwnServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnServer")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
 impl OwnServer {
     /// Starts the server `launch` builds, on a free port, and waits until it listens.
     pub fn start(name: &str, launch: impl Fn(u16, &Path) -> Command + Send + 'static) -> Self {
         let mut server = Self {
-            port: super::free_port(),
+            port: crate::http::free_port(),
             dir: TempDir::new(name),
             launch: Box::new(launch),
             child: None,
@@ -36,7 +46,7 @@ impl OwnServer {
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("{command:?} (scripts/servers installs it): {e}"));
-        super::wait_for_port(self.port);
+        crate::http::wait_for_port(self.port);
         self.child = Some(child);
     }
 

@@ -1,6 +1,5 @@
-//! What the fuzz targets do, shared with `tests/fuzz_corpus.rs`, which replays the corpus on
-//! stable. The includer provides `crate::forge` (`tests/common/forge.rs`).
-#![allow(dead_code, unreachable_pub)]
+//! What the fuzz targets do (`fuzz/fuzz_targets/`), shared with `tests/fuzz_corpus.rs`, which
+//! replays the corpus on stable.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,10 +11,13 @@ use sessionkit::flask::FlaskCodec;
 use sessionkit::{CookieCommand, Key, SessionConfig};
 
 /// The fuzzed time: 2023-11-14T22:13:20Z.
+/// The fuzzed time: 2023-11-14T22:13:20Z.
 pub const NOW: u64 = 1_700_000_000;
-pub const KEY_HEX: &str = "8f3c9a1e5b7d2f40c6e81a93d5b7f2046e8c1a3f5d7b9e20c4a6e81f3d5b7c90";
+pub use crate::fixture::KEY_A as KEY_HEX;
+/// The Flask secret the Flask target signs with.
 pub const FLASK_KEY: &str = "fuzz-flask-key-5e2a9c71d3";
 
+/// The fuzzed session schema.
 #[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug, PartialEq)]
 pub struct Fuzzed {
     user: Option<String>,

@@ -1,5 +1,4 @@
 //! Concurrent request batches, shared by `benches/servers.rs` and `benches/peers`.
-#![allow(dead_code)]
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,14 +6,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// One request of task `n` (each task owns its own session).
-pub(crate) type Request =
-    Arc<dyn Fn(usize) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+pub type Request = Arc<dyn Fn(usize) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// Requests per batch.
-pub(crate) const REQUESTS: usize = 256;
+pub const REQUESTS: usize = 256;
 
 /// Runs `REQUESTS` requests with `concurrency` of them in flight; returns ns per request.
-pub(crate) async fn batch(request: &Request, concurrency: usize) -> f64 {
+pub async fn batch(request: &Request, concurrency: usize) -> f64 {
     let started = Instant::now();
     let per_task = REQUESTS / concurrency;
     let tasks: Vec<_> = (0..concurrency)
@@ -35,20 +33,20 @@ pub(crate) async fn batch(request: &Request, concurrency: usize) -> f64 {
 }
 
 /// The median of `values`.
-pub(crate) fn median(mut values: Vec<f64>) -> f64 {
+pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
 
 /// Logs in one session per concurrent task on `config`; returns their `Cookie` values.
-pub(crate) async fn sessions(
-    config: &sessionkit::SessionConfig<crate::workload::Workload>,
+pub async fn sessions(
+    config: &sessionkit::SessionConfig<super::workload::Workload>,
 ) -> Vec<String> {
     let mut cookies = Vec::new();
     for _ in 0..64 {
         let now = std::time::SystemTime::now();
         let mut loaded = config.load_async([&b""[..]], now).await.unwrap();
-        *loaded.session = crate::workload::workload();
+        *loaded.session = super::workload::workload();
         let sessionkit::CookieCommand::Set(header) =
             config.save_async(&loaded.session, now).await.unwrap()
         else {
@@ -60,8 +58,8 @@ pub(crate) async fn sessions(
 }
 
 /// A sessionkit request of task `n`: load its session, change one field, save.
-pub(crate) fn sessionkit_request(
-    config: sessionkit::SessionConfig<crate::workload::Workload>,
+pub fn sessionkit_request(
+    config: sessionkit::SessionConfig<super::workload::Workload>,
     cookies: Vec<String>,
 ) -> Request {
     let cookies = Arc::new(cookies);

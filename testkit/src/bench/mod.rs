@@ -1,0 +1,5 @@
+//! What the benches share: the workload, interleaved timing, concurrent request batches.
+
+pub mod concurrent;
+pub mod interleave;
+pub mod workload;
