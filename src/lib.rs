@@ -221,7 +221,7 @@
 //!   `sessionkit_conflicts_total{outcome}`, `sessionkit_merges_total` and
 //!   `sessionkit_unavailable_total` (503s). No id or secret is ever a label.
 //!
-//! - `conformance`: the store contract as a test suite ([`conformance`]), for a
+//! - `conformance`: the store contract as a test suite ([`conformance`](mod@conformance)), for a
 //!   [`SessionStore`] of your own.
 //!
 //! With `axum` or `actix`, [`testing`] drives an app across requests in tests.

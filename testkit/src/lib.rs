@@ -3,7 +3,7 @@
 //! documented layout ([`forge`]), the fuzz targets' logic ([`fuzz`]), the Flask vector checker
 //! ([`flask_vectors`]), the servers the store tests run against ([`servers`], [`own`]),
 //! loopback HTTP ([`http`]), temporary directories ([`temp`]) and the benches' workload and
-//! timing ([`bench`]).
+//! timing ([`bench`](mod@bench)).
 //!
 //! Not published: a store of a user's own runs the public contract,
 //! `sessionkit::conformance`, instead.
