@@ -46,7 +46,7 @@ async fn compare(label: &str, floor: Request, sessionkit: Request) {
     }
 }
 
-fn config(store: impl SessionStore) -> SessionConfig<Workload> {
+fn config(store: impl SessionStore + 'static) -> SessionConfig<Workload> {
     SessionConfig::builder()
         .key(Key::from_hex(KEY_HEX).unwrap())
         .store(store)

@@ -32,7 +32,7 @@ fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000)
 }
 
-fn config(store: impl SessionStore) -> SessionConfig<Workload> {
+fn config(store: impl SessionStore + 'static) -> SessionConfig<Workload> {
     SessionConfig::builder()
         .key(Key::from_hex(KEY_HEX).unwrap())
         .store(store)

@@ -304,7 +304,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     /// Keeps the session data in `store`; the cookie then carries only a signed 256-bit id.
     /// The handlers do not change. Load and save with
     /// [`SessionConfig::load_async`] / [`SessionConfig::save_async`] (the adapters do).
-    pub fn store(mut self, store: impl crate::SessionStore) -> Self {
+    pub fn store(mut self, store: impl crate::SessionStore + 'static) -> Self {
         self.store = Some(crate::BoxedStore::new(store));
         self
     }
@@ -315,7 +315,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     /// from the old one, so nobody is logged out by the move. Writes go to the new store
     /// only. Keep the same key and namespace as the old configuration; remove the window once
     /// the old store's sessions have moved or expired.
-    pub fn migrate_from(mut self, previous: impl crate::SessionStore) -> Self {
+    pub fn migrate_from(mut self, previous: impl crate::SessionStore + 'static) -> Self {
         self.previous = Some(crate::BoxedStore::new(previous));
         self.store_setting.get_or_insert("migrate_from");
         self
@@ -491,6 +491,12 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
             return Err(ConfigError::NeedsStore(setting));
         }
         let name_for_namespace = name.clone();
+        // The id cookie's codec: sessionkit's envelope, the only format a store builds with.
+        let ids = match &format {
+            Format::Native(codec) => Some(codec.clone()),
+            #[cfg(feature = "flask")]
+            Format::Flask(_) => None,
+        };
         Ok(SessionConfig {
             inner: Arc::new(Inner {
                 format,
@@ -503,8 +509,9 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
                 empty_payload,
                 validator: self.validator,
                 async_validator: self.async_validator,
-                server: self.store.zip(records).map(|(store, (records, binder))| {
-                    crate::store::ServerSide {
+                server: self.store.zip(records.zip(ids)).map(
+                    |(store, ((records, binder), ids))| crate::store::ServerSide {
+                        ids,
                         store,
                         namespace: self.namespace.unwrap_or(name_for_namespace),
                         conflict: self.conflict,
@@ -516,8 +523,8 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
                         read_unbound: self.read_unbound,
                         binder,
                         previous: self.previous,
-                    }
-                }),
+                    },
+                ),
             }),
         })
     }

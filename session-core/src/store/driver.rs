@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::backoff::Backoff;
 use super::server_side::{ServerSide, StoreFailure};
 use super::{Created, Record, SessionId, SessionStore, StoreError, StoreKey, Updated};
-use crate::codec::{Codec, FLAG_SERVER};
-use crate::config::{unix_seconds, Format};
+use crate::codec::FLAG_SERVER;
+use crate::config::unix_seconds;
 use crate::decide::{Action, Plan};
 use crate::lifetime::Stamp;
 use crate::session::{Incoming, Refused};
@@ -72,16 +72,6 @@ impl<T: SessionSchema> SessionConfig<T> {
         self.inner.server.as_ref()
     }
 
-    // `None` only in Flask mode, which builds without a store.
-    #[allow(clippy::unnecessary_wraps)]
-    fn codec(&self) -> Option<&Codec> {
-        match &self.inner.format {
-            Format::Native(codec) => Some(codec),
-            #[cfg(feature = "flask")]
-            Format::Flask(_) => None,
-        }
-    }
-
     /// A short keyed fingerprint of a session id, for logs: ids themselves are never logged.
     #[must_use]
     pub fn fingerprint(&self, id: &SessionId) -> String {
@@ -138,7 +128,7 @@ impl<T: SessionSchema> SessionConfig<T> {
         let mut first_rejection = None;
         let candidates = cookie::find(headers, &self.inner.name);
         for value in candidates.as_slice() {
-            let outcome = match self.open_id(value, unix_seconds(now)) {
+            let outcome = match self.open_id(server, value, unix_seconds(now)) {
                 Ok((id, stamp, by_fallback)) => {
                     let key = StoreKey::new(&server.namespace, &id);
                     let record = match self.load_record(server, &key, now).await {
@@ -209,15 +199,19 @@ impl<T: SessionSchema> SessionConfig<T> {
 
     /// Verifies a cookie that carries an id; checks its signed times (no idle timeout: the
     /// record's expiry is the authority).
-    fn open_id(&self, value: &[u8], now: u64) -> Result<(SessionId, Stamp, bool), Rejection> {
+    fn open_id(
+        &self,
+        server: &ServerSide,
+        value: &[u8],
+        now: u64,
+    ) -> Result<(SessionId, Stamp, bool), Rejection> {
         if value.len() > self.inner.max_cookie_bytes {
             return Err(Rejection::TooLarge {
                 bytes: value.len(),
                 limit: self.inner.max_cookie_bytes,
             });
         }
-        let codec = self.codec().ok_or(Rejection::Malformed)?;
-        let opened = codec.open(value)?;
+        let opened = server.ids.open(value)?;
         if !opened.server {
             return Err(Rejection::Malformed);
         }
@@ -354,7 +348,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                 .await
                 .map_err(store)?;
                 if touched {
-                    self.id_cookie(&stored.id, stamp, now_s)
+                    self.id_cookie(server, &stored.id, stamp, now_s)
                 } else {
                     Ok(self.removal())
                 }
@@ -436,11 +430,12 @@ impl<T: SessionSchema> SessionConfig<T> {
     /// The cookie that carries `id`.
     fn id_cookie(
         &self,
+        server: &ServerSide,
         id: &SessionId,
         stamp: Stamp,
         now: u64,
     ) -> Result<CookieCommand, SaveError> {
-        let codec = self.codec().ok_or(SaveError::NeedsAsync)?;
+        let codec = &server.ids;
         let mut raw = codec.begin_with(stamp, FLAG_SERVER, SessionId::LEN);
         raw.extend_from_slice(id.as_bytes());
         self.finish(|out| codec.seal(raw, out), stamp, now)
@@ -468,7 +463,7 @@ impl<T: SessionSchema> SessionConfig<T> {
             .map_err(SaveError::Store)?;
             if created == Created::Ok {
                 crate::observe::created();
-                return self.id_cookie(&id, stamp, now_s);
+                return self.id_cookie(server, &id, stamp, now_s);
             }
         }
         Err(SaveError::Store(StoreError::Other(
@@ -520,13 +515,13 @@ impl<T: SessionSchema> SessionConfig<T> {
             }
             .map_err(SaveError::Store)?;
             match (outcome, &new) {
-                (Updated::Ok, Some((id, _))) => return self.id_cookie(id, stamp, now_s),
+                (Updated::Ok, Some((id, _))) => return self.id_cookie(server, id, stamp, now_s),
                 // The id did not change: the cookie is sent again when it is due anyway, or
                 // when the write moved the record's expiry and the cookie's must follow.
                 (Updated::Ok, None)
                     if plan.must_write || self.expiry_moved(session, stamp, now_s) =>
                 {
-                    return self.id_cookie(&stored.id, stamp, now_s)
+                    return self.id_cookie(server, &stored.id, stamp, now_s)
                 }
                 (Updated::Ok, None) => return Ok(CookieCommand::Unchanged),
                 (Updated::Gone, _) => return Ok(self.removal()),

@@ -31,7 +31,6 @@ mod sql;
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -131,7 +130,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Every operation is atomic with respect to the others on the same key. A record whose
 /// `expires_at` is not after `now` counts as absent for `load` (and `create` may replace it);
 /// `delete_expired` only collects garbage.
-pub trait SessionStore: Send + Sync + 'static {
+// `DynStore`: the object-safe form a `BoxedStore` holds, each future boxed (dynosaur).
+#[dynosaur::dynosaur(pub(crate) DynStore = dyn(box) SessionStore)]
+#[allow(unreachable_pub)] // the erased trait dynosaur generates beside it
+pub trait SessionStore: Send + Sync {
     /// The live record under `key`, or `None` if absent or expired.
     fn load(
         &self,
@@ -216,138 +218,19 @@ pub trait SessionStore: Send + Sync + 'static {
     }
 }
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// The object-safe form of [`SessionStore`], implemented for every store.
-trait DynStore: Send + Sync {
-    fn load<'a>(
-        &'a self,
-        key: &'a StoreKey,
-        now: u64,
-    ) -> BoxFuture<'a, StoreResult<Option<Record>>>;
-    fn create<'a>(
-        &'a self,
-        key: &'a StoreKey,
-        record: &'a Record,
-        now: u64,
-    ) -> BoxFuture<'a, StoreResult<Created>>;
-    fn update<'a>(
-        &'a self,
-        key: &'a StoreKey,
-        expected: u64,
-        record: &'a Record,
-        now: u64,
-    ) -> BoxFuture<'a, StoreResult<Updated>>;
-    fn touch<'a>(
-        &'a self,
-        key: &'a StoreKey,
-        expires_at: u64,
-        now: u64,
-    ) -> BoxFuture<'a, StoreResult<bool>>;
-    fn rotate<'a>(
-        &'a self,
-        old: &'a StoreKey,
-        new: &'a StoreKey,
-        expected: u64,
-        record: &'a Record,
-        now: u64,
-    ) -> BoxFuture<'a, StoreResult<Updated>>;
-    fn delete<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, StoreResult<()>>;
-    fn delete_expired(&self, now: u64, limit: usize) -> BoxFuture<'_, StoreResult<usize>>;
-    fn expires_natively(&self) -> bool;
-    fn list_owner<'a>(
-        &'a self,
-        owner: &'a str,
-        now: u64,
-    ) -> BoxFuture<'a, StoreResult<Vec<(StoreKey, Record)>>>;
-    fn revoke_owner<'a>(
-        &'a self,
-        owner: &'a str,
-        except: Option<&'a StoreKey>,
-    ) -> BoxFuture<'a, StoreResult<usize>>;
-}
-
-impl<S: SessionStore> DynStore for S {
-    fn load<'a>(
-        &'a self,
-        key: &'a StoreKey,
-        now: u64,
-    ) -> BoxFuture<'a, StoreResult<Option<Record>>> {
-        Box::pin(SessionStore::load(self, key, now))
-    }
-    fn create<'a>(
-        &'a self,
-        key: &'a StoreKey,
-        record: &'a Record,
-        now: u64,
-    ) -> BoxFuture<'a, StoreResult<Created>> {
-        Box::pin(SessionStore::create(self, key, record, now))
-    }
-    fn update<'a>(
-        &'a self,
-        key: &'a StoreKey,
-        expected: u64,
-        record: &'a Record,
-        now: u64,
-    ) -> BoxFuture<'a, StoreResult<Updated>> {
-        Box::pin(SessionStore::update(self, key, expected, record, now))
-    }
-    fn touch<'a>(
-        &'a self,
-        key: &'a StoreKey,
-        expires_at: u64,
-        now: u64,
-    ) -> BoxFuture<'a, StoreResult<bool>> {
-        Box::pin(SessionStore::touch(self, key, expires_at, now))
-    }
-    fn rotate<'a>(
-        &'a self,
-        old: &'a StoreKey,
-        new: &'a StoreKey,
-        expected: u64,
-        record: &'a Record,
-        now: u64,
-    ) -> BoxFuture<'a, StoreResult<Updated>> {
-        Box::pin(SessionStore::rotate(self, old, new, expected, record, now))
-    }
-    fn delete<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, StoreResult<()>> {
-        Box::pin(SessionStore::delete(self, key))
-    }
-    fn delete_expired(&self, now: u64, limit: usize) -> BoxFuture<'_, StoreResult<usize>> {
-        Box::pin(SessionStore::delete_expired(self, now, limit))
-    }
-    fn expires_natively(&self) -> bool {
-        SessionStore::expires_natively(self)
-    }
-    fn list_owner<'a>(
-        &'a self,
-        owner: &'a str,
-        now: u64,
-    ) -> BoxFuture<'a, StoreResult<Vec<(StoreKey, Record)>>> {
-        Box::pin(SessionStore::list_owner(self, owner, now))
-    }
-    fn revoke_owner<'a>(
-        &'a self,
-        owner: &'a str,
-        except: Option<&'a StoreKey>,
-    ) -> BoxFuture<'a, StoreResult<usize>> {
-        Box::pin(SessionStore::revoke_owner(self, owner, except))
-    }
-}
-
 /// A type-erased store, as a configuration holds it: adapters' types do not grow a type
 /// parameter, and one virtual call costs nothing next to a round trip.
 #[derive(Clone)]
 pub struct BoxedStore {
-    inner: std::sync::Arc<dyn DynStore>,
+    inner: std::sync::Arc<DynStore<'static>>,
     name: &'static str,
 }
 
 impl BoxedStore {
     /// Erases the type of `store`.
-    pub fn new<S: SessionStore>(store: S) -> Self {
+    pub fn new<S: SessionStore + 'static>(store: S) -> Self {
         Self {
-            inner: std::sync::Arc::new(store),
+            inner: std::sync::Arc::from(DynStore::new_box(store)),
             name: std::any::type_name::<S>(),
         }
     }

@@ -71,6 +71,9 @@ pub(crate) struct ServerSide {
     pub(crate) binder: Binder,
     /// The store sessions move from ([`migrate_from`](crate::SessionConfigBuilder::migrate_from)).
     pub(crate) previous: Option<BoxedStore>,
+    /// Signs and opens the cookie that carries the id (sessionkit's envelope: a store is
+    /// never configured in Flask mode).
+    pub(crate) ids: crate::codec::Codec,
     /// Records bound to nothing are read: the migration window of
     /// [`read_unbound_records`](crate::SessionConfigBuilder::read_unbound_records).
     pub(crate) read_unbound: bool,
