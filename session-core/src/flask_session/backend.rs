@@ -17,7 +17,7 @@ const MEMCACHED_RELATIVE_MAX: u64 = 30 * 86_400;
 pub(super) enum Backend {
     Redis(ConnectionManager),
     #[cfg(feature = "memcached")]
-    Memcached(String),
+    Memcached(std::sync::Arc<crate::store::memcached::Client>),
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::SqlitePool, String),
     #[cfg(feature = "postgres")]
@@ -162,57 +162,15 @@ fn parse_expiry(text: &str) -> Option<i64> {
         .flatten()
 }
 
+/// Flask-Session's memcached records through sessionkit's one memcached client: its keys and
+/// values as pymemcache writes them (flags 0), placed over several nodes as pylibmc's ketama
+/// places them.
 #[cfg(feature = "memcached")]
 mod memcached {
-    //! The text protocol's `get`, `set` and `delete`: flags 0, as Flask-Session's pymemcache
-    //! client writes them.
-
-    use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
-    use tokio::net::TcpStream;
-
+    use crate::store::memcached::{Client, Set};
     use crate::StoreError;
 
-    async fn connect(addr: &str) -> Result<BufReader<TcpStream>, StoreError> {
-        let stream =
-            tokio::time::timeout(std::time::Duration::from_secs(2), TcpStream::connect(addr))
-                .await
-                .map_err(|_| StoreError::Timeout)?
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(BufReader::new(stream))
-    }
-
-    /// `key` when memcached's text protocol can carry it: 1 to 250 bytes, printable, no
-    /// space. Anything else (a prefix with a space reads another key, one with CRLF injects
-    /// commands) is refused before a byte is sent, as pymemcache refuses it.
-    fn checked(key: &str) -> Result<&str, StoreError> {
-        let fits = (1..=250).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
-        if fits {
-            Ok(key)
-        } else {
-            Err(StoreError::Other(format!(
-                "memcached cannot carry the key {key:?}: keys are 1 to 250 printable bytes \
-                 without spaces; check the session key prefix"
-            )))
-        }
-    }
-
-    #[cfg(test)]
-    #[test]
-    fn keys_the_protocol_cannot_carry_are_refused() {
-        assert_eq!(checked("session:abc"), Ok("session:abc"));
-        for bad in [
-            "",
-            "a b",
-            "x\r\nflush_all",
-            "tab\there",
-            "é",
-            &"k".repeat(251),
-        ] {
-            assert!(matches!(checked(bad), Err(StoreError::Other(_))), "{bad:?}");
-        }
-    }
-
-    /// A prefix every key of which [`checked`] would refuse.
+    /// A prefix every key of which memcached could not carry.
     pub(super) fn check_prefix(prefix: &str) -> Result<(), StoreError> {
         if prefix.len() < 250 && prefix.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(())
@@ -224,73 +182,23 @@ mod memcached {
         }
     }
 
-    fn io(e: &std::io::Error) -> StoreError {
-        StoreError::Unavailable(e.to_string())
-    }
-
-    async fn line(stream: &mut BufReader<TcpStream>) -> Result<String, StoreError> {
-        let mut line = String::new();
-        stream.read_line(&mut line).await.map_err(|e| io(&e))?;
-        Ok(line.trim_end().to_owned())
-    }
-
-    pub(super) async fn get(addr: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let key = checked(key)?;
-        let mut stream = connect(addr).await?;
-        stream
-            .get_mut()
-            .write_all(format!("get {key}\r\n").as_bytes())
-            .await
-            .map_err(|e| io(&e))?;
-        let head = line(&mut stream).await?;
-        if head == "END" {
-            return Ok(None);
-        }
-        let len: usize = head
-            .split(' ')
-            .nth(3)
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| StoreError::Corrupt(format!("memcached answered {head:?}")))?;
-        let mut value = vec![0; len + 2];
-        stream.read_exact(&mut value).await.map_err(|e| io(&e))?;
-        value.truncate(len);
-        Ok(Some(value))
+    pub(super) async fn get(client: &Client, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(client.get(key).await?.map(|(value, _)| value))
     }
 
     pub(super) async fn set(
-        addr: &str,
+        client: &Client,
         key: &str,
         value: &[u8],
         exptime: u64,
     ) -> Result<(), StoreError> {
-        let key = checked(key)?;
-        let mut stream = connect(addr).await?;
-        let mut request = format!("set {key} 0 {exptime} {}\r\n", value.len()).into_bytes();
-        request.extend_from_slice(value);
-        request.extend_from_slice(b"\r\n");
-        stream
-            .get_mut()
-            .write_all(&request)
-            .await
-            .map_err(|e| io(&e))?;
-        match line(&mut stream).await?.as_str() {
-            "STORED" => Ok(()),
-            other => Err(StoreError::Other(format!("memcached answered {other:?}"))),
-        }
+        client.set(key, value, exptime, Set::Always).await?;
+        Ok(())
     }
 
-    pub(super) async fn delete(addr: &str, key: &str) -> Result<(), StoreError> {
-        let key = checked(key)?;
-        let mut stream = connect(addr).await?;
-        stream
-            .get_mut()
-            .write_all(format!("delete {key}\r\n").as_bytes())
-            .await
-            .map_err(|e| io(&e))?;
-        match line(&mut stream).await?.as_str() {
-            "DELETED" | "NOT_FOUND" => Ok(()),
-            other => Err(StoreError::Other(format!("memcached answered {other:?}"))),
-        }
+    pub(super) async fn delete(client: &Client, key: &str) -> Result<(), StoreError> {
+        client.delete(key, None).await?;
+        Ok(())
     }
 }
 

@@ -190,7 +190,9 @@ impl FlaskSessionStore {
     #[cfg_attr(docsrs, doc(cfg(feature = "memcached")))]
     #[must_use]
     pub fn memcached(addr: &str) -> Self {
-        Self::with_backend(Backend::Memcached(addr.to_owned()))
+        Self::with_backend(Backend::Memcached(std::sync::Arc::new(
+            crate::store::memcached::Client::new(&[addr]),
+        )))
     }
 
     /// The app's `SESSION_TYPE = "sqlalchemy"` table on SQLite (`SESSION_SQLALCHEMY_TABLE`,

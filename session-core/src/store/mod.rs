@@ -16,7 +16,7 @@ mod driver;
 mod file;
 mod id;
 #[cfg(feature = "memcached")]
-mod memcached;
+pub(crate) mod memcached;
 mod memory;
 mod merge;
 mod record;
