@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
 use serde::{Deserialize, Serialize};
-use sessionkit::inspect::{inspect, Contents};
+use sessionkit::inspect::{inspect, Contents, Inspected};
 use sessionkit::{Key, Keyring, SessionConfig, SessionSchema};
 
 #[derive(Parser)]
@@ -153,6 +153,34 @@ fn decode(args: &Decode) -> Result<ExitCode, String> {
         Err(reason) => return Ok(refused(&reason.to_string())),
     };
     let (created, issued) = (unix(inspected.created_at), unix(inspected.issued_at));
+    show(&inspected, created, issued)?;
+    if inspected.schema_version != args.schema {
+        return Ok(refused(&format!(
+            "schema version {} where the app expects {}",
+            inspected.schema_version, args.schema
+        )));
+    }
+    if created.saturating_add(args.lifetime) <= now {
+        return Ok(refused(&format!(
+            "expired: created {}s ago, lifetime {}s",
+            now.saturating_sub(created),
+            args.lifetime
+        )));
+    }
+    if let Some(idle) = args.idle {
+        if issued.saturating_add(idle) <= now {
+            return Ok(refused(&format!(
+                "expired: idle {}s, idle timeout {idle}s",
+                now.saturating_sub(issued)
+            )));
+        }
+    }
+    println!("verdict: accepted");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the header and contents of an opened cookie.
+fn show(inspected: &Inspected, created: u64, issued: u64) -> Result<(), String> {
     println!(
         "format: {}",
         if inspected.encrypted {
@@ -178,29 +206,7 @@ fn decode(args: &Decode) -> Result<ExitCode, String> {
         }
         _ => println!("data: (a form this tool does not know)"),
     }
-    if inspected.schema_version != args.schema {
-        return Ok(refused(&format!(
-            "schema version {} where the app expects {}",
-            inspected.schema_version, args.schema
-        )));
-    }
-    if created.saturating_add(args.lifetime) <= now {
-        return Ok(refused(&format!(
-            "expired: created {}s ago, lifetime {}s",
-            now.saturating_sub(created),
-            args.lifetime
-        )));
-    }
-    if let Some(idle) = args.idle {
-        if issued.saturating_add(idle) <= now {
-            return Ok(refused(&format!(
-                "expired: idle {}s, idle timeout {idle}s",
-                now.saturating_sub(issued)
-            )));
-        }
-    }
-    println!("verdict: accepted");
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn refused(reason: &str) -> ExitCode {

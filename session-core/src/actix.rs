@@ -41,7 +41,7 @@ pub use crate::extract::Session;
 use crate::slot::{
     varies_by_cookie, Begin, Failure, Outcome, Shared, Slot, MISSING_LAYER, TAKEN_TWICE,
 };
-use crate::{SessionConfig, SessionSchema};
+use crate::{config::SessionConfig, schema::SessionSchema};
 
 /// Middleware that gives handlers a [`Session<T>`]. Build it once, clone it into each worker.
 pub struct SessionMiddleware<T> {
@@ -331,7 +331,7 @@ impl ResponseError for SessionError {
 /// ```
 pub fn read_session<T, R>(
     extensions: &actix_web::dev::Extensions,
-    read: impl FnOnce(&crate::TrackedSession<T>) -> R,
+    read: impl FnOnce(&crate::session::TrackedSession<T>) -> R,
 ) -> Option<R>
 where
     T: SessionSchema + 'static,

@@ -20,8 +20,8 @@ use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
 use hmac::Mac;
 
+use crate::error::SaveError;
 use crate::key::{HmacSha256, Key, Keyring};
-use crate::SaveError;
 
 pub(crate) const ID_LEN: usize = 4;
 pub(crate) const NONCE_LEN: usize = 12;

@@ -44,7 +44,7 @@ pub use crate::extract::Session;
 use crate::slot::{
     varies_by_cookie, Begin, Failure, Outcome, Shared, Slot, MISSING_LAYER, TAKEN_TWICE,
 };
-use crate::{SessionConfig, SessionSchema};
+use crate::{config::SessionConfig, schema::SessionSchema};
 
 /// A tower layer that gives handlers a [`Session<T>`]. Build it once, at start-up.
 pub struct SessionLayer<T> {
@@ -333,7 +333,7 @@ impl IntoResponse for SessionRejection {
 /// ```
 pub fn read_session<T, R>(
     extensions: &::axum::http::Extensions,
-    read: impl FnOnce(&crate::TrackedSession<T>) -> R,
+    read: impl FnOnce(&crate::session::TrackedSession<T>) -> R,
 ) -> Option<R>
 where
     T: SessionSchema + Send + 'static,

@@ -45,7 +45,7 @@ use crate::aead::{Sealer, Unsealed};
 use crate::key::{HmacSha256, Key, Keyring};
 pub(crate) use crate::lifetime::Stamp;
 use crate::session::Incoming;
-use crate::{Rejection, SaveError};
+use crate::{error::Rejection, error::SaveError};
 
 /// The envelope format this version writes for a signed cookie.
 pub const FORMAT_VERSION: u8 = 1;

@@ -182,7 +182,7 @@ pub enum SaveError {
         field: &'static str,
     },
     /// The session store failed; nothing was saved and no cookie must be sent.
-    Store(crate::StoreError),
+    Store(crate::store::StoreError),
     /// Another request changed the session first and the policy is
     /// [`ConflictPolicy::Reject`](crate::ConflictPolicy::Reject).
     Conflict,

@@ -5,7 +5,7 @@
 use std::ops::{Deref, DerefMut};
 
 use crate::slot::{Slot, TakeError};
-use crate::{Rejection, SessionSchema};
+use crate::{error::Rejection, schema::SessionSchema};
 
 /// The session of the current request, for a handler to read and change directly.
 ///
@@ -29,7 +29,7 @@ use crate::{Rejection, SessionSchema};
 /// adapter's middleware when it is dropped. Do not move it into a task that outlives the
 /// request; such changes are lost (and logged as an error).
 pub struct Session<T: SessionSchema> {
-    inner: Option<Box<crate::TrackedSession<T>>>,
+    inner: Option<Box<crate::session::TrackedSession<T>>>,
     rejected: Option<Rejection>,
     slot: Slot<T>,
 }
@@ -59,7 +59,7 @@ impl<T: SessionSchema + std::fmt::Debug> std::fmt::Debug for Session<T> {
 }
 
 impl<T: SessionSchema> Deref for Session<T> {
-    type Target = crate::TrackedSession<T>;
+    type Target = crate::session::TrackedSession<T>;
 
     fn deref(&self) -> &Self::Target {
         self.inner.as_ref().expect("present until drop")

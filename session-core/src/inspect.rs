@@ -5,7 +5,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::codec::Codec;
-use crate::{Keyring, Rejection};
+use crate::{error::Rejection, key::Keyring};
 
 /// A verified cookie's envelope and contents.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,14 +71,14 @@ pub fn inspect(
         )
     };
     Ok(Inspected {
-        encrypted: opened.raw.first() == Some(&crate::ENCRYPTED_FORMAT_VERSION),
+        encrypted: opened.raw.first() == Some(&crate::codec::ENCRYPTED_FORMAT_VERSION),
         schema_version: opened.schema,
         created_at: at(opened.stamp.created_at),
         issued_at: at(opened.stamp.issued_at),
         permanent: opened.stamp.permanent,
         by_fallback_key: opened.by_fallback && {
             // `by_fallback` also marks a cookie to be rewritten in the other format.
-            let encrypted = opened.raw.first() == Some(&crate::ENCRYPTED_FORMAT_VERSION);
+            let encrypted = opened.raw.first() == Some(&crate::codec::ENCRYPTED_FORMAT_VERSION);
             Codec::new(&Keyring::new(keys.current().clone()), name, 0, encrypted)
                 .open(value.trim().as_bytes())
                 .is_err()

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::Rejection;
+use crate::error::Rejection;
 
 /// The longest `Max-Age` browsers honour (RFC 6265bis caps it at 400 days); a longer server-side
 /// lifetime still holds on the server, the browser just needs the cookie re-sent within it.

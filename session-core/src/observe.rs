@@ -20,7 +20,7 @@ pub(crate) fn created() {
 }
 
 /// A cookie was refused.
-pub(crate) fn refused(reason: &crate::Rejection) {
+pub(crate) fn refused(reason: &crate::error::Rejection) {
     #[cfg(feature = "metrics")]
     metrics::counter!("sessionkit_sessions_refused_total", "reason" => reason.kind()).increment(1);
     #[cfg(not(feature = "metrics"))]

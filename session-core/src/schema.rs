@@ -72,13 +72,13 @@ pub trait SessionSchema: Serialize + DeserializeOwned + Default {
 }
 
 /// Serializes `data` as the session's JSON, refusing a float JSON cannot carry.
-pub(crate) fn to_json<T: SessionSchema>(data: &T) -> Result<Vec<u8>, crate::SaveError> {
+pub(crate) fn to_json<T: SessionSchema>(data: &T) -> Result<Vec<u8>, crate::error::SaveError> {
     refuse_non_finite(data)?;
     serde_json::to_vec(data).map_err(crate::SaveError::Serialize)
 }
 
 /// [`SessionSchema::non_finite_field`] as a save error.
-pub(crate) fn refuse_non_finite<T: SessionSchema>(data: &T) -> Result<(), crate::SaveError> {
+pub(crate) fn refuse_non_finite<T: SessionSchema>(data: &T) -> Result<(), crate::error::SaveError> {
     match data.non_finite_field() {
         Some(field) => Err(crate::SaveError::NotFinite { field }),
         None => Ok(()),
@@ -98,7 +98,9 @@ pub(crate) fn refuse_non_finite<T: SessionSchema>(data: &T) -> Result<(), crate:
 /// ignored (unless `T` denies them); a value that no longer fits its field is still a
 /// rejection. The direct parse is the fast path; the mending runs only after a `missing field`
 /// error.
-pub(crate) fn decode_payload<T: SessionSchema>(payload: &[u8]) -> Result<T, crate::Rejection> {
+pub(crate) fn decode_payload<T: SessionSchema>(
+    payload: &[u8],
+) -> Result<T, crate::error::Rejection> {
     let first = match serde_json::from_slice(payload) {
         Ok(data) => return Ok(data),
         Err(e) => e,

@@ -17,9 +17,17 @@ pub(crate) struct Incoming {
     /// True when a fallback key, not the current one, verified it.
     pub(crate) by_fallback: bool,
     /// With a server-side store: where the record is and which version was read.
-    pub(crate) server: Option<crate::store::Stored>,
+    pub(crate) server: Option<Stored>,
     /// When the session ends unless a request comes first (Unix seconds); set on load.
     pub(crate) expires_at: Option<u64>,
+}
+
+/// Where a loaded session's record is, and which version was read.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    pub(crate) id: crate::store::SessionId,
+    pub(crate) key: crate::store::StoreKey,
+    pub(crate) version: u64,
 }
 
 impl Incoming {

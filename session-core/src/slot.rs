@@ -13,10 +13,11 @@ use std::time::{Instant, SystemTime};
 use tracing::field::Empty;
 use tracing::Instrument as _;
 
+pub(crate) use crate::config::Failure;
 use crate::session::Refused;
 use crate::{
-    CookieCommand, Loaded, Rejection, SaveError, SessionConfig, SessionSchema, StoreError,
-    StoreFailure, TrackedSession,
+    config::CookieCommand, config::Loaded, config::SessionConfig, error::Rejection,
+    error::SaveError, schema::SessionSchema, session::TrackedSession,
 };
 
 /// The clock an adapter reads: `SystemTime::now` unless a test gives another.
@@ -102,15 +103,15 @@ impl<T: SessionSchema> Shared<T> {
             Ok(loaded) => Ok(self.slot(loaded, Some(started))),
             Err(error) => {
                 tracing::error!(%error, "sessionkit: the session store failed on load");
-                match self.config.store_failure() {
-                    Some(StoreFailure::ContinueAnonymous) => Ok(self.slot(
+                match self.config.load_failure() {
+                    None => Ok(self.slot(
                         Loaded {
                             session: TrackedSession::refused(T::default(), false, Refused::Unread),
                             rejected: None,
                         },
                         Some(started),
                     )),
-                    policy => Err(Failure::unavailable(policy)),
+                    Some(failure) => Err(failure),
                 }
             }
         }
@@ -187,7 +188,7 @@ impl<T: SessionSchema> Shared<T> {
         varies: bool,
         has_cache_control: bool,
     ) -> Ending<impl Future<Output = Outcome> + '_> {
-        if self.config.store_failure().is_none() {
+        if !self.config.saves_async() {
             return Ending::Done(self.end_now(slot, status, varies, has_cache_control));
         }
         let (session, outcome) = slot.settle(status >= 500);
@@ -246,7 +247,7 @@ impl<T: SessionSchema> Shared<T> {
             Some(Ok(CookieCommand::Unchanged)) | None => {}
             Some(Err(error)) => {
                 tracing::error!(%error, %status, "sessionkit: the session could not be saved");
-                outcome.failure = Some(Failure::from_save(&error, self.config.store_failure()));
+                outcome.failure = Some(self.config.save_failure(&error));
             }
         }
         outcome.vary_cookie &= !varies;
@@ -279,51 +280,6 @@ impl<F: Future<Output = Outcome>> Ending<F> {
 pub(crate) enum Begin<T> {
     Ready(Slot<T>),
     Load(Vec<Vec<u8>>),
-}
-
-/// The error response that replaces the handler's, with no `Set-Cookie`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Failure {
-    pub(crate) status: u16,
-    pub(crate) retry_after: Option<u32>,
-    pub(crate) body: &'static str,
-}
-
-impl Failure {
-    fn unavailable(policy: Option<StoreFailure>) -> Self {
-        crate::observe::unavailable();
-        let retry_after = match policy {
-            Some(StoreFailure::Unavailable { retry_after }) => retry_after,
-            _ => 1,
-        };
-        Self {
-            status: 503,
-            retry_after: Some(retry_after),
-            body: "session store unavailable",
-        }
-    }
-
-    fn from_save(error: &SaveError, policy: Option<StoreFailure>) -> Self {
-        match error {
-            // A session the store can never hold is not an outage to retry.
-            SaveError::Store(StoreError::TooLarge { .. }) => Self {
-                status: 500,
-                retry_after: None,
-                body: "session could not be saved",
-            },
-            SaveError::Store(_) | SaveError::Contended { .. } => Self::unavailable(policy),
-            SaveError::Conflict => Self {
-                status: 409,
-                retry_after: None,
-                body: "the session was changed by another request",
-            },
-            _ => Self {
-                status: 500,
-                retry_after: None,
-                body: "session could not be saved",
-            },
-        }
-    }
 }
 
 /// Shared between the middleware and the extractor of one request.

@@ -110,22 +110,8 @@ impl ContainerAttrs {
             cx.error(span, "`max_age` is now `lifetime`, the name the builder uses too (`.lifetime(..)`): write `lifetime = \"31d\"`");
             skip_value(meta);
         } else if path.is_ident("version") {
-            let bad = |cx: &Ctxt, span: Span| {
-                cx.error(span, "invalid `version`, expected a whole number from 0 to 4294967295, such as `version = 2`");
-            };
-            match meta
-                .value()
-                .and_then(syn::parse::ParseBuffer::parse::<syn::Expr>)
-            {
-                Ok(syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Int(lit),
-                    ..
-                })) => match lit.base10_parse::<u32>() {
-                    Ok(n) => self.version.set(cx, span, n),
-                    Err(_) => bad(cx, lit.span()),
-                },
-                Ok(other) => bad(cx, other.span()),
-                Err(e) => cx.syn_error(e),
+            if let Some(n) = version_value(cx, meta) {
+                self.version.set(cx, span, n);
             }
         } else if path.is_ident("crate") {
             if let Some(lit) = string_value(cx, meta) {
@@ -239,6 +225,28 @@ impl FieldAttrs {
             skip_value(meta);
         }
     }
+}
+
+/// The whole number `version = N` gives (a `u32`), or `None` after reporting why not.
+fn version_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> Option<u32> {
+    let bad = |cx: &Ctxt, span: Span| {
+        cx.error(span, "invalid `version`, expected a whole number from 0 to 4294967295, such as `version = 2`");
+    };
+    match meta
+        .value()
+        .and_then(syn::parse::ParseBuffer::parse::<syn::Expr>)
+    {
+        Ok(syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(lit),
+            ..
+        })) => match lit.base10_parse::<u32>() {
+            Ok(n) => return Some(n),
+            Err(_) => bad(cx, lit.span()),
+        },
+        Ok(other) => bad(cx, other.span()),
+        Err(e) => cx.syn_error(e),
+    }
+    None
 }
 
 fn string_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> Option<LitStr> {

@@ -62,33 +62,12 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
                 + ::core::default::Default
         });
     }
-    let cookie = container
-        .attrs
-        .cookie
-        .get()
-        .map_or("session", String::as_str);
-    let lifetime = container
-        .attrs
-        .lifetime
-        .get()
-        .copied()
-        .unwrap_or(DEFAULT_LIFETIME);
-    let version = container.attrs.version.get().copied().unwrap_or(0);
+    let attrs = &container.attrs;
+    let cookie = attrs.cookie.get().map_or("session", String::as_str);
+    let lifetime = attrs.lifetime.get().copied().unwrap_or(DEFAULT_LIFETIME);
+    let version = attrs.version.get().copied().unwrap_or(0);
     let keys = container.fields.iter().flat_map(|f| &f.keys);
-    let owner = container
-        .fields
-        .iter()
-        .find(|f| f.attrs.owner.get().is_some())
-        .map(|f| {
-            let member = f.ident;
-            let id =
-                quote_spanned!(f.ty.span()=> #krate::__private::OwnerId::owner_id(&self.#member));
-            quote! {
-                fn owner(&self) -> ::core::option::Option<::std::string::String> {
-                    #id
-                }
-            }
-        });
+    let owner = owner_fn(container, &krate);
     let non_finite = non_finite_check(container);
     let sets = sets_check(container, &krate);
     let flattened = container
@@ -118,6 +97,21 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
         }
         #sets
     }
+}
+
+/// `fn owner`, from the field marked `#[session(owner)]`, if one is.
+fn owner_fn(container: &Container<'_>, krate: &syn::Path) -> Option<TokenStream> {
+    let field = container
+        .fields
+        .iter()
+        .find(|f| f.attrs.owner.get().is_some())?;
+    let member = field.ident;
+    let id = quote_spanned!(field.ty.span()=> #krate::__private::OwnerId::owner_id(&self.#member));
+    Some(quote! {
+        fn owner(&self) -> ::core::option::Option<::std::string::String> {
+            #id
+        }
+    })
 }
 
 /// A `HashSet` field (at the top level, where the derive can see it) needs `Self: PartialEq`

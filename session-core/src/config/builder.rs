@@ -14,7 +14,7 @@ use crate::codec::Codec;
 use crate::header::{Attributes, Layout, SameSite};
 use crate::lifetime::{Lifetime, Limits, Refresh};
 use crate::store::Binder;
-use crate::{ConfigError, Key, Keyring, SessionSchema};
+use crate::{error::ConfigError, key::Key, key::Keyring, schema::SessionSchema};
 
 /// Builds a [`SessionConfig`]; every check runs in [`SessionConfigBuilder::build`].
 #[must_use = "call .build() to get the configuration"]
@@ -36,15 +36,15 @@ pub struct SessionConfigBuilder<T> {
     cache_control: Option<String>,
     validator: Option<Validator<T>>,
     async_validator: Option<super::AsyncValidator<T>>,
-    store: Option<crate::BoxedStore>,
+    store: Option<crate::store::BoxedStore>,
     /// The store sessions move from during a migration window.
-    previous: Option<crate::BoxedStore>,
+    previous: Option<crate::store::BoxedStore>,
     /// The first store setting given, which needs a store to take effect.
     store_setting: Option<&'static str>,
     namespace: Option<String>,
-    conflict: crate::ConflictPolicy,
+    conflict: crate::store::ConflictPolicy,
     store_timeout: Duration,
-    store_failure: crate::StoreFailure,
+    store_failure: crate::store::StoreFailure,
     encrypted: bool,
     read_unbound: bool,
     #[cfg(feature = "flask")]
@@ -304,7 +304,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     /// Keeps the session data in `store`; the cookie then carries only a signed 256-bit id.
     /// The handlers do not change. Load and save with
     /// [`SessionConfig::load_async`] / [`SessionConfig::save_async`] (the adapters do).
-    pub fn store(mut self, store: impl crate::SessionStore + 'static) -> Self {
+    pub fn store(mut self, store: impl crate::store::SessionStore + 'static) -> Self {
         self.store = Some(crate::BoxedStore::new(store));
         self
     }
@@ -315,7 +315,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     /// from the old one, so nobody is logged out by the move. Writes go to the new store
     /// only. Keep the same key and namespace as the old configuration; remove the window once
     /// the old store's sessions have moved or expired.
-    pub fn migrate_from(mut self, previous: impl crate::SessionStore + 'static) -> Self {
+    pub fn migrate_from(mut self, previous: impl crate::store::SessionStore + 'static) -> Self {
         self.previous = Some(crate::BoxedStore::new(previous));
         self.store_setting.get_or_insert("migrate_from");
         self
@@ -331,7 +331,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
 
     /// What to do when two requests change one session at once (default
     /// [`ConflictPolicy::Merge`](crate::ConflictPolicy::Merge)).
-    pub fn conflict_policy(mut self, policy: crate::ConflictPolicy) -> Self {
+    pub fn conflict_policy(mut self, policy: crate::store::ConflictPolicy) -> Self {
         self.conflict = policy;
         self.store_setting.get_or_insert("conflict_policy");
         self
@@ -346,7 +346,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     }
 
     /// What a request gets when the store fails (default: 503 with `Retry-After: 1`).
-    pub fn on_store_error(mut self, policy: crate::StoreFailure) -> Self {
+    pub fn on_store_error(mut self, policy: crate::store::StoreFailure) -> Self {
         self.store_failure = policy;
         self.store_setting.get_or_insert("on_store_error");
         self
@@ -465,11 +465,8 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
         }
     }
 
-    fn finish_build(
-        mut self,
-        name: String,
-        lifetime: Lifetime,
-    ) -> Result<SessionConfig<T>, ConfigError> {
+    /// The cookie size limit and the `Cache-Control` value.
+    fn check_response_settings(&self) -> Result<(), ConfigError> {
         if self.max_cookie_bytes < 256 {
             return Err(ConfigError::CookieLimitTooSmall(self.max_cookie_bytes));
         }
@@ -482,6 +479,15 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
                 });
             }
         }
+        Ok(())
+    }
+
+    fn finish_build(
+        mut self,
+        name: String,
+        lifetime: Lifetime,
+    ) -> Result<SessionConfig<T>, ConfigError> {
+        self.check_response_settings()?;
         let empty_payload = serde_json::to_vec(&T::default()).unwrap_or_default();
         let (format, layout, fingerprint_key, records) = self.format(&name, &lifetime)?;
         if self.store_timeout.is_zero() {

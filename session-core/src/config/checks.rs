@@ -2,9 +2,9 @@
 //! misread, lifetimes that cannot hold, settings Flask mode cannot honour.
 
 use super::HOST_PREFIX;
+use crate::error::ConfigError;
 use crate::header::{self as cookie, Attributes, SameSite};
 use crate::lifetime::{Lifetime, Refresh};
-use crate::ConfigError;
 
 pub(super) fn check_attributes(name: &str, attributes: &Attributes) -> Result<(), ConfigError> {
     if !cookie::is_token(name) {

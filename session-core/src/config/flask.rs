@@ -8,7 +8,10 @@ use crate::decide::Action;
 use crate::flask::{FlaskCodec, FlaskError};
 use crate::lifetime::Lifetime;
 use crate::session::Incoming;
-use crate::{CookieCommand, Rejection, SaveError, SessionSchema, TrackedSession};
+use crate::{
+    config::CookieCommand, error::Rejection, error::SaveError, schema::SessionSchema,
+    session::TrackedSession,
+};
 
 /// The key Flask keeps `session.permanent` in.
 const PERMANENT: &str = "_permanent";
@@ -62,16 +65,9 @@ pub(super) fn save<T: SessionSchema>(
     };
     let mut map = Map::new();
     let action = if plan.needs_payload() {
-        map = incoming_map()?;
-        merge::<T>(&mut map, {
-            crate::schema::refuse_non_finite(&**session)?;
-            serde_json::to_value(&**session).map_err(SaveError::Serialize)?
-        })?;
-        map.remove(PERMANENT);
-        let empty = map.is_empty();
-        if plan.stamp.permanent {
-            map.insert(PERMANENT.to_owned(), Value::Bool(true));
-        }
+        map = outgoing_map(session, incoming_map()?, plan.stamp.permanent)?;
+        // `_permanent` alone is an empty session.
+        let empty = map.len() == usize::from(plan.stamp.permanent);
         let bytes = serde_json::to_vec(&map).map_err(SaveError::Serialize)?;
         plan.decide(session, Some((&bytes, empty)), |incoming| {
             crate::schema::same_json_bytes(incoming, &bytes)
@@ -110,6 +106,25 @@ pub(super) fn save<T: SessionSchema>(
         stamp,
         now,
     )
+}
+
+/// The Flask session to write: the incoming one with the keys `T` names replaced, and
+/// `_permanent` as `permanent` says.
+fn outgoing_map<T: SessionSchema>(
+    session: &TrackedSession<T>,
+    mut map: Map<String, Value>,
+    permanent: bool,
+) -> Result<Map<String, Value>, SaveError> {
+    crate::schema::refuse_non_finite(&**session)?;
+    merge::<T>(
+        &mut map,
+        serde_json::to_value(&**session).map_err(SaveError::Serialize)?,
+    )?;
+    map.remove(PERMANENT);
+    if permanent {
+        map.insert(PERMANENT.to_owned(), Value::Bool(true));
+    }
+    Ok(map)
 }
 
 /// Replaces the keys `T` names by its current values; `None` (null) means the key is absent.

@@ -2,8 +2,13 @@
 
 mod builder;
 mod checks;
+#[cfg(any(feature = "axum", feature = "actix"))]
+mod failure;
 #[cfg(feature = "flask")]
 mod flask;
+
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub(crate) use failure::Failure;
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,7 +21,7 @@ use crate::decide::{Action, Plan};
 use crate::header::{self as cookie, Layout};
 use crate::lifetime::{Lifetime, Stamp};
 use crate::session::Refused;
-use crate::{Rejection, SaveError, SessionSchema, TrackedSession};
+use crate::{error::Rejection, error::SaveError, schema::SessionSchema, session::TrackedSession};
 
 /// The `__Host-` cookie name prefix.
 pub const HOST_PREFIX: &str = "__Host-";
@@ -316,27 +321,7 @@ impl<T: SessionSchema> SessionConfig<T> {
             });
         }
         let incoming = match &inner.format {
-            Format::Native(codec) => {
-                let opened = codec.open(value)?;
-                if opened.server {
-                    // An id for a server-side store, not a session.
-                    return Err(Rejection::Malformed);
-                }
-                if opened.schema != T::VERSION {
-                    return Err(Rejection::SchemaMismatch {
-                        found: opened.schema,
-                        expected: T::VERSION,
-                    });
-                }
-                let stamp = opened.stamp;
-                inner.lifetime.check(
-                    stamp.permanent,
-                    stamp.issued_at,
-                    Some(stamp.created_at),
-                    now,
-                )?;
-                opened.into_incoming()
-            }
+            Format::Native(codec) => Self::open_native(codec, value, now, &inner.lifetime)?,
             #[cfg(feature = "flask")]
             Format::Flask(codec) => {
                 // Flask's value is dotted base64url: bytes that are not ASCII are not its.
@@ -362,6 +347,35 @@ impl<T: SessionSchema> SessionConfig<T> {
         };
         incoming.expires_at = Some(inner.lifetime.expires_at(stamp, issued_at));
         Ok(TrackedSession::loaded(data, incoming))
+    }
+
+    /// Verifies sessionkit's envelope holding a session (not a store's id) of this schema,
+    /// within its lifetime.
+    fn open_native(
+        codec: &Codec,
+        value: &[u8],
+        now: u64,
+        lifetime: &Lifetime,
+    ) -> Result<crate::session::Incoming, Rejection> {
+        let opened = codec.open(value)?;
+        if opened.server {
+            // An id for a server-side store, not a session.
+            return Err(Rejection::Malformed);
+        }
+        if opened.schema != T::VERSION {
+            return Err(Rejection::SchemaMismatch {
+                found: opened.schema,
+                expected: T::VERSION,
+            });
+        }
+        let stamp = opened.stamp;
+        lifetime.check(
+            stamp.permanent,
+            stamp.issued_at,
+            Some(stamp.created_at),
+            now,
+        )?;
+        Ok(opened.into_incoming())
     }
 
     /// Decides what to send back for `session` at the end of a request.

@@ -50,8 +50,8 @@ use sha1::Sha1;
 
 pub use tagged::{Bytes, DateTime, Markup, Tuple, Uuid};
 
+use crate::error::Rejection;
 use crate::key::{check_secret, KeyError};
-use crate::Rejection;
 
 type HmacSha1 = Hmac<Sha1>;
 

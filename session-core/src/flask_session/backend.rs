@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use redis::aio::ConnectionManager;
 
 use crate::store::redis_error;
-use crate::StoreError;
+use crate::store::StoreError;
 
 /// memcached reads an expiry above 30 days as an absolute Unix time (pymemcache passes the
 /// lifetime when it is at most this, `now + lifetime` otherwise).
@@ -168,7 +168,7 @@ fn parse_expiry(text: &str) -> Option<i64> {
 #[cfg(feature = "memcached")]
 mod memcached {
     use crate::store::memcached::{Client, Set};
-    use crate::StoreError;
+    use crate::store::StoreError;
 
     /// A prefix every key of which memcached could not carry.
     pub(super) fn check_prefix(prefix: &str) -> Result<(), StoreError> {
@@ -211,7 +211,7 @@ mod sql {
     use sqlx::Row as _;
 
     use super::parse_expiry;
-    use crate::StoreError;
+    use crate::store::StoreError;
 
     fn db(e: &sqlx::Error) -> StoreError {
         StoreError::Unavailable(e.to_string())

@@ -38,7 +38,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::store::redis_error;
-use crate::{SaveError, SessionConfig, SessionSchema, StoreError};
+use crate::{config::SessionConfig, error::SaveError, schema::SessionSchema, store::StoreError};
 pub use record::{Entries, RecordError};
 
 /// The key Flask keeps `session.permanent` in.

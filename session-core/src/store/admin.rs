@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::driver::{bounded, unix_millis};
 use super::{SessionStore as _, StoreError, StoreKey};
-use crate::{SessionConfig, SessionSchema, TrackedSession};
+use crate::{config::SessionConfig, schema::SessionSchema, session::TrackedSession};
 
 /// One live session of an owner, as [`SessionConfig::list_owner`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -57,6 +57,16 @@ impl Backoff {
             self.lost < MAX_ATTEMPTS
         }
     }
+
+    /// After a lost race: waits, then `Ok` to try again, or [`SaveError::Contended`] when the
+    /// time is up.
+    pub(super) async fn again(&mut self) -> Result<(), crate::error::SaveError> {
+        if self.lost_race().await {
+            return Ok(());
+        }
+        crate::observe::conflict("contended");
+        Err(crate::SaveError::Contended { lost: self.lost() })
+    }
 }
 
 /// A random factor in `[0.5, 1.5)`; 1 when the system has no random numbers to give.

@@ -4,13 +4,17 @@
 use std::time::SystemTime;
 
 use super::backoff::Backoff;
-use super::driver::{bounded, unix_millis, Stored};
+use super::driver::{bounded, unix_millis};
 use super::merge::reapply;
 use super::server_side::{ConflictPolicy, ServerSide};
 use super::{Record, SessionStore as _, StoreError, StoreKey, Updated};
 use crate::config::unix_seconds;
 use crate::session::Incoming;
-use crate::{CookieCommand, SaveError, SessionConfig, SessionSchema, TrackedSession};
+use crate::session::Stored;
+use crate::{
+    config::CookieCommand, config::SessionConfig, error::SaveError, schema::SessionSchema,
+    session::TrackedSession,
+};
 
 impl<T: SessionSchema> SessionConfig<T> {
     /// Ends the session whose record is `old`. Under `Merge` and `Reject` the end is a
@@ -36,32 +40,7 @@ impl<T: SessionSchema> SessionConfig<T> {
         let mut backoff = Backoff::new(server.timeout);
         let at = unix_millis(now);
         loop {
-            let record = if json == empty {
-                // Expired since the epoch's first millisecond, whatever the clocks say.
-                Record {
-                    version: expected + 1,
-                    created_at: 0,
-                    expires_at: 1,
-                    owner: None,
-                    payload: server.payload(&old.key, 0, T::VERSION, empty)?,
-                }
-            } else {
-                let incoming = session.incoming().map(Incoming::times);
-                let stamp = crate::lifetime::Lifetime::next_stamp(
-                    incoming,
-                    session.incoming().is_some_and(|i| i.permanent),
-                    unix_seconds(now),
-                );
-                self.record(
-                    server,
-                    &old.key,
-                    expected + 1,
-                    &json,
-                    owner.take(),
-                    stamp,
-                    unix_seconds(now),
-                )?
-            };
+            let record = self.ending(server, session, old, expected, &json, owner.take(), now)?;
             let update = server.store.update(&old.key, expected, &record, at);
             match bounded(server.timeout, update)
                 .await
@@ -79,15 +58,51 @@ impl<T: SessionSchema> SessionConfig<T> {
                     let (version, merged, merged_owner) =
                         Self::resolve(server, &old.key, &current, base, empty, None)?;
                     (expected, json, owner) = (version, merged, merged_owner);
-                    if !backoff.lost_race().await {
-                        crate::observe::conflict("contended");
-                        return Err(SaveError::Contended {
-                            lost: backoff.lost(),
-                        });
-                    }
+                    backoff.again().await?;
                 }
             }
         }
+    }
+
+    /// What [`remove`](Self::remove) writes at version `expected + 1`: a tombstone when `json`
+    /// is the empty session, else (a racing write was merged in) the merged session.
+    #[allow(clippy::too_many_arguments)]
+    fn ending(
+        &self,
+        server: &ServerSide,
+        session: &TrackedSession<T>,
+        old: &Stored,
+        expected: u64,
+        json: &[u8],
+        owner: Option<String>,
+        now: SystemTime,
+    ) -> Result<Record, SaveError> {
+        let empty = self.inner.empty_payload.as_slice();
+        if json == empty {
+            // Expired since the epoch's first millisecond, whatever the clocks say.
+            return Ok(Record {
+                version: expected + 1,
+                created_at: 0,
+                expires_at: 1,
+                owner: None,
+                payload: server.payload(&old.key, 0, T::VERSION, empty)?,
+            });
+        }
+        let incoming = session.incoming().map(Incoming::times);
+        let stamp = crate::lifetime::Lifetime::next_stamp(
+            incoming,
+            session.incoming().is_some_and(|i| i.permanent),
+            unix_seconds(now),
+        );
+        self.record(
+            server,
+            &old.key,
+            expected + 1,
+            json,
+            owner,
+            stamp,
+            unix_seconds(now),
+        )
     }
 
     /// Applies the conflict policy: the version to expect next and the JSON to write.

@@ -13,17 +13,10 @@ use crate::decide::{Action, Plan};
 use crate::lifetime::Stamp;
 use crate::session::{Incoming, Refused};
 use crate::{
-    header as cookie, CookieCommand, Loaded, Rejection, SaveError, SessionConfig, SessionSchema,
-    TrackedSession,
+    config::CookieCommand, config::Loaded, config::SessionConfig, error::Rejection,
+    error::SaveError, header as cookie, schema::SessionSchema, session::Stored,
+    session::TrackedSession,
 };
-
-/// Where a loaded session's record is, and which version was read.
-#[derive(Debug, Clone)]
-pub(crate) struct Stored {
-    pub(crate) id: SessionId,
-    pub(crate) key: StoreKey,
-    pub(crate) version: u64,
-}
 
 pub(super) fn unix_millis(now: SystemTime) -> u64 {
     now.duration_since(UNIX_EPOCH)
@@ -321,63 +314,89 @@ impl<T: SessionSchema> SessionConfig<T> {
             outgoing.as_deref().map(|p| (p, p == empty)),
             |incoming| session.same_data(incoming),
         );
-        let stored = session.current_incoming().and_then(|i| i.server.as_ref());
-        let store = |e| SaveError::Store(e);
         match action {
             Action::Keep => Ok(CookieCommand::Unchanged),
             Action::Remove => match session.incoming().and_then(|i| i.server.as_ref()) {
                 Some(old) => self.remove(server, session, old, now).await,
                 None => Ok(self.removal()),
             },
-            Action::Resign(stamp) => {
-                let (Some(stored), Some(incoming)) = (stored, session.current_incoming()) else {
-                    return Ok(CookieCommand::Unchanged);
-                };
-                if session.was_renewed() {
-                    let json = incoming.payload().to_vec();
-                    let new = Self::renewed_id(server, stored).map_err(store)?;
-                    return self
-                        .swap(server, session, stored, Some(new), json, stamp, plan, now)
-                        .await;
-                }
-                let expires = self.expires_at_ms(stamp, now_s);
-                let touched = bounded(
-                    server.timeout,
-                    server.store.touch(&stored.key, expires, unix_millis(now)),
-                )
-                .await
-                .map_err(store)?;
-                if touched {
-                    self.id_cookie(server, &stored.id, stamp, now_s)
-                } else {
-                    Ok(self.removal())
-                }
-            }
+            Action::Resign(stamp) => self.resign(server, session, stamp, plan, now).await,
             Action::Write(stamp) => {
                 let json = outgoing.unwrap_or_default();
-                if let Some(old) = session
-                    .incoming()
-                    .and_then(|i| i.server.as_ref())
-                    .filter(|_| stored.is_none())
-                {
-                    // Cleared, then filled again: the old record goes, a new id comes.
-                    bounded(server.timeout, server.store.delete(&old.key))
-                        .await
-                        .map_err(store)?;
-                }
-                let Some(stored) = stored else {
-                    let owner = server.indexed_owner(session.owner())?;
-                    return self.create(server, &json, owner, stamp, now).await;
-                };
-                let new = if session.was_renewed() {
-                    Some(Self::renewed_id(server, stored).map_err(store)?)
-                } else {
-                    None
-                };
-                self.swap(server, session, stored, new, json, stamp, plan, now)
-                    .await
+                self.write(server, session, json, stamp, plan, now).await
             }
         }
+    }
+
+    /// Sends the unchanged session's cookie again with new times: the record's expiry moves
+    /// (a data-free touch), or, after `renew()`, the record moves to a new id.
+    async fn resign(
+        &self,
+        server: &ServerSide,
+        session: &TrackedSession<T>,
+        stamp: Stamp,
+        plan: Plan,
+        now: SystemTime,
+    ) -> Result<CookieCommand, SaveError> {
+        let stored = session.current_incoming().and_then(|i| i.server.as_ref());
+        let (Some(stored), Some(incoming)) = (stored, session.current_incoming()) else {
+            return Ok(CookieCommand::Unchanged);
+        };
+        if session.was_renewed() {
+            let json = incoming.payload().to_vec();
+            let new = Self::renewed_id(server, stored).map_err(SaveError::Store)?;
+            return self
+                .swap(server, session, stored, Some(new), json, stamp, plan, now)
+                .await;
+        }
+        let now_s = unix_seconds(now);
+        let expires = self.expires_at_ms(stamp, now_s);
+        let touched = bounded(
+            server.timeout,
+            server.store.touch(&stored.key, expires, unix_millis(now)),
+        )
+        .await
+        .map_err(SaveError::Store)?;
+        if touched {
+            self.id_cookie(server, &stored.id, stamp, now_s)
+        } else {
+            Ok(self.removal())
+        }
+    }
+
+    /// Writes changed data: a new record for a new session, else a compare-and-swap (moving
+    /// to a new id after `renew()`).
+    async fn write(
+        &self,
+        server: &ServerSide,
+        session: &TrackedSession<T>,
+        json: Vec<u8>,
+        stamp: Stamp,
+        plan: Plan,
+        now: SystemTime,
+    ) -> Result<CookieCommand, SaveError> {
+        let stored = session.current_incoming().and_then(|i| i.server.as_ref());
+        if let Some(old) = session
+            .incoming()
+            .and_then(|i| i.server.as_ref())
+            .filter(|_| stored.is_none())
+        {
+            // Cleared, then filled again: the old record goes, a new id comes.
+            bounded(server.timeout, server.store.delete(&old.key))
+                .await
+                .map_err(SaveError::Store)?;
+        }
+        let Some(stored) = stored else {
+            let owner = server.indexed_owner(session.owner())?;
+            return self.create(server, &json, owner, stamp, now).await;
+        };
+        let new = if session.was_renewed() {
+            Some(Self::renewed_id(server, stored).map_err(SaveError::Store)?)
+        } else {
+            None
+        };
+        self.swap(server, session, stored, new, json, stamp, plan, now)
+            .await
     }
 
     /// A renewal's new id and its store key: in the tag (the partition of a clustered store)
@@ -505,15 +524,8 @@ impl<T: SessionSchema> SessionConfig<T> {
                 stamp,
                 now_s,
             )?;
-            let at = unix_millis(now);
-            let outcome = if let Some((_, key)) = &new {
-                let rotate = server.store.rotate(&stored.key, key, expected, &record, at);
-                bounded(server.timeout, rotate).await
-            } else {
-                let update = server.store.update(&stored.key, expected, &record, at);
-                bounded(server.timeout, update).await
-            }
-            .map_err(SaveError::Store)?;
+            let moved_to = new.as_ref().map(|(_, key)| key);
+            let outcome = Self::put(server, &stored.key, moved_to, expected, &record, now).await?;
             match (outcome, &new) {
                 (Updated::Ok, Some((id, _))) => return self.id_cookie(server, id, stamp, now_s),
                 // The id did not change: the cookie is sent again when it is due anyway, or
@@ -535,15 +547,30 @@ impl<T: SessionSchema> SessionConfig<T> {
                         owner.as_ref(),
                     )?;
                     (expected, json, owner_now) = (version, Cow::Owned(merged), merged_owner);
-                    if !backoff.lost_race().await {
-                        crate::observe::conflict("contended");
-                        return Err(SaveError::Contended {
-                            lost: backoff.lost(),
-                        });
-                    }
+                    backoff.again().await?;
                 }
             }
         }
+    }
+
+    /// One compare-and-swap of `key` at version `expected`: in place, or moved to `new`.
+    async fn put(
+        server: &ServerSide,
+        key: &StoreKey,
+        new: Option<&StoreKey>,
+        expected: u64,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<Updated, SaveError> {
+        let at = unix_millis(now);
+        if let Some(new) = new {
+            let rotate = server.store.rotate(key, new, expected, record, at);
+            bounded(server.timeout, rotate).await
+        } else {
+            let update = server.store.update(key, expected, record, at);
+            bounded(server.timeout, update).await
+        }
+        .map_err(SaveError::Store)
     }
 
     /// [`SessionConfig::cookie_for`] with a store: writes the record of a new session holding

@@ -36,7 +36,6 @@ use std::future::Future;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisStore;
 pub use admin::SessionInfo;
-pub(crate) use driver::Stored;
 pub use file::FileStore;
 pub use id::{SessionId, StoreKey};
 #[cfg(feature = "memcached")]

@@ -10,8 +10,8 @@ use super::{BoxedStore, StoreKey};
 use hmac::Mac;
 
 use crate::aead::{Sealer, ID_LEN};
+use crate::error::SaveError;
 use crate::key::{HmacSha256, Key, Keyring};
-use crate::SaveError;
 
 /// What to do when another request changed the session between this one's load and save.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
