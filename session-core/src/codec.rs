@@ -218,6 +218,28 @@ impl Codec {
         ad
     }
 
+    /// [`open`](Self::open), for the one kind of envelope the caller reads: a session
+    /// (`server` false) or a store's id (`server` true), of schema version `schema`. The other
+    /// kind is [`Rejection::Malformed`].
+    pub(crate) fn open_as(
+        &self,
+        value: &[u8],
+        server: bool,
+        schema: u32,
+    ) -> Result<Opened, Rejection> {
+        let opened = self.open(value)?;
+        if opened.server != server {
+            return Err(Rejection::Malformed);
+        }
+        if opened.schema != schema {
+            return Err(Rejection::SchemaMismatch {
+                found: opened.schema,
+                expected: schema,
+            });
+        }
+        Ok(opened)
+    }
+
     /// Decodes and verifies a cookie value, whose length the caller has bounded. Any byte
     /// outside base64url makes it [`Rejection::Malformed`].
     pub(crate) fn open(&self, value: &[u8]) -> Result<Opened, Rejection> {

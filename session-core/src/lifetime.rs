@@ -85,6 +85,23 @@ impl Lifetime {
         created_at: Option<u64>,
         now: u64,
     ) -> Result<(), Rejection> {
+        self.check_absolute(permanent, issued_at, created_at, now)?;
+        let idle = Duration::from_secs(now.saturating_sub(issued_at));
+        match self.limits(permanent).idle {
+            Some(limit) if idle > limit => Err(Rejection::IdleTimeout { idle, limit }),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`check`](Self::check) without the idle timeout: for the cookie that carries a store's
+    /// id, whose record's expiry is the authority on idleness.
+    pub(crate) fn check_absolute(
+        &self,
+        permanent: bool,
+        issued_at: u64,
+        created_at: Option<u64>,
+        now: u64,
+    ) -> Result<(), Rejection> {
         if created_at.is_some_and(|c| c > issued_at) {
             return Err(Rejection::Malformed);
         }
@@ -93,19 +110,37 @@ impl Lifetime {
                 by: Duration::from_secs(issued_at - now),
             });
         }
-        let limits = self.limits(permanent);
-        let age = Duration::from_secs(now.saturating_sub(created_at.unwrap_or(issued_at)));
-        if age > limits.absolute {
+        self.check_age(permanent, created_at.unwrap_or(issued_at), now)
+    }
+
+    /// The absolute lifetime alone: a session created at `created_at` (Unix seconds) is too
+    /// old at `now`.
+    pub(crate) fn check_age(
+        &self,
+        permanent: bool,
+        created_at: u64,
+        now: u64,
+    ) -> Result<(), Rejection> {
+        let absolute = self.limits(permanent).absolute;
+        let age = Duration::from_secs(now.saturating_sub(created_at));
+        if age > absolute {
             return Err(Rejection::Expired {
                 age,
-                limit: limits.absolute,
+                limit: absolute,
             });
         }
-        let idle = Duration::from_secs(now.saturating_sub(issued_at));
-        match limits.idle {
-            Some(limit) if idle > limit => Err(Rejection::IdleTimeout { idle, limit }),
-            _ => Ok(()),
-        }
+        Ok(())
+    }
+
+    /// [`expires_at`](Self::expires_at) in Unix milliseconds, as a store record keeps it.
+    pub(crate) fn expires_at_ms(&self, stamp: Stamp, now: u64) -> u64 {
+        to_ms(self.expires_at(stamp, now))
+    }
+
+    /// [`last_active`](Self::last_active) of a store record (times in Unix milliseconds).
+    pub(crate) fn last_active_ms(&self, created_at_ms: u64, expires_at_ms: u64) -> Option<u64> {
+        self.last_active(to_s(created_at_ms), to_s(expires_at_ms))
+            .map(to_ms)
     }
 
     /// The times to sign into the outgoing cookie.
@@ -181,6 +216,16 @@ impl Lifetime {
         let capped = limits.idle.map_or(left, |idle| left.min(idle.as_secs()));
         capped.min(MAX_AGE_CAP)
     }
+}
+
+/// Unix seconds as the milliseconds a store record keeps.
+pub(crate) fn to_ms(seconds: u64) -> u64 {
+    seconds.saturating_mul(1000)
+}
+
+/// A store record's Unix milliseconds as the whole seconds a cookie signs.
+pub(crate) fn to_s(milliseconds: u64) -> u64 {
+    milliseconds / 1000
 }
 
 #[cfg(test)]

@@ -332,12 +332,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                 flask::open(codec, value, now, &inner.lifetime)?
             }
         };
-        let data: T = crate::schema::decode_payload(incoming.payload())?;
-        if let Some(validate) = &inner.validator {
-            if !validate(&data) {
-                return Err(Rejection::Revoked);
-            }
-        }
+        let data = self.accept(incoming.payload())?;
         let mut incoming = incoming;
         let (issued_at, created_at) = incoming.times();
         let stamp = crate::lifetime::Stamp {
@@ -349,6 +344,17 @@ impl<T: SessionSchema> SessionConfig<T> {
         Ok(TrackedSession::loaded(data, incoming))
     }
 
+    /// The session a verified payload holds, if it decodes and the app's check keeps it.
+    pub(crate) fn accept(&self, payload: &[u8]) -> Result<T, Rejection> {
+        let data: T = crate::schema::decode_payload(payload)?;
+        if let Some(validate) = &self.inner.validator {
+            if !validate(&data) {
+                return Err(Rejection::Revoked);
+            }
+        }
+        Ok(data)
+    }
+
     /// Verifies sessionkit's envelope holding a session (not a store's id) of this schema,
     /// within its lifetime.
     fn open_native(
@@ -357,17 +363,8 @@ impl<T: SessionSchema> SessionConfig<T> {
         now: u64,
         lifetime: &Lifetime,
     ) -> Result<crate::session::Incoming, Rejection> {
-        let opened = codec.open(value)?;
-        if opened.server {
-            // An id for a server-side store, not a session.
-            return Err(Rejection::Malformed);
-        }
-        if opened.schema != T::VERSION {
-            return Err(Rejection::SchemaMismatch {
-                found: opened.schema,
-                expected: T::VERSION,
-            });
-        }
+        // An id for a server-side store is not a session.
+        let opened = codec.open_as(value, false, T::VERSION)?;
         let stamp = opened.stamp;
         lifetime.check(
             stamp.permanent,

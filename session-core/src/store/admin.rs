@@ -62,8 +62,8 @@ impl<T: SessionSchema> SessionConfig<T> {
                 last_active: self
                     .inner
                     .lifetime
-                    .last_active(r.created_at / 1000, r.expires_at / 1000)
-                    .map(|s| time(s.saturating_mul(1000))),
+                    .last_active_ms(r.created_at, r.expires_at)
+                    .map(time),
             })
             .collect())
     }

@@ -10,7 +10,7 @@ use super::{Created, Record, SessionId, SessionStore, StoreError, StoreKey, Upda
 use crate::codec::FLAG_SERVER;
 use crate::config::unix_seconds;
 use crate::decide::{Action, Plan};
-use crate::lifetime::Stamp;
+use crate::lifetime::{to_ms, to_s, Stamp};
 use crate::session::{Incoming, Refused};
 use crate::{
     config::CookieCommand, config::Loaded, config::SessionConfig, error::Rejection,
@@ -204,21 +204,9 @@ impl<T: SessionSchema> SessionConfig<T> {
                 limit: self.inner.max_cookie_bytes,
             });
         }
-        let opened = server.ids.open(value)?;
-        if !opened.server {
-            return Err(Rejection::Malformed);
-        }
-        if opened.schema != T::VERSION {
-            return Err(Rejection::SchemaMismatch {
-                found: opened.schema,
-                expected: T::VERSION,
-            });
-        }
+        let opened = server.ids.open_as(value, true, T::VERSION)?;
         let stamp = opened.stamp;
-        let mut lifetime = self.inner.lifetime.clone();
-        lifetime.browser.idle = None;
-        lifetime.persistent.idle = None;
-        lifetime.check(
+        self.inner.lifetime.check_absolute(
             stamp.permanent,
             stamp.issued_at,
             Some(stamp.created_at),
@@ -249,21 +237,11 @@ impl<T: SessionSchema> SessionConfig<T> {
                 expected: T::VERSION,
             });
         }
-        let created_at = record.created_at / 1000;
-        let limits = self.inner.lifetime.limits(stamp.permanent);
-        let age = Duration::from_secs(unix_seconds(now).saturating_sub(created_at));
-        if age > limits.absolute {
-            return Err(Rejection::Expired {
-                age,
-                limit: limits.absolute,
-            });
-        }
-        let data: T = crate::schema::decode_payload(&raw[payload.clone()])?;
-        if let Some(validate) = &self.inner.validator {
-            if !validate(&data) {
-                return Err(Rejection::Revoked);
-            }
-        }
+        let created_at = to_s(record.created_at);
+        self.inner
+            .lifetime
+            .check_age(stamp.permanent, created_at, unix_seconds(now))?;
+        let data = self.accept(&raw[payload.clone()])?;
         let incoming = Incoming {
             payload,
             raw,
@@ -272,7 +250,7 @@ impl<T: SessionSchema> SessionConfig<T> {
             created_at: Some(created_at.min(stamp.issued_at)),
             by_fallback,
             server: Some(stored),
-            expires_at: Some(record_expires / 1000),
+            expires_at: Some(to_s(record_expires)),
         };
         Ok(TrackedSession::loaded(data, incoming))
     }
@@ -350,7 +328,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                 .await;
         }
         let now_s = unix_seconds(now);
-        let expires = self.expires_at_ms(stamp, now_s);
+        let expires = self.inner.lifetime.expires_at_ms(stamp, now_s);
         let touched = bounded(
             server.timeout,
             server.store.touch(&stored.key, expires, unix_millis(now)),
@@ -418,13 +396,6 @@ impl<T: SessionSchema> SessionConfig<T> {
         stamp.permanent && before != Some(self.inner.lifetime.expires_at(stamp, now))
     }
 
-    fn expires_at_ms(&self, stamp: Stamp, now: u64) -> u64 {
-        self.inner
-            .lifetime
-            .expires_at(stamp, now)
-            .saturating_mul(1000)
-    }
-
     #[allow(clippy::too_many_arguments)]
     pub(super) fn record(
         &self,
@@ -436,11 +407,11 @@ impl<T: SessionSchema> SessionConfig<T> {
         stamp: Stamp,
         now: u64,
     ) -> Result<Record, SaveError> {
-        let created_at = stamp.created_at.saturating_mul(1000);
+        let created_at = to_ms(stamp.created_at);
         Ok(Record {
             version,
             created_at,
-            expires_at: self.expires_at_ms(stamp, now),
+            expires_at: self.inner.lifetime.expires_at_ms(stamp, now),
             owner,
             payload: server.payload(key, created_at, T::VERSION, json)?,
         })
