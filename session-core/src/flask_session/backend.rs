@@ -18,10 +18,9 @@ pub(super) enum Backend {
     Redis(ConnectionManager),
     #[cfg(feature = "memcached")]
     Memcached(std::sync::Arc<crate::store::memcached::Client>),
-    #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::SqlitePool, String),
-    #[cfg(feature = "postgres")]
-    Postgres(sqlx::PgPool, String),
+    /// Flask-Session's `SQLAlchemy` table (quoted name) on SQLite or Postgres.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    Sql(crate::store::sql::Db, String),
 }
 
 impl Backend {
@@ -45,10 +44,10 @@ impl Backend {
             Self::Redis(_) => "redis",
             #[cfg(feature = "memcached")]
             Self::Memcached(_) => "memcached",
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(..) => "sqlalchemy (SQLite)",
-            #[cfg(feature = "postgres")]
-            Self::Postgres(..) => "sqlalchemy (Postgres)",
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            Self::Sql(db, _) if db.is_postgres() => "sqlalchemy (Postgres)",
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            Self::Sql(..) => "sqlalchemy (SQLite)",
         }
     }
 
@@ -63,10 +62,8 @@ impl Backend {
                 .map_err(|e| redis_error(&e)),
             #[cfg(feature = "memcached")]
             Self::Memcached(addr) => memcached::get(addr, key).await,
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(pool, table) => sql::get_sqlite(pool, table, key).await,
-            #[cfg(feature = "postgres")]
-            Self::Postgres(pool, table) => sql::get_postgres(pool, table, key).await,
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            Self::Sql(db, table) => sql::get(db, table, key).await,
         }
     }
 
@@ -96,14 +93,8 @@ impl Backend {
                 };
                 memcached::set(addr, key, value, exptime).await
             }
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(pool, table) => {
-                sql::set_sqlite(pool, table, key, value, &expiry_text(lifetime)).await
-            }
-            #[cfg(feature = "postgres")]
-            Self::Postgres(pool, table) => {
-                sql::set_postgres(pool, table, key, value, &expiry_text(lifetime)).await
-            }
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            Self::Sql(db, table) => sql::set(db, table, key, value, &expiry_text(lifetime)).await,
         }
     }
 
@@ -116,10 +107,8 @@ impl Backend {
                 .map_err(|e| redis_error(&e)),
             #[cfg(feature = "memcached")]
             Self::Memcached(addr) => memcached::delete(addr, key).await,
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(pool, table) => sql::delete_sqlite(pool, table, key).await,
-            #[cfg(feature = "postgres")]
-            Self::Postgres(pool, table) => sql::delete_postgres(pool, table, key).await,
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            Self::Sql(db, table) => sql::delete(db, table, key).await,
         }
     }
 }
@@ -206,105 +195,79 @@ mod memcached {
 mod sql {
     //! Flask-Session's `SQLAlchemy` table: `session_id` (the prefixed key), `data`, `expiry`
     //! (naive UTC). A row whose expiry is missing or past is deleted on read, as Flask-Session
-    //! deletes it.
-
-    use sqlx::Row as _;
+    //! deletes it. Statements go through the session store's one SQL path (`Db`), written once
+    //! for both databases but for the expiry's type on Postgres.
 
     use super::parse_expiry;
+    use crate::store::sql::{Arg, Db};
     use crate::store::StoreError;
-
-    fn db(e: &sqlx::Error) -> StoreError {
-        StoreError::Unavailable(e.to_string())
-    }
 
     fn live(expiry: Option<&str>) -> bool {
         let now = i64::try_from(super::unix_now()).unwrap_or(i64::MAX);
         expiry.and_then(parse_expiry).is_some_and(|at| at > now)
     }
 
-    /// The three operations on one database, from its SQL: the queries differ only in
-    /// placeholders and in how the expiry is read and written.
-    macro_rules! table_ops {
-        ($feature:literal, $pool:ty, $get:ident, $set:ident, $delete:ident,
-         select: $select:literal, update: $update:literal, insert: $insert:literal,
-         delete: $delete_sql:literal) => {
-            #[cfg(feature = $feature)]
-            pub(super) async fn $get(
-                pool: &$pool,
-                table: &str,
-                key: &str,
-            ) -> Result<Option<Vec<u8>>, StoreError> {
-                let row = sqlx::query(&format!($select, table = table))
-                    .bind(key)
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(|e| db(&e))?;
-                let Some(row) = row else { return Ok(None) };
-                let expiry: Option<String> = row.try_get("expiry").map_err(|e| db(&e))?;
-                if !live(expiry.as_deref()) {
-                    $delete(pool, table, key).await?;
-                    return Ok(None);
-                }
-                row.try_get::<Option<Vec<u8>>, _>("data")
-                    .map_err(|e| db(&e))
-            }
-
-            #[cfg(feature = $feature)]
-            pub(super) async fn $set(
-                pool: &$pool,
-                table: &str,
-                key: &str,
-                value: &[u8],
-                expiry: &str,
-            ) -> Result<(), StoreError> {
-                let updated = sqlx::query(&format!($update, table = table))
-                    .bind(value)
-                    .bind(expiry)
-                    .bind(key)
-                    .execute(pool)
-                    .await
-                    .map_err(|e| db(&e))?;
-                if updated.rows_affected() == 0 {
-                    sqlx::query(&format!($insert, table = table))
-                        .bind(key)
-                        .bind(value)
-                        .bind(expiry)
-                        .execute(pool)
-                        .await
-                        .map_err(|e| db(&e))?;
-                }
-                Ok(())
-            }
-
-            #[cfg(feature = $feature)]
-            pub(super) async fn $delete(
-                pool: &$pool,
-                table: &str,
-                key: &str,
-            ) -> Result<(), StoreError> {
-                sqlx::query(&format!($delete_sql, table = table))
-                    .bind(key)
-                    .execute(pool)
-                    .await
-                    .map_err(|e| db(&e))?;
-                Ok(())
-            }
-        };
+    /// The placeholder of the expiry: a `timestamp` on Postgres, text on SQLite (as
+    /// `SQLAlchemy` stores it there).
+    fn expiry_param(db: &Db, n: u8) -> String {
+        if db.is_postgres() {
+            format!("${n}::timestamp")
+        } else {
+            format!("${n}")
+        }
     }
 
-    #[cfg(feature = "sqlite")]
-    table_ops!("sqlite", sqlx::SqlitePool, get_sqlite, set_sqlite, delete_sqlite,
-        select: "SELECT data, CAST(expiry AS TEXT) AS expiry FROM {table} WHERE session_id = ?",
-        update: "UPDATE {table} SET data = ?, expiry = ? WHERE session_id = ?",
-        insert: "INSERT INTO {table} (session_id, data, expiry) VALUES (?, ?, ?)",
-        delete: "DELETE FROM {table} WHERE session_id = ?");
+    pub(super) async fn get(
+        db: &Db,
+        table: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let sql = format!(
+            "SELECT data, CAST(expiry AS TEXT) AS expiry FROM {table} WHERE session_id = $1"
+        );
+        let Some((data, expiry)) = db.bytes_and_text(&sql, &[Arg::Text(Some(key))]).await? else {
+            return Ok(None);
+        };
+        if !live(expiry.as_deref()) {
+            delete(db, table, key).await?;
+            return Ok(None);
+        }
+        Ok(data)
+    }
 
-    #[cfg(feature = "postgres")]
-    table_ops!("postgres", sqlx::PgPool, get_postgres, set_postgres, delete_postgres,
-        select: "SELECT data, expiry::text AS expiry FROM {table} WHERE session_id = $1",
-        update: "UPDATE {table} SET data = $1, expiry = $2::timestamp WHERE session_id = $3",
-        insert: "INSERT INTO {table} (session_id, data, expiry) VALUES ($1, $2, $3::timestamp)",
-        delete: "DELETE FROM {table} WHERE session_id = $1");
+    pub(super) async fn set(
+        db: &Db,
+        table: &str,
+        key: &str,
+        value: &[u8],
+        expiry: &str,
+    ) -> Result<(), StoreError> {
+        let at = expiry_param(db, 2);
+        let update = format!("UPDATE {table} SET data = $1, expiry = {at} WHERE session_id = $3");
+        let args = [
+            Arg::Bytes(value),
+            Arg::Text(Some(expiry)),
+            Arg::Text(Some(key)),
+        ];
+        if db.execute(&update, &args).await? == 0 {
+            let at = expiry_param(db, 3);
+            let insert =
+                format!("INSERT INTO {table} (session_id, data, expiry) VALUES ($1, $2, {at})");
+            let args = [
+                Arg::Text(Some(key)),
+                Arg::Bytes(value),
+                Arg::Text(Some(expiry)),
+            ];
+            db.execute(&insert, &args).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn delete(db: &Db, table: &str, key: &str) -> Result<(), StoreError> {
+        let sql = format!("DELETE FROM {table} WHERE session_id = $1");
+        db.execute(&sql, &[Arg::Text(Some(key))]).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

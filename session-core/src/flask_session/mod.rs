@@ -201,7 +201,10 @@ impl FlaskSessionStore {
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     #[must_use]
     pub fn sqlite(pool: sqlx::SqlitePool, table: &str) -> Self {
-        Self::with_backend(Backend::Sqlite(pool, quoted(table)))
+        Self::with_backend(Backend::Sql(
+            crate::store::sql::Db::new(crate::store::sql::Pool::Sqlite(pool), false),
+            quoted(table),
+        ))
     }
 
     /// The app's `SESSION_TYPE = "sqlalchemy"` table on Postgres.
@@ -209,7 +212,10 @@ impl FlaskSessionStore {
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     #[must_use]
     pub fn postgres(pool: sqlx::PgPool, table: &str) -> Self {
-        Self::with_backend(Backend::Postgres(pool, quoted(table)))
+        Self::with_backend(Backend::Sql(
+            crate::store::sql::Db::new(crate::store::sql::Pool::Postgres(pool), false),
+            quoted(table),
+        ))
     }
 
     /// Connects to the Redis at `url` that the Flask-Session app uses, with its defaults:

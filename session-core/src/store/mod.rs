@@ -27,7 +27,7 @@ mod url;
 #[cfg(feature = "flask-session")]
 pub(crate) use redis::redis_error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-mod sql;
+pub(crate) mod sql;
 
 use std::fmt;
 use std::future::Future;

@@ -2,20 +2,11 @@
 
 mod statement;
 
-use self::statement::Arg;
+pub(crate) use self::statement::{Arg, Db, Pool};
 use super::{Created, Record, SessionStore, StoreError, StoreKey, StoreResult, Updated};
 
 /// The table sessions live in.
 const TABLE: &str = "sessionkit_sessions";
-
-/// The connection pool of one of the supported databases.
-#[derive(Debug, Clone)]
-enum Pool {
-    #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::SqlitePool),
-    #[cfg(feature = "postgres")]
-    Postgres(sqlx::PgPool),
-}
 
 /// Sessions in one SQL table: SQLite (embedded, WAL) or Postgres, over sqlx.
 ///
@@ -37,10 +28,7 @@ enum Pool {
 /// transaction the pooler lends a server connection for.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
-    pool: Pool,
-    /// Postgres behind a transaction-mode pooler: statements go as simple queries.
-    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-    pooled: bool,
+    db: Db,
 }
 
 fn db_error(error: sqlx::Error) -> StoreError {
@@ -93,8 +81,7 @@ impl SqlStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("{url}: {e}")))?;
         let store = Self {
-            pool: Pool::Sqlite(pool),
-            pooled: false,
+            db: Db::new(Pool::Sqlite(pool), false),
         };
         store.migrate().await?;
         Ok(store)
@@ -129,8 +116,7 @@ impl SqlStore {
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn postgres_behind_pooler(url: &str) -> StoreResult<Self> {
         Ok(Self {
-            pool: Pool::Postgres(Self::postgres_pool(url).await?),
-            pooled: true,
+            db: Db::new(Pool::Postgres(Self::postgres_pool(url).await?), true),
         })
     }
 
@@ -162,8 +148,7 @@ impl SqlStore {
     #[must_use]
     pub fn from_postgres_pool(pool: sqlx::PgPool) -> Self {
         Self {
-            pool: Pool::Postgres(pool),
-            pooled: false,
+            db: Db::new(Pool::Postgres(pool), false),
         }
     }
 
@@ -173,15 +158,14 @@ impl SqlStore {
     #[must_use]
     pub fn from_sqlite_pool(pool: sqlx::SqlitePool) -> Self {
         Self {
-            pool: Pool::Sqlite(pool),
-            pooled: false,
+            db: Db::new(Pool::Sqlite(pool), false),
         }
     }
 
     /// The schema for this store's database: the table and its two indexes.
     #[must_use]
     pub fn migration_sql(&self) -> String {
-        let bytes = match self.pool {
+        let bytes = match self.db.pool {
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(_) => "BLOB",
             #[cfg(feature = "postgres")]
@@ -208,17 +192,18 @@ impl SqlStore {
             .map(str::trim)
             .filter(|s| !s.is_empty())
         {
-            self.execute(statement, &[]).await?;
+            self.db.execute(statement, &[]).await?;
         }
         Ok(())
     }
 
     async fn live(&self, key: &StoreKey, now: u64) -> StoreResult<Option<Record>> {
-        self.record(
-            SELECT_LIVE,
-            &[Arg::Bytes(key.as_bytes()), Arg::Int(ms(now))],
-        )
-        .await
+        self.db
+            .record(
+                SELECT_LIVE,
+                &[Arg::Bytes(key.as_bytes()), Arg::Int(ms(now))],
+            )
+            .await
     }
 
     /// The outcome of a compare-and-swap that changed no row: the row is gone, or newer.
@@ -243,7 +228,8 @@ impl SqlStore {
     /// A login's owner index stays bounded: the owner's expired rows go when a session joins.
     async fn prune_owner(&self, owner: Option<&str>, now: u64) -> StoreResult<()> {
         if let Some(owner) = owner {
-            self.execute(PRUNE_OWNER, &[Arg::Text(Some(owner)), Arg::Int(ms(now))])
+            self.db
+                .execute(PRUNE_OWNER, &[Arg::Text(Some(owner)), Arg::Int(ms(now))])
                 .await?;
         }
         Ok(())
@@ -349,7 +335,7 @@ impl SessionStore for SqlStore {
             payload,
             Arg::Int(ms(now_ms)),
         ];
-        let done = self.execute(INSERT, &args).await?;
+        let done = self.db.execute(INSERT, &args).await?;
         // No row written: a live session has this key. Never report success for it.
         if done != 1 {
             return Ok(Created::Collision);
@@ -374,7 +360,7 @@ impl SessionStore for SqlStore {
         let args = [
             key_arg, version, created, expires, owner, payload, expected, now,
         ];
-        if self.execute(UPDATE, &args).await? == 1 {
+        if self.db.execute(UPDATE, &args).await? == 1 {
             return Ok(Updated::Ok);
         }
         self.refused(key, now_ms).await
@@ -382,6 +368,7 @@ impl SessionStore for SqlStore {
 
     async fn touch(&self, key: &StoreKey, expires_at: u64, now_ms: u64) -> StoreResult<bool> {
         let done = self
+            .db
             .execute(
                 "UPDATE sessionkit_sessions SET expires_at = $1 WHERE key = $2 AND expires_at > $3",
                 &[
@@ -402,7 +389,7 @@ impl SessionStore for SqlStore {
         record: &Record,
         now_ms: u64,
     ) -> StoreResult<Updated> {
-        let rotated = match &self.pool {
+        let rotated = match &self.db.pool {
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => {
                 Self::rotate_in_transaction(pool, old, new, expected, record, now_ms).await?
@@ -419,7 +406,7 @@ impl SessionStore for SqlStore {
                 let args = [
                     new, version, created, expires, owner, payload, unused, old, expected, now,
                 ];
-                self.count(ROTATE, &args).await? == 1
+                self.db.count(ROTATE, &args).await? == 1
             }
         };
         if rotated {
@@ -430,17 +417,19 @@ impl SessionStore for SqlStore {
     }
 
     async fn delete(&self, key: &StoreKey) -> StoreResult<()> {
-        self.execute(
-            "DELETE FROM sessionkit_sessions WHERE key = $1",
-            &[Arg::Bytes(key.as_bytes())],
-        )
-        .await?;
+        self.db
+            .execute(
+                "DELETE FROM sessionkit_sessions WHERE key = $1",
+                &[Arg::Bytes(key.as_bytes())],
+            )
+            .await?;
         Ok(())
     }
 
     async fn delete_expired(&self, now_ms: u64, limit: usize) -> StoreResult<usize> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let done = self
+            .db
             .execute(
                 "DELETE FROM sessionkit_sessions WHERE key IN \
                  (SELECT key FROM sessionkit_sessions WHERE expires_at <= $1 LIMIT $2)",
@@ -451,28 +440,31 @@ impl SessionStore for SqlStore {
     }
 
     async fn list_owner(&self, owner: &str, now_ms: u64) -> StoreResult<Vec<(StoreKey, Record)>> {
-        self.keyed(
-            SELECT_OWNER,
-            &[Arg::Text(Some(owner)), Arg::Int(ms(now_ms))],
-        )
-        .await
+        self.db
+            .keyed(
+                SELECT_OWNER,
+                &[Arg::Text(Some(owner)), Arg::Int(ms(now_ms))],
+            )
+            .await
     }
 
     async fn revoke_owner(&self, owner: &str, except: Option<&StoreKey>) -> StoreResult<usize> {
         let done = match except {
             Some(keep) => {
-                self.execute(
-                    "DELETE FROM sessionkit_sessions WHERE owner = $1 AND key <> $2",
-                    &[Arg::Text(Some(owner)), Arg::Bytes(keep.as_bytes())],
-                )
-                .await?
+                self.db
+                    .execute(
+                        "DELETE FROM sessionkit_sessions WHERE owner = $1 AND key <> $2",
+                        &[Arg::Text(Some(owner)), Arg::Bytes(keep.as_bytes())],
+                    )
+                    .await?
             }
             None => {
-                self.execute(
-                    "DELETE FROM sessionkit_sessions WHERE owner = $1",
-                    &[Arg::Text(Some(owner))],
-                )
-                .await?
+                self.db
+                    .execute(
+                        "DELETE FROM sessionkit_sessions WHERE owner = $1",
+                        &[Arg::Text(Some(owner))],
+                    )
+                    .await?
             }
         };
         Ok(usize::try_from(done).unwrap_or(usize::MAX))

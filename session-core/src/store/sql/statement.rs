@@ -5,12 +5,31 @@
 
 use sqlx::Row as _;
 
-use super::{db_error, from_ms, Pool, SqlStore};
+use super::{db_error, from_ms};
 use crate::store::{Record, StoreError, StoreKey, StoreResult};
+
+/// The connection pool of one of the supported databases.
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+}
+
+/// A database every statement of sessionkit goes through: the session table's and
+/// Flask-Session's.
+#[derive(Debug, Clone)]
+pub(crate) struct Db {
+    pub(crate) pool: Pool,
+    /// Postgres behind a transaction-mode pooler: statements go as simple queries.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pooled: bool,
+}
 
 /// A statement parameter.
 #[derive(Clone, Copy)]
-pub(super) enum Arg<'a> {
+pub(crate) enum Arg<'a> {
     Int(i64),
     Bytes(&'a [u8]),
     Text(Option<&'a str>),
@@ -35,7 +54,7 @@ macro_rules! bound {
 /// are written into the text (bytes and text go through `decode(…, 'hex')`), so no value can
 /// change the statement, whatever the server's string settings.
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-pub(super) fn inline(sql: &str, args: &[Arg<'_>]) -> String {
+pub(crate) fn inline(sql: &str, args: &[Arg<'_>]) -> String {
     let mut out = sql.to_owned();
     // From the last placeholder down, so that `$1` never matches the start of `$10`.
     for (i, arg) in args.iter().enumerate().rev() {
@@ -78,9 +97,24 @@ macro_rules! keyed_from {
     }};
 }
 
-impl SqlStore {
+impl Db {
+    pub(crate) fn new(pool: Pool, pooled: bool) -> Self {
+        Self { pool, pooled }
+    }
+
+    /// Whether this is Postgres (whose SQL differs from SQLite's in places).
+    #[cfg_attr(not(feature = "flask-session"), allow(dead_code))]
+    pub(crate) fn is_postgres(&self) -> bool {
+        match &self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(_) => false,
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(_) => true,
+        }
+    }
+
     /// Runs a statement; the number of rows it changed.
-    pub(super) async fn execute(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+    pub(crate) async fn execute(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
         match &self.pool {
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => bound!(sqlx::query(sql), args)
@@ -105,7 +139,7 @@ impl SqlStore {
 
     /// Runs a query and reads its first column of its one row as an integer.
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-    pub(super) async fn count(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<i64> {
+    pub(crate) async fn count(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<i64> {
         let pick = |n: Result<i64, sqlx::Error>| n.map_err(db_error);
         match &self.pool {
             #[cfg(feature = "sqlite")]
@@ -132,8 +166,40 @@ impl SqlStore {
         }
     }
 
+    /// Runs a query for at most one row of a bytes column and a text column (Flask-Session's
+    /// `data` and `expiry`).
+    #[cfg(feature = "flask-session")]
+    pub(crate) async fn bytes_and_text(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> StoreResult<Option<(Option<Vec<u8>>, Option<String>)>> {
+        macro_rules! one {
+            ($fetch:expr) => {
+                match $fetch.await.map_err(db_error)? {
+                    Some(row) => Ok(Some((
+                        row.try_get(0).map_err(db_error)?,
+                        row.try_get(1).map_err(db_error)?,
+                    ))),
+                    None => Ok(None),
+                }
+            };
+        }
+        match &self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => one!(bound!(sqlx::query(sql), args).fetch_optional(pool)),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) if self.pooled => one!(async {
+                let rows = sqlx::raw_sql(&inline(sql, args)).fetch_all(pool).await?;
+                Ok::<_, sqlx::Error>(rows.into_iter().next())
+            }),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => one!(bound!(sqlx::query(sql), args).fetch_optional(pool)),
+        }
+    }
+
     /// Runs a query for at most one record.
-    pub(super) async fn record(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Option<Record>> {
+    pub(crate) async fn record(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Option<Record>> {
         macro_rules! one {
             ($fetch:expr) => {
                 match $fetch.await.map_err(db_error)? {
@@ -157,7 +223,7 @@ impl SqlStore {
     }
 
     /// Runs a query for records with their keys.
-    pub(super) async fn keyed(
+    pub(crate) async fn keyed(
         &self,
         sql: &str,
         args: &[Arg<'_>],
