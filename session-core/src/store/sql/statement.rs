@@ -97,6 +97,32 @@ macro_rules! keyed_from {
     }};
 }
 
+/// Runs a query for at most one row on whichever database `$db` is, and reads it with `$read`.
+macro_rules! optional_row {
+    ($db:expr, $sql:expr, $args:expr, |$row:ident| $read:expr) => {{
+        macro_rules! one {
+            ($fetch:expr) => {
+                match $fetch.await.map_err(db_error)? {
+                    Some($row) => Ok(Some($read)),
+                    None => Ok(None),
+                }
+            };
+        }
+        match &$db.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => one!(bound!(sqlx::query($sql), $args).fetch_optional(pool)),
+            #[cfg(feature = "postgres")]
+            // (sqlx's `RawSql::fetch_optional` fails on no row: take the first of all.)
+            Pool::Postgres(pool) if $db.pooled => one!(async {
+                let rows = sqlx::raw_sql(&inline($sql, $args)).fetch_all(pool).await?;
+                Ok::<_, sqlx::Error>(rows.into_iter().next())
+            }),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => one!(bound!(sqlx::query($sql), $args).fetch_optional(pool)),
+        }
+    }};
+}
+
 impl Db {
     pub(crate) fn new(pool: Pool, pooled: bool) -> Self {
         Self { pool, pooled }
@@ -174,52 +200,15 @@ impl Db {
         sql: &str,
         args: &[Arg<'_>],
     ) -> StoreResult<Option<(Option<Vec<u8>>, Option<String>)>> {
-        macro_rules! one {
-            ($fetch:expr) => {
-                match $fetch.await.map_err(db_error)? {
-                    Some(row) => Ok(Some((
-                        row.try_get(0).map_err(db_error)?,
-                        row.try_get(1).map_err(db_error)?,
-                    ))),
-                    None => Ok(None),
-                }
-            };
-        }
-        match &self.pool {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => one!(bound!(sqlx::query(sql), args).fetch_optional(pool)),
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) if self.pooled => one!(async {
-                let rows = sqlx::raw_sql(&inline(sql, args)).fetch_all(pool).await?;
-                Ok::<_, sqlx::Error>(rows.into_iter().next())
-            }),
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => one!(bound!(sqlx::query(sql), args).fetch_optional(pool)),
-        }
+        optional_row!(self, sql, args, |row| (
+            row.try_get(0).map_err(db_error)?,
+            row.try_get(1).map_err(db_error)?,
+        ))
     }
 
     /// Runs a query for at most one record.
     pub(crate) async fn record(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Option<Record>> {
-        macro_rules! one {
-            ($fetch:expr) => {
-                match $fetch.await.map_err(db_error)? {
-                    Some(row) => Ok(Some(record_from!(row))),
-                    None => Ok(None),
-                }
-            };
-        }
-        match &self.pool {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => one!(bound!(sqlx::query(sql), args).fetch_optional(pool)),
-            #[cfg(feature = "postgres")]
-            // (sqlx's `RawSql::fetch_optional` fails on no row: take the first of all.)
-            Pool::Postgres(pool) if self.pooled => one!(async {
-                let rows = sqlx::raw_sql(&inline(sql, args)).fetch_all(pool).await?;
-                Ok::<_, sqlx::Error>(rows.into_iter().next())
-            }),
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => one!(bound!(sqlx::query(sql), args).fetch_optional(pool)),
-        }
+        optional_row!(self, sql, args, |row| record_from!(row))
     }
 
     /// Runs a query for records with their keys.
