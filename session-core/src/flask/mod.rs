@@ -116,31 +116,20 @@ impl Verified<'_> {
 }
 
 /// Why a Flask cookie gave no session. Flask itself tells two cases apart.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FlaskError {
     /// Bad, tampered, foreign or expired: Flask silently uses an empty session.
+    #[error("invalid Flask session cookie: {0}")]
     Invalid(Rejection),
     /// Correctly signed, but the payload does not decode: Flask fails the request (HTTP 500).
     /// Only a holder of the key can produce this, so the app should see it.
+    #[error("signed Flask session payload does not decode: {0}")]
     BadPayload(String),
     /// The data cannot be written as a Flask session.
+    #[error("cannot write a Flask session: {0}")]
     Encode(String),
 }
-
-impl std::fmt::Display for FlaskError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Invalid(reason) => write!(f, "invalid Flask session cookie: {reason}"),
-            Self::BadPayload(why) => {
-                write!(f, "signed Flask session payload does not decode: {why}")
-            }
-            Self::Encode(why) => write!(f, "cannot write a Flask session: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for FlaskError {}
 
 impl FlaskCodec {
     /// A codec for Flask's `SECRET_KEY`, given as its bytes (a `str` key is its UTF-8).

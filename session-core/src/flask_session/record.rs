@@ -10,33 +10,24 @@ use rmpv::{Integer, Utf8String, Value};
 pub type Entries = Vec<(Value, Value)>;
 
 /// Why a stored value is not read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RecordError {
     /// A pickle (Flask-Session's fallback, and the whole format of its cachelib and filesystem
     /// backends). Unpickling runs code chosen by whoever wrote the store, so it is never done.
+    #[error(
+        "a pickle record: refused, never unpickled (it could run any code); the session \
+         starts fresh"
+    )]
     Pickle,
     /// Neither msgpack nor JSON, or trailing bytes, or invalid UTF-8.
+    #[error("not a Flask-Session record: {0}")]
     Corrupt(String),
     /// Valid, but not a map (nor a list of `[key, value]` pairs): a struct written as an array,
     /// a bare string or number.
+    #[error("a Flask-Session record that is not a map")]
     NotAMap,
 }
-
-impl fmt::Display for RecordError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Pickle => f.write_str(
-                "a pickle record: refused, never unpickled (it could run any code); the session \
-                 starts fresh",
-            ),
-            Self::Corrupt(why) => write!(f, "not a Flask-Session record: {why}"),
-            Self::NotAMap => f.write_str("a Flask-Session record that is not a map"),
-        }
-    }
-}
-
-impl std::error::Error for RecordError {}
 
 /// Reads a stored value as Flask-Session 0.8 does (msgpack, then JSON), except that a pickle
 /// is refused. `Ok(None)` is a missing session: an empty value or a top-level nil.

@@ -52,49 +52,39 @@ pub use url::connect;
 
 /// Why a store operation failed. The request is answered with an error (503 by default), never
 /// with an empty session.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The backend cannot be reached (refused connection, server down, directory missing).
+    #[error("session store unavailable: {0}")]
     Unavailable(String),
     /// The operation did not finish within the configured timeout.
+    #[error("session store timed out")]
     Timeout,
     /// A record is there but does not decode.
+    #[error("session record is corrupt: {0}")]
     Corrupt(String),
     /// The backend cannot do this (for example an owner index on memcached).
+    #[error("session store does not support {0}")]
     Unsupported(&'static str),
     /// A store URL that names no store this build has ([`connect`]); the message says which
     /// forms are understood, or which cargo feature to turn on.
+    #[error("{0}")]
     BadUrl(String),
     /// The record is larger than the backend keeps in one item (memcached's item size limit,
     /// 1 MiB by default): no retry can succeed. Store less in the session.
+    #[error(
+        "the session record of {bytes} bytes is larger than the store keeps in one item: \
+         store less in the session"
+    )]
     TooLarge {
         /// The record's size in bytes.
         bytes: usize,
     },
     /// Anything else the backend reported.
+    #[error("session store failed: {0}")]
     Other(String),
 }
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Unavailable(why) => write!(f, "session store unavailable: {why}"),
-            Self::Timeout => f.write_str("session store timed out"),
-            Self::Corrupt(why) => write!(f, "session record is corrupt: {why}"),
-            Self::Unsupported(what) => write!(f, "session store does not support {what}"),
-            Self::BadUrl(why) => f.write_str(why),
-            Self::TooLarge { bytes } => write!(
-                f,
-                "the session record of {bytes} bytes is larger than the store keeps in one \
-                 item: store less in the session"
-            ),
-            Self::Other(why) => write!(f, "session store failed: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for StoreError {}
 
 crate::error::debug_with_message!(StoreError);
 
