@@ -17,7 +17,7 @@ async fn cluster() -> Option<(RedisStore, String)> {
     Some((store.with_prefix(&prefix), prefix))
 }
 
-sessionkit::conformance!(cluster().await.map(|(s, _)| (BoxedStore::new(s), ())); pruned owner index);
+sessionkit::conformance!(cluster().await.map(|(s, _)| (BoxedStore::new(s), ())); pruned owner index, no scan);
 
 /// 300 sessions land on all three masters, none with more than half of them; each key names
 /// its slot with the id's tag.

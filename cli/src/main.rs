@@ -5,6 +5,9 @@
 //!   refuse it.
 //! - `sessionkit sessions list|revoke --store URL OWNER` lists or logs out an owner's sessions.
 //! - `sessionkit sweep --store URL` deletes the expired records of a store that keeps them.
+//! - `sessionkit move --from URL --to URL` moves every live session to another store (files in
+//!   development to Redis in production, one Redis to another): same keys, so every cookie
+//!   keeps working with the same key and namespace.
 //!
 //! The key comes from an environment variable (`SESSION_SECRET` by default), read as the app
 //! reads it (`Key::from_env`), so it never appears in the shell's history.
@@ -37,6 +40,17 @@ enum Command {
         /// The store, as `sessionkit::store::connect` takes it.
         #[arg(long)]
         store: String,
+    },
+    /// Move every live session from one store to another: each record is created in the
+    /// target, then deleted from the source. A session the target already holds is left in
+    /// both and counted. Stop the apps' writes (or use `migrate_from`) while it runs.
+    Move {
+        /// The store sessions leave, as `sessionkit::store::connect` takes it.
+        #[arg(long)]
+        from: String,
+        /// The store sessions go to.
+        #[arg(long)]
+        to: String,
     },
 }
 
@@ -111,6 +125,7 @@ async fn main() -> ExitCode {
         Command::Sessions(Sessions::List(args)) => list(&args).await,
         Command::Sessions(Sessions::Revoke(args)) => revoke(&args).await,
         Command::Sweep { store } => sweep(&store).await,
+        Command::Move { from, to } => move_sessions(&from, &to).await,
     };
     match result {
         Ok(code) => code,
@@ -285,6 +300,53 @@ async fn revoke(args: &OwnerArgs) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
     println!("revoked {removed} session(s) of {}", args.owner);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Pages through `from` and moves each live record to `to`.
+async fn move_sessions(from: &str, to: &str) -> Result<ExitCode, String> {
+    use sessionkit::store::{connect, Created, ScanCursor};
+    use sessionkit::SessionStore as _;
+    let source = connect(from).await.map_err(|e| format!("--from: {e}"))?;
+    let target = connect(to).await.map_err(|e| format!("--to: {e}"))?;
+    let (mut moved, mut kept) = (0_usize, 0_usize);
+    let mut cursor = ScanCursor::start();
+    loop {
+        let now = unix_ms(SystemTime::now());
+        let page = source
+            .scan(&cursor, 500, now)
+            .await
+            .map_err(|e| format!("--from: {e}"))?;
+        for (key, record) in &page.records {
+            match target
+                .create(key, record, now)
+                .await
+                .map_err(|e| format!("--to: {e}"))?
+            {
+                Created::Ok => {
+                    source
+                        .delete(key)
+                        .await
+                        .map_err(|e| format!("--from: {e}"))?;
+                    moved += 1;
+                }
+                Created::Collision => kept += 1,
+            }
+        }
+        match page.next {
+            Some(next) => cursor = next,
+            None => break,
+        }
+    }
+    println!("moved {moved} session(s)");
+    if kept > 0 {
+        println!("left {kept} session(s) the target already held in both stores");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 async fn sweep(url: &str) -> Result<ExitCode, String> {

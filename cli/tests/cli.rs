@@ -116,29 +116,36 @@ fn decode_reads_flask_cookies_and_says_what_is_missing() {
     assert!(out.contains("NO_SUCH_VARIABLE_SET"), "{out}");
 }
 
-/// Logs `owner` in twice through a configuration over `url`; returns one id cookie.
-async fn two_logins(url: &str, owner: &str) -> String {
+/// A configuration of `App` over the store at `url`.
+async fn on_store(url: &str) -> SessionConfig<App> {
     let store = sessionkit::store::connect(url).await.unwrap();
-    let config: SessionConfig<App> = SessionConfig::builder()
+    SessionConfig::builder()
         .key(Key::from_hex(KEY_HEX).unwrap())
         .store(store)
         .build()
+        .unwrap()
+}
+
+/// Logs `user` in through `config`; the cookie.
+async fn login(config: &SessionConfig<App>, user: &str) -> String {
+    let mut loaded = config
+        .load_async([&b""[..]], SystemTime::now())
+        .await
         .unwrap();
-    let mut last = String::new();
-    for _ in 0..2 {
-        let mut loaded = config
-            .load_async([&b""[..]], SystemTime::now())
+    loaded.session.set_user(user);
+    cookie(
+        config
+            .save_async(&loaded.session, SystemTime::now())
             .await
-            .unwrap();
-        loaded.session.set_user(owner);
-        last = cookie(
-            config
-                .save_async(&loaded.session, SystemTime::now())
-                .await
-                .unwrap(),
-        );
-    }
-    last
+            .unwrap(),
+    )
+}
+
+/// Logs `owner` in twice through a configuration over `url`; returns one id cookie.
+async fn two_logins(url: &str, owner: &str) -> String {
+    let config = on_store(url).await;
+    login(&config, owner).await;
+    login(&config, owner).await
 }
 
 async fn list_and_revoke(url: &str) {
@@ -211,5 +218,63 @@ async fn sweep_deletes_expired_records() {
     assert_eq!((code, out.as_str()), (0, "deleted 3 expired record(s)\n"));
     let (_, out) = run(&["sweep", "--store", &url]);
     assert_eq!(out, "deleted 0 expired record(s)\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Logs in `n` users on the store at `url`; their cookies.
+async fn logins(url: &str, n: usize) -> (SessionConfig<App>, Vec<String>) {
+    let config = on_store(url).await;
+    let mut cookies = Vec::new();
+    for i in 0..n {
+        cookies.push(login(&config, &format!("mover-{i}")).await);
+    }
+    (config, cookies)
+}
+
+/// Every cookie of `cookies` loads user `mover-i` through `config`, or (`false`) none does.
+async fn all_logged_in(config: &SessionConfig<App>, cookies: &[String], expected: bool) {
+    for (i, c) in cookies.iter().enumerate() {
+        let loaded = config
+            .load_async([c.as_bytes()], SystemTime::now())
+            .await
+            .unwrap();
+        let user = expected.then(|| format!("mover-{i}"));
+        assert_eq!(loaded.session.user(), user.as_deref(), "{c}");
+    }
+}
+
+#[tokio::test]
+async fn move_takes_every_session_to_another_store_and_keeps_the_cookies() {
+    let dir = std::env::temp_dir().join(format!("sessionkit-move-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = format!("file://{}", dir.join("files").display());
+    let sqlite = format!("sqlite://{}?mode=rwc", dir.join("s.db").display());
+    // 1,203 sessions: more than two pages of the tool's 500.
+    let (in_files, cookies) = logins(&files, 1203).await;
+    let (in_sqlite, _) = logins(&sqlite, 0).await;
+    let (code, out) = run(&["move", "--from", &files, "--to", &sqlite]);
+    assert_eq!((code, out.as_str()), (0, "moved 1203 session(s)\n"));
+    all_logged_in(&in_sqlite, &cookies, true).await;
+    all_logged_in(&in_files, &cookies, false).await;
+    // And on to a real Redis, then back to the files: nobody is logged out.
+    let mut last = (sqlite.clone(), in_sqlite);
+    if let Some(url) = server("SESSIONKIT_REDIS_URL") {
+        // A database of this test's own: the move takes every session the store holds.
+        let url = format!("{}/13", url.trim_end_matches('/'));
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let _: () = redis::cmd("FLUSHDB")
+            .query(&mut client.get_connection().unwrap())
+            .unwrap();
+        let (in_redis, _) = logins(&url, 0).await;
+        let (code, out) = run(&["move", "--from", &sqlite, "--to", &url]);
+        assert_eq!((code, out.as_str()), (0, "moved 1203 session(s)\n"));
+        all_logged_in(&in_redis, &cookies, true).await;
+        all_logged_in(&last.1, &cookies, false).await;
+        last = (url, in_redis);
+    }
+    let (code, out) = run(&["move", "--from", &last.0, "--to", &files]);
+    assert_eq!((code, out.as_str()), (0, "moved 1203 session(s)\n"));
+    all_logged_in(&in_files, &cookies, true).await;
+    all_logged_in(&last.1, &cookies, false).await;
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::store::{Created, Record, Updated};
+use crate::store::{Created, Record, ScanCursor, Updated};
 use crate::{BoxedStore, CookieCommand, Rejection, SessionConfig, SessionStore, StoreKey};
 
 use super::{
@@ -363,4 +363,54 @@ pub async fn owner_index_is_unsupported(store: BoxedStore) {
     );
     let config = config(&store);
     assert!(config.revoke_owner("alice", None).await.is_err());
+    assert_eq!(
+        store.scan(&ScanCursor::start(), 10, now_ms()).await,
+        Err(crate::StoreError::Unsupported("listing every session"))
+    );
+}
+
+/// `scan` pages through every live record (at least once each, whatever the page size) and
+/// lists no expired one.
+pub async fn scan_pages_through_every_live_record(store: BoxedStore) {
+    let namespace = format!("scan-{}", now_ms());
+    let mut live = std::collections::BTreeSet::new();
+    for i in 0..25 {
+        let k = key(&namespace);
+        let r = record(1, None, &format!("{{\"i\":{i}}}"));
+        assert_eq!(store.create(&k, &r, now_ms()).await.unwrap(), Created::Ok);
+        live.insert(k);
+    }
+    let mut expired = std::collections::BTreeSet::new();
+    for _ in 0..3 {
+        let k = key(&namespace);
+        let mut r = record(1, None, "{}");
+        (r.created_at, r.expires_at) = (now_ms() - 10_000, now_ms() - 1);
+        assert_eq!(
+            store.create(&k, &r, now_ms() - 20_000).await.unwrap(),
+            Created::Ok
+        );
+        expired.insert(k);
+    }
+    let (mut seen, mut cursor, mut pages) =
+        (std::collections::BTreeSet::new(), ScanCursor::start(), 0);
+    loop {
+        let page = store.scan(&cursor, 7, now_ms()).await.unwrap();
+        pages += 1;
+        for (k, r) in page.records {
+            assert!(!expired.contains(&k), "an expired record was listed");
+            if live.contains(&k) {
+                assert_eq!(
+                    r.payload,
+                    store.load(&k, now_ms()).await.unwrap().unwrap().payload
+                );
+                seen.insert(k);
+            }
+        }
+        match page.next {
+            Some(next) => cursor = next,
+            None => break,
+        }
+        assert!(pages < 100_000, "the scan never ends");
+    }
+    assert_eq!(seen, live);
 }

@@ -21,11 +21,12 @@
 //! # fn main() {}
 //! ```
 //!
-//! Three forms: `conformance!(factory)` for a store with an owner index;
+//! The forms: `conformance!(factory)` for a store with an owner index;
 //! `conformance!(factory; pruned owner index)` when the index is pruned as sessions expire
-//! (adds the bounded-index and the sweep cases); `conformance!(factory; no owner index)` for
-//! a store without one, which must answer [`StoreError::Unsupported`](crate::StoreError)
-//! instead. Each case is also a public `async fn(BoxedStore)`, to run on its own.
+//! (adds the bounded-index, sweep and [`scan`](crate::SessionStore::scan) cases; `pruned owner
+//! index, no scan` leaves out the scan); `conformance!(factory; no owner index)` for a store
+//! without one, which must answer [`StoreError::Unsupported`](crate::StoreError) for the index
+//! and the scan instead. Each case is also a public `async fn(BoxedStore)`, to run on its own.
 //!
 //! Every case panics, with the broken rule, when the store breaks it. Times are real (a
 //! server's own TTL must agree): the suite starts at the wall clock and moves forward by
@@ -236,18 +237,30 @@ pub async fn logged_in(config: &SessionConfig<Wide>) -> String {
 #[macro_export]
 macro_rules! conformance {
     ($factory:expr) => {
-        $crate::conformance!(@common $factory);
-        $crate::conformance!(@cases $factory; owner_list_and_revoke, driver_owner_revocation,
-            corrupt_records_are_errors_or_rejections_never_panics, driver_encrypted_records,
-            driver_owner_index_is_per_namespace, driver_one_owner_rule, driver_devices_page,
-            driver_devices_show_last_activity);
+        $crate::conformance!(@indexed $factory);
+        $crate::conformance!(@cases $factory; scan_pages_through_every_live_record);
     };
     // A backend whose owner index is pruned as sessions expire (the file store's index is
     // its records, bounded by the sweep).
     ($factory:expr; pruned owner index) => {
         $crate::conformance!($factory);
+        $crate::conformance!(@pruned $factory);
+    };
+    // The same, on a store that cannot list every session (a Redis Cluster).
+    ($factory:expr; pruned owner index, no scan) => {
+        $crate::conformance!(@indexed $factory);
+        $crate::conformance!(@pruned $factory);
+    };
+    (@pruned $factory:expr) => {
         $crate::conformance!(@cases $factory; owner_index_stays_bounded,
             driver_sweep_takes_every_expired_record);
+    };
+    (@indexed $factory:expr) => {
+        $crate::conformance!(@common $factory);
+        $crate::conformance!(@cases $factory; owner_list_and_revoke, driver_owner_revocation,
+            corrupt_records_are_errors_or_rejections_never_panics, driver_encrypted_records,
+            driver_owner_index_is_per_namespace, driver_one_owner_rule, driver_devices_page,
+            driver_devices_show_last_activity);
     };
     ($factory:expr; no owner index) => {
         $crate::conformance!(@common $factory);

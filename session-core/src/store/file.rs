@@ -5,7 +5,10 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Created, Record, SessionStore, StoreError, StoreKey, StoreResult, Updated};
+use super::{
+    sorted_page, Created, Record, ScanCursor, ScanPage, SessionStore, StoreError, StoreKey,
+    StoreResult, Updated,
+};
 
 /// A temporary file older than this is left over from a crashed writer: the sweep removes it.
 const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(600);
@@ -301,6 +304,19 @@ impl SessionStore for FileStore {
                 removed += usize::from(gone);
             }
             Ok(removed)
+        })
+        .await
+    }
+
+    async fn scan(&self, cursor: &ScanCursor, limit: usize, now_ms: u64) -> StoreResult<ScanPage> {
+        let cursor = cursor.clone();
+        self.run(move |s| {
+            let keys = s.scan()?;
+            // A record that cannot be read is left where it is, for `load` to report.
+            sorted_page(keys, &cursor, limit, |key| {
+                Ok(s.read_live(key, now_ms).ok().flatten())
+            })
+            .map_err(|e| io::Error::other(e.to_string()))
         })
         .await
     }

@@ -3,7 +3,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Created, Record, SessionStore, StoreKey, StoreResult, Updated};
+use super::{
+    sorted_page, Created, Record, ScanCursor, ScanPage, SessionStore, StoreKey, StoreResult,
+    Updated,
+};
 
 /// Sessions in this process's memory, behind one lock: every operation is trivially atomic.
 ///
@@ -116,6 +119,14 @@ impl MemoryStore {
 }
 
 impl SessionStore for MemoryStore {
+    async fn scan(&self, cursor: &ScanCursor, limit: usize, now_ms: u64) -> StoreResult<ScanPage> {
+        let state = self.lock();
+        let keys = state.records.keys().copied().collect();
+        sorted_page(keys, cursor, limit, |key| {
+            Ok(state.live(key, now_ms).cloned())
+        })
+    }
+
     async fn load(&self, key: &StoreKey, now_ms: u64) -> StoreResult<Option<Record>> {
         Ok(self.lock().live(key, now_ms).cloned())
     }

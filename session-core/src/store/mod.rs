@@ -111,6 +111,56 @@ pub enum Updated {
     Gone,
 }
 
+/// Where a [`SessionStore::scan`] goes on from: [`ScanCursor::start`] for the first page, then
+/// the cursor the last page returned. What it holds is the store's own business.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanCursor(pub(crate) String);
+
+impl ScanCursor {
+    /// The beginning of a scan.
+    #[must_use]
+    pub fn start() -> Self {
+        Self::default()
+    }
+
+    /// For a store that lists its keys in order: the key the last page ended at.
+    pub(crate) fn after(&self) -> Option<StoreKey> {
+        StoreKey::from_hex(&self.0)
+    }
+}
+
+/// A page of the `keys` (in order) after `cursor`, at most `limit` of those `read` finds live.
+pub(crate) fn sorted_page(
+    mut keys: Vec<StoreKey>,
+    cursor: &ScanCursor,
+    limit: usize,
+    mut read: impl FnMut(&StoreKey) -> StoreResult<Option<Record>>,
+) -> StoreResult<ScanPage> {
+    keys.sort_unstable();
+    let after = cursor.after();
+    let mut page = ScanPage::default();
+    for key in keys.into_iter().filter(|k| after.is_none_or(|a| *k > a)) {
+        if page.records.len() >= limit.max(1) {
+            page.next = page.records.last().map(|(k, _)| ScanCursor(k.to_hex()));
+            break;
+        }
+        if let Some(record) = read(&key)? {
+            page.records.push((key, record));
+        }
+    }
+    Ok(page)
+}
+
+/// One page of a [`SessionStore::scan`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScanPage {
+    /// Live records, with their keys.
+    pub records: Vec<(StoreKey, Record)>,
+    /// Where the next page starts; `None` when the scan is complete.
+    pub next: Option<ScanCursor>,
+}
+
 /// The result type of store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -194,6 +244,19 @@ pub trait SessionStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<Vec<(StoreKey, Record)>>> + Send {
         let _ = (owner, now_ms);
         async { Err(StoreError::Unsupported("an owner index")) }
+    }
+
+    /// Every live record, a page of about `limit` at a time, from `cursor` on: for moving
+    /// sessions to another store (`sessionkit move`) and for operators' tools. A record
+    /// written during a scan may or may not be in it; one present throughout is listed once.
+    fn scan(
+        &self,
+        cursor: &ScanCursor,
+        limit: usize,
+        now_ms: u64,
+    ) -> impl Future<Output = StoreResult<ScanPage>> + Send {
+        let _ = (cursor, limit, now_ms);
+        async { Err(StoreError::Unsupported("listing every session")) }
     }
 
     /// Deletes every record of `owner` but `except`; returns how many.
@@ -299,6 +362,10 @@ impl SessionStore for BoxedStore {
     }
     async fn revoke_owner(&self, owner: &str, except: Option<&StoreKey>) -> StoreResult<usize> {
         self.timed("revoke_owner", self.inner.revoke_owner(owner, except))
+            .await
+    }
+    async fn scan(&self, cursor: &ScanCursor, limit: usize, now_ms: u64) -> StoreResult<ScanPage> {
+        self.timed("scan", self.inner.scan(cursor, limit, now_ms))
             .await
     }
 }

@@ -2,6 +2,7 @@
 //! primary), every read-compare-write an atomic Lua script on the record's own key.
 
 mod connection;
+mod scan;
 mod scripts;
 
 use std::sync::Arc;
@@ -12,7 +13,9 @@ use redis::sentinel::{SentinelClient, SentinelServerType};
 
 use self::connection::{manager_config, Connection, Primary};
 use self::scripts::{decode, encode, head, horizon, owner_hex, Scripts, MAX_EXPIRY_MS};
-use super::{Created, Record, SessionStore, StoreError, StoreKey, StoreResult, Updated};
+use super::{
+    Created, Record, ScanCursor, ScanPage, SessionStore, StoreError, StoreKey, StoreResult, Updated,
+};
 
 /// Records are strings under `<prefix><hex store key>` (on a cluster
 /// `<prefix>{<tag>}<hex store key>`, the tag naming the hash slot); owner indexes are sorted
@@ -264,7 +267,7 @@ impl RedisStore {
     }
 
     /// The key a member names (`{tag}hex` on a cluster, `hex` otherwise).
-    fn key_of(member: &str) -> Option<StoreKey> {
+    pub(super) fn key_of(member: &str) -> Option<StoreKey> {
         match member.strip_prefix('{') {
             Some(rest) => {
                 let (tag, hex) = rest.split_once('}')?;
@@ -340,6 +343,10 @@ impl RedisStore {
 }
 
 impl SessionStore for RedisStore {
+    async fn scan(&self, cursor: &ScanCursor, limit: usize, now_ms: u64) -> StoreResult<ScanPage> {
+        self.scan_page(cursor, limit, now_ms).await
+    }
+
     async fn load(&self, key: &StoreKey, now_ms: u64) -> StoreResult<Option<Record>> {
         let value: Option<Vec<u8>> = redis::cmd("GET")
             .arg(self.key(key))

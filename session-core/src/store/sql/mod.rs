@@ -3,7 +3,9 @@
 mod statement;
 
 pub(crate) use self::statement::{Arg, Db, Pool};
-use super::{Created, Record, SessionStore, StoreError, StoreKey, StoreResult, Updated};
+use super::{
+    Created, Record, ScanCursor, ScanPage, SessionStore, StoreError, StoreKey, StoreResult, Updated,
+};
 
 /// The table sessions live in.
 const TABLE: &str = "sessionkit_sessions";
@@ -437,6 +439,28 @@ impl SessionStore for SqlStore {
             )
             .await?;
         Ok(usize::try_from(done).unwrap_or(usize::MAX))
+    }
+
+    async fn scan(&self, cursor: &ScanCursor, limit: usize, now_ms: u64) -> StoreResult<ScanPage> {
+        let after = cursor.after().map_or(Vec::new(), |k| k.as_bytes().to_vec());
+        let limit = limit.clamp(1, 10_000);
+        let records = self
+            .db
+            .keyed(
+                "SELECT key, version, created_at, expires_at, owner, payload \
+                 FROM sessionkit_sessions WHERE key > $1 AND expires_at > $2 \
+                 ORDER BY key LIMIT $3",
+                &[
+                    Arg::Bytes(&after),
+                    Arg::Int(ms(now_ms)),
+                    Arg::Int(i64::try_from(limit).unwrap_or(i64::MAX)),
+                ],
+            )
+            .await?;
+        let next = (records.len() == limit)
+            .then(|| records.last().map(|(k, _)| ScanCursor(k.to_hex())))
+            .flatten();
+        Ok(ScanPage { records, next })
     }
 
     async fn list_owner(&self, owner: &str, now_ms: u64) -> StoreResult<Vec<(StoreKey, Record)>> {
