@@ -122,3 +122,28 @@ async fn a_guard_reads_the_session_before_the_handler() {
     );
     assert!(account.set_cookie.is_empty());
 }
+
+/// `Session::now()` is the middleware's clock.
+#[actix_web::test]
+async fn the_session_tells_the_time_of_the_middlewares_clock() {
+    use sessionkit::testing::{ActixClient, TestClock};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    async fn when(session: Session<Data>) -> String {
+        let at = session.now().duration_since(UNIX_EPOCH).unwrap();
+        at.as_secs().to_string()
+    }
+    let clock = TestClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let middleware =
+        SessionMiddleware::new(common::builder::<Data>().build().unwrap()).clock(clock.reader());
+    let app = test::init_service(
+        App::new()
+            .wrap(middleware)
+            .route("/when", web::get().to(when)),
+    )
+    .await;
+    let mut client = ActixClient::new(app, clock.clone());
+    assert_eq!(client.get("/when").await.body, "1700000000");
+    clock.advance(Duration::from_secs(90));
+    assert_eq!(client.get("/when").await.body, "1700000090");
+}

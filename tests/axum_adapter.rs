@@ -148,3 +148,25 @@ async fn a_middleware_reads_the_session_before_the_handler() {
     );
     assert!(account.set_cookie.is_empty());
 }
+
+/// `Session::now()` is the layer's clock, so a handler that asks a store for sessions at that
+/// time agrees with the layer (and a test's `TestClock` applies to both).
+#[tokio::test]
+async fn the_session_tells_the_time_of_the_layers_clock() {
+    use sessionkit::testing::{AxumClient, TestClock};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    async fn when(session: Session<App>) -> String {
+        let at = session.now().duration_since(UNIX_EPOCH).unwrap();
+        at.as_secs().to_string()
+    }
+    let clock = TestClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let config = common::builder::<App>().build().unwrap();
+    let app = Router::new()
+        .route("/when", get(when))
+        .layer(SessionLayer::new(config).clock(clock.reader()));
+    let mut client = AxumClient::new(app, clock.clone());
+    assert_eq!(client.get("/when").await.body, "1700000000");
+    clock.advance(Duration::from_secs(90));
+    assert_eq!(client.get("/when").await.body, "1700000090");
+}

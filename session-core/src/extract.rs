@@ -45,6 +45,15 @@ impl<T: SessionSchema> Session<T> {
         })
     }
 
+    /// The time this request's session was loaded at, by the layer's clock (the system
+    /// clock, or the one given to `SessionLayer::clock` / `SessionMiddleware::clock`). Pass it
+    /// to [`list_owner`](crate::config::SessionConfig::list_owner) and the like, so that a test
+    /// moving a [`TestClock`](crate::testing::TestClock) sees the time the layer sees.
+    #[must_use]
+    pub fn now(&self) -> std::time::SystemTime {
+        self.slot.now
+    }
+
     /// Why the request's session cookie was refused, if it was (for logging).
     #[must_use]
     pub fn rejection(&self) -> Option<&Rejection> {

@@ -82,10 +82,9 @@ impl<T: SessionSchema> Shared<T> {
         if self.config.loads_async() {
             return Begin::Load(cookie_headers.into_iter().map(<[u8]>::to_vec).collect());
         }
-        let loaded = self
-            .config
-            .load_header_bytes(cookie_headers, (self.clock)());
-        Begin::Ready(self.slot(loaded, None))
+        let now = (self.clock)();
+        let loaded = self.config.load_header_bytes(cookie_headers, now);
+        Begin::Ready(self.slot(loaded, now, None))
     }
 
     /// Loads the session from the store. A store failure is the response to send (503 by
@@ -100,7 +99,7 @@ impl<T: SessionSchema> Shared<T> {
                 .load_async(headers.iter().map(Vec::as_slice), now),
         );
         match loading.await {
-            Ok(loaded) => Ok(self.slot(loaded, Some(started))),
+            Ok(loaded) => Ok(self.slot(loaded, now, Some(started))),
             Err(error) => {
                 tracing::error!(%error, "sessionkit: the session store failed on load");
                 match self.config.load_failure() {
@@ -109,6 +108,7 @@ impl<T: SessionSchema> Shared<T> {
                             session: TrackedSession::refused(T::default(), false, Refused::Unread),
                             rejected: None,
                         },
+                        now,
                         Some(started),
                     )),
                     Some(failure) => Err(failure),
@@ -154,7 +154,7 @@ impl<T: SessionSchema> Shared<T> {
         span
     }
 
-    fn slot(&self, loaded: Loaded<T>, load: Option<Instant>) -> Slot<T> {
+    fn slot(&self, loaded: Loaded<T>, now: SystemTime, load: Option<Instant>) -> Slot<T> {
         let span = self.span(&loaded, load);
         match &loaded.rejected {
             // A deploy that cannot read its sessions, or a store holding records it cannot
@@ -171,7 +171,7 @@ impl<T: SessionSchema> Shared<T> {
             }
             None => {}
         }
-        Slot::new(loaded, span)
+        Slot::new(loaded, now, span)
     }
 
     /// Decides what to add to a response with `status`; `varies` says whether its `Vary`
@@ -285,6 +285,8 @@ pub(crate) enum Begin<T> {
 /// Shared between the middleware and the extractor of one request.
 pub(crate) struct Slot<T> {
     inner: Arc<Mutex<State<T>>>,
+    /// When the request's session was loaded, by the layer's clock.
+    pub(crate) now: SystemTime,
     /// The request's span ([`Shared::span`]).
     span: tracing::Span,
 }
@@ -293,6 +295,7 @@ impl<T> Clone for Slot<T> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
+            now: self.now,
             span: self.span.clone(),
         }
     }
@@ -332,7 +335,7 @@ pub(crate) struct Outcome {
 }
 
 impl<T: SessionSchema> Slot<T> {
-    pub(crate) fn new(loaded: Loaded<T>, span: tracing::Span) -> Self {
+    pub(crate) fn new(loaded: Loaded<T>, now: SystemTime, span: tracing::Span) -> Self {
         Self {
             inner: Arc::new(Mutex::new(State {
                 session: Some(Box::new(loaded.session)),
@@ -340,6 +343,7 @@ impl<T: SessionSchema> Slot<T> {
                 extracted: false,
                 read: false,
             })),
+            now,
             span,
         }
     }
