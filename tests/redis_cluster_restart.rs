@@ -14,11 +14,14 @@ use common::{at, pair, set_header};
 use sessionkit::{SaveError, SessionConfig, StoreError};
 
 /// A cluster node of the test's own: started again from its own `nodes.conf`, it rejoins the
-/// cluster with its slots.
+/// cluster with its slots. The others keep serving their slots while one is down
+/// (`cluster-require-full-coverage no`); with Redis' default, once the node timeout passes the
+/// whole cluster refuses every request until it is back.
 fn master() -> OwnServer {
     OwnServer::start("cluster", |port, dir| {
         let mut command = common::own::redis_server(port, dir);
         command.args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"]);
+        command.args(["--cluster-require-full-coverage", "no"]);
         command
     })
 }
