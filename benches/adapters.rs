@@ -1,7 +1,7 @@
 //! Whole requests through the framework adapters, against the same app calling the core in its
 //! handler, in one run: an axum `Router` through `tower::ServiceExt::oneshot`, an actix-web app
 //! through its test service. `cargo bench --bench adapters --all-features` prints a table of ns
-//! per request and ratios measured interleaved (see `support/interleave.rs`).
+//! per request and ratios measured interleaved (`sessionkit_testkit::bench::interleave`).
 //!
 //! Every app answers `GET /` for a request carrying the session cookie among two others:
 //!

@@ -16,6 +16,29 @@ struct App {
     user: Option<String>,
 }
 
+// The handlers both apps share: `sessionkit::Session` is one extractor for both frameworks.
+async fn set(mut session: sessionkit::Session<App>) -> &'static str {
+    session.set_user("alice");
+    "set"
+}
+
+async fn read(session: sessionkit::Session<App>) -> String {
+    session.user().unwrap_or("Not logged in").to_owned()
+}
+
+async fn pop(mut session: sessionkit::Session<App>) -> String {
+    session.pop_user().unwrap_or_default()
+}
+
+async fn clear(mut session: sessionkit::Session<App>) -> &'static str {
+    session.clear();
+    "cleared"
+}
+
+async fn plain() -> &'static str {
+    "no session here"
+}
+
 /// What a response carried.
 struct Reply {
     status: u16,
@@ -60,28 +83,11 @@ mod on_axum {
     use sessionkit::axum::{Session, SessionLayer};
     use tower::ServiceExt as _;
 
-    use super::{common, App, Harness, Reply};
+    use super::{clear, common, plain, pop, read, set, App, Harness, Reply};
 
-    async fn set(mut session: Session<App>) -> &'static str {
-        session.set_user("alice");
-        "set"
-    }
-    async fn read(session: Session<App>) -> String {
-        session.user().unwrap_or("Not logged in").to_owned()
-    }
-    async fn pop(mut session: Session<App>) -> String {
-        session.pop_user().unwrap_or_default()
-    }
-    async fn clear(mut session: Session<App>) -> &'static str {
-        session.clear();
-        "cleared"
-    }
     async fn fail(mut session: Session<App>) -> StatusCode {
         session.set_user("mallory");
         StatusCode::INTERNAL_SERVER_ERROR
-    }
-    async fn plain() -> &'static str {
-        "no session here"
     }
     async fn set_varying(
         mut session: Session<App>,
@@ -154,28 +160,11 @@ mod on_actix {
     use actix_web::{test, web, HttpResponse};
     use sessionkit::actix::{Session, SessionMiddleware};
 
-    use super::{common, App, Harness, Reply};
+    use super::{clear, common, plain, pop, read, set, App, Harness, Reply};
 
-    async fn set(mut session: Session<App>) -> &'static str {
-        session.set_user("alice");
-        "set"
-    }
-    async fn read(session: Session<App>) -> String {
-        session.user().unwrap_or("Not logged in").to_owned()
-    }
-    async fn pop(mut session: Session<App>) -> String {
-        session.pop_user().unwrap_or_default()
-    }
-    async fn clear(mut session: Session<App>) -> &'static str {
-        session.clear();
-        "cleared"
-    }
     async fn fail(mut session: Session<App>) -> HttpResponse {
         session.set_user("mallory");
         HttpResponse::InternalServerError().finish()
-    }
-    async fn plain() -> &'static str {
-        "no session here"
     }
     async fn set_varying(mut session: Session<App>) -> HttpResponse {
         session.set_user("alice");
