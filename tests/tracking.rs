@@ -132,3 +132,63 @@ fn a_revoked_session_is_rejected_by_the_validation_hook() {
     let loaded = config.load(&mint(&config, bad, T0), at(T0));
     assert_eq!(rejected(&loaded), Some(sessionkit::Rejection::Revoked));
 }
+
+mod same_data {
+    use std::collections::{BTreeMap, HashMap};
+
+    use serde::{Deserialize, Serialize};
+    use sessionkit::SessionSchema as _;
+
+    /// Only types whose JSON is one text per value: bytes decide, no decode.
+    #[derive(sessionkit::Session, Serialize, Deserialize, Default, PartialEq, Debug)]
+    struct Canonical {
+        user: Option<String>,
+        cart: Vec<u32>,
+        prices: BTreeMap<String, f64>,
+    }
+
+    /// A hash map writes its keys in any order: compared by meaning.
+    #[derive(sessionkit::Session, Serialize, Deserialize, Default, PartialEq, Debug)]
+    struct Hashed {
+        prefs: HashMap<String, u32>,
+    }
+
+    /// A field serialized by the app's own code: compared by meaning.
+    #[derive(sessionkit::Session, Serialize, Deserialize, Default, PartialEq, Debug)]
+    struct Custom {
+        #[serde(with = "as_text")]
+        count: u32,
+    }
+
+    mod as_text {
+        // serde's `with` passes the field by reference.
+        #[allow(clippy::trivially_copy_pass_by_ref)]
+        pub(super) fn serialize<S: serde::Serializer>(n: &u32, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&n.to_string())
+        }
+        pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+            let text: String = serde::Deserialize::deserialize(d)?;
+            text.parse().map_err(serde::de::Error::custom)
+        }
+    }
+
+    #[test]
+    fn bytes_decide_only_where_json_is_one_text_per_value() {
+        // The same data in other bytes (keys in another order): only a type that may write
+        // such bytes itself looks past them.
+        let canonical = Canonical {
+            user: Some("ada".into()),
+            ..Canonical::default()
+        };
+        assert!(!canonical.same_data(br#"{"cart":[],"prices":{},"user":"ada"}"#));
+        let hashed = Hashed {
+            prefs: HashMap::from([("a".into(), 1), ("b".into(), 2)]),
+        };
+        assert!(hashed.same_data(br#"{"prefs":{"b":2,"a":1}}"#));
+        assert!(hashed.same_data(br#"{"prefs":{"a":1,"b":2}}"#));
+        assert!(!hashed.same_data(br#"{"prefs":{"a":1,"b":3}}"#));
+        let custom = Custom { count: 7 };
+        assert!(custom.same_data(br#"{"count":"7"}"#));
+        assert!(!custom.same_data(br#"{"count":"8"}"#));
+    }
+}

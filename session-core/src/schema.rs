@@ -49,10 +49,13 @@ pub trait SessionSchema: Serialize + DeserializeOwned + Default {
     /// `self`. Asked only when the bytes differ, so that equal values are never sent again as
     /// a change: two serializations of one `HashMap` differ in key order.
     ///
-    /// The default compares the JSON by meaning (objects whatever their key order), which
-    /// covers maps at any depth. `#[derive(Session)]` on a struct that also implements
-    /// `PartialEq` decodes `payload` and compares with `==` instead, which covers sets
-    /// (`HashSet` serializes as an array in a different order each time) too.
+    /// Asked only when the outgoing bytes differ from `payload`. The default compares the JSON
+    /// by meaning (objects whatever their key order), which covers maps at any depth.
+    /// `#[derive(Session)]` on a struct whose every field's JSON is one text per value
+    /// (numbers, strings, `Option`, `Vec`, `BTreeMap`, ... of them) answers `false` at once:
+    /// different bytes are different data, and no decode is paid. On any other struct that
+    /// also implements `PartialEq` it decodes `payload` and compares with `==`, which covers
+    /// sets (`HashSet` serializes as an array in a different order each time) too.
     fn same_data(&self, payload: &[u8]) -> bool {
         same_json(self, payload)
     }

@@ -68,6 +68,7 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
     let version = attrs.version.get().copied().unwrap_or(0);
     let keys = container.fields.iter().flat_map(|f| &f.keys);
     let owner = owner_fn(container, &krate);
+    let same_data = same_data_fn(container, &krate);
     let non_finite = non_finite_check(container);
     let sets = sets_check(container, &krate);
     let flattened = container
@@ -89,13 +90,77 @@ fn schema_impl(container: &Container<'_>) -> TokenStream {
             #owner
             #non_finite
             #flattened
-            fn same_data(&self, payload: &[::core::primitive::u8]) -> ::core::primitive::bool {
-                #[allow(unused_imports)]
-                use #krate::__private::{SameByEq as _, SameByJson as _};
-                (&&#krate::__private::Compare(self)).same_as(payload)
-            }
+            #same_data
         }
         #sets
+    }
+}
+
+/// `fn same_data`, asked only when the outgoing bytes differ from the incoming ones. When
+/// every field is of a type whose JSON is one text per value (numbers, strings, `Option`,
+/// `Vec`, `BTreeMap` and the like, nothing the app serializes by hand), different bytes are
+/// different data: no decode. Otherwise the data is compared by meaning (`==`, or JSON), so a
+/// `HashMap` written in another order is not a change.
+fn same_data_fn(container: &Container<'_>, krate: &syn::Path) -> TokenStream {
+    let canonical = !container.serde.custom
+        && container.fields.iter().all(|f| {
+            f.serde.is_skipped()
+                || (!f.serde.custom && f.serde.flatten.is_none() && canonical_json(f.ty))
+        });
+    if canonical {
+        return quote! {
+            fn same_data(&self, _payload: &[::core::primitive::u8]) -> ::core::primitive::bool {
+                false
+            }
+        };
+    }
+    quote! {
+        fn same_data(&self, payload: &[::core::primitive::u8]) -> ::core::primitive::bool {
+            #[allow(unused_imports)]
+            use #krate::__private::{SameByEq as _, SameByJson as _};
+            (&&#krate::__private::Compare(self)).same_as(payload)
+        }
+    }
+}
+
+/// Whether `serde_json` writes every value of `ty` as one text: primitives, strings and
+/// sessionkit's CSRF token, and `Option`, `Vec`, `VecDeque`, `Box`, `BTreeMap`, `BTreeSet`,
+/// arrays and tuples of them. Hash maps and sets (any order) and every other type (which may
+/// hold one) are not.
+fn canonical_json(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(path) if path.qself.is_none() => {
+            let Some(last) = path.path.segments.last() else {
+                return false;
+            };
+            let args: Vec<&syn::Type> = match &last.arguments {
+                syn::PathArguments::None => Vec::new(),
+                syn::PathArguments::AngleBracketed(a) => a
+                    .args
+                    .iter()
+                    .filter_map(|a| match a {
+                        syn::GenericArgument::Type(t) => Some(t),
+                        _ => None,
+                    })
+                    .collect(),
+                syn::PathArguments::Parenthesized(_) => return false,
+            };
+            match last.ident.to_string().as_str() {
+                "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64"
+                | "i128" | "isize" | "f32" | "f64" | "bool" | "char" | "String" | "CsrfToken" => {
+                    args.is_empty()
+                }
+                "Option" | "Vec" | "VecDeque" | "Box" | "BTreeSet" | "BTreeMap" => {
+                    !args.is_empty() && args.into_iter().all(canonical_json)
+                }
+                _ => false,
+            }
+        }
+        syn::Type::Array(array) => canonical_json(&array.elem),
+        syn::Type::Tuple(tuple) => tuple.elems.iter().all(canonical_json),
+        syn::Type::Paren(inner) => canonical_json(&inner.elem),
+        syn::Type::Group(inner) => canonical_json(&inner.elem),
+        _ => false,
     }
 }
 

@@ -29,6 +29,8 @@ impl<T> Default for Both<T> {
 pub(crate) struct SerdeContainer {
     pub(crate) rename_all: Both<RenameRule>,
     pub(crate) default: bool,
+    /// Serialized through another type (`into`, `from`, `try_from`, `remote`).
+    pub(crate) custom: bool,
 }
 
 /// The serde attributes of a field that decide its keys.
@@ -41,6 +43,8 @@ pub(crate) struct SerdeField {
     pub(crate) skip_serializing_if: Option<Span>,
     pub(crate) default: bool,
     pub(crate) flatten: Option<Span>,
+    /// Serialized by code of the app's own (`with`, `serialize_with`, `getter`).
+    pub(crate) custom: bool,
 }
 
 /// serde's `rename_all` rules, as they apply to field names (which are snake case).
@@ -120,6 +124,9 @@ impl SerdeContainer {
                 out.default = true;
                 skip_value(meta);
             } else {
+                out.custom |= ["into", "from", "try_from", "remote"]
+                    .iter()
+                    .any(|k| meta.path.is_ident(k));
                 skip_value(meta);
             }
         });
@@ -160,6 +167,9 @@ impl SerdeField {
             } else if path.is_ident("flatten") {
                 out.flatten = Some(span);
             } else {
+                out.custom |= ["with", "serialize_with", "getter"]
+                    .iter()
+                    .any(|k| path.is_ident(k));
                 skip_value(meta);
             }
         });
