@@ -4,10 +4,11 @@
 
 mod common;
 
-use actix_web::http::{header, StatusCode};
 use actix_web::{test, web, App};
 use serde::{Deserialize, Serialize};
 use sessionkit::actix::{Session, SessionMiddleware};
+use sessionkit::testing::{ActixClient, TestClock};
+use std::time::SystemTime;
 
 #[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug)]
 struct Data {
@@ -23,62 +24,13 @@ async fn read(session: Session<Data>) -> String {
     session.user().unwrap_or("Not logged in").to_owned()
 }
 
-struct Reply {
-    status: StatusCode,
-    set_cookie: Vec<String>,
-    vary: Vec<String>,
-    body: String,
-}
-
-async fn send<S>(app: &S, path: &str, cookie: Option<&str>) -> Reply
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse,
-        Error = actix_web::Error,
-    >,
-{
-    send_bytes(app, path, cookie.map(str::as_bytes)).await
-}
-
-/// Sends a `Cookie` header of any bytes, as a browser may.
-async fn send_bytes<S>(app: &S, path: &str, cookie: Option<&[u8]>) -> Reply
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse,
-        Error = actix_web::Error,
-    >,
-{
-    let mut request = test::TestRequest::get().uri(path);
-    if let Some(cookie) = cookie {
-        let value = header::HeaderValue::from_bytes(cookie).unwrap();
-        request = request.insert_header((header::COOKIE, value));
-    }
-    let response = test::call_service(app, request.to_request()).await;
-    let all = |name| {
-        response
-            .headers()
-            .get_all(name)
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect::<Vec<_>>()
-    };
-    let (set_cookie, vary) = (all(header::SET_COOKIE), all(header::VARY));
-    let status = response.status();
-    let body = test::read_body(response).await;
-    Reply {
-        status,
-        set_cookie,
-        vary,
-        body: String::from_utf8(body.to_vec()).unwrap(),
-    }
-}
-
 #[actix_web::test]
 async fn a_missing_middleware_is_a_500_that_names_the_fix() {
     let app = test::init_service(App::new().route("/read", web::get().to(read))).await;
-    let reply = send(&app, "/read", None).await;
-    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let reply = ActixClient::new(app, TestClock::new(SystemTime::now()))
+        .get("/read")
+        .await;
+    assert_eq!(reply.status, 500);
     assert!(
         reply
             .body
@@ -110,23 +62,23 @@ async fn a_guard_reads_the_session_before_the_handler() {
             ),
     )
     .await;
-    let anonymous = send(&app, "/account", None).await;
-    assert_eq!(anonymous.status, StatusCode::NOT_FOUND);
+    let mut browser = ActixClient::new(app, TestClock::new(SystemTime::now()));
+    let anonymous = browser.get("/account").await;
+    assert_eq!(anonymous.status, 404);
     // The guard read the session: the answer depends on the cookie.
-    assert_eq!(anonymous.vary, ["Cookie"]);
-    let cookie = common::pair(&send(&app, "/set", None).await.set_cookie[0]);
-    let account = send(&app, "/account", Some(&cookie)).await;
+    assert_eq!(anonymous.header_values("vary"), ["Cookie"]);
     assert_eq!(
-        (account.status, account.body.as_str()),
-        (StatusCode::OK, "alice")
+        browser.get("/set").await.header_values("set-cookie").len(),
+        1
     );
-    assert!(account.set_cookie.is_empty());
+    let account = browser.get("/account").await;
+    assert_eq!((account.status, account.body.as_str()), (200, "alice"));
+    assert!(account.header_values("set-cookie").is_empty());
 }
 
 /// `Session::now()` is the middleware's clock.
 #[actix_web::test]
 async fn the_session_tells_the_time_of_the_middlewares_clock() {
-    use sessionkit::testing::{ActixClient, TestClock};
     use std::time::{Duration, UNIX_EPOCH};
 
     async fn when(session: Session<Data>) -> String {

@@ -4,13 +4,12 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use sessionkit::axum::{Session, SessionLayer};
-use tower::ServiceExt;
+use sessionkit::testing::{AxumClient, TestClock};
 
 #[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug)]
 struct App {
@@ -26,64 +25,16 @@ async fn read(session: Session<App>) -> String {
     session.user().unwrap_or("Not logged in").to_owned()
 }
 
-struct Reply {
-    status: StatusCode,
-    set_cookie: Vec<String>,
-    vary: Vec<String>,
-    cache_control: Vec<String>,
-    body: String,
-}
-
-async fn send(app: &Router, path: &str, cookie: Option<&str>) -> Reply {
-    send_bytes(app, path, cookie.map(str::as_bytes)).await
-}
-
-/// Sends a `Cookie` header of any bytes, as a browser may.
-async fn send_bytes(app: &Router, path: &str, cookie: Option<&[u8]>) -> Reply {
-    let mut request = Request::get(path);
-    if let Some(cookie) = cookie {
-        let value = axum::http::HeaderValue::from_bytes(cookie).unwrap();
-        request = request.header(header::COOKIE, value);
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let all = |name| {
-        response
-            .headers()
-            .get_all(name)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect::<Vec<_>>()
-    };
-    let (set_cookie, vary) = (all(header::SET_COOKIE), all(header::VARY));
-    let cache_control = all(header::CACHE_CONTROL);
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    Reply {
-        status,
-        set_cookie,
-        vary,
-        cache_control,
-        body: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
-}
-
-async fn logged_in(app: &Router) -> String {
-    let reply = send(app, "/set", None).await;
-    assert_eq!(reply.set_cookie.len(), 1);
-    common::pair(&reply.set_cookie[0])
+/// A client of `app` (as a browser: it keeps the cookies), with the system clock.
+fn client(app: Router) -> AxumClient {
+    AxumClient::new(app, TestClock::new(std::time::SystemTime::now()))
 }
 
 #[tokio::test]
 async fn a_missing_layer_is_a_500_that_names_the_fix() {
     let bare = Router::new().route("/read", get(read));
-    let reply = send(&bare, "/read", None).await;
-    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let reply = client(bare).get("/read").await;
+    assert_eq!(reply.status, 500);
     assert!(
         reply
             .body
@@ -102,7 +53,8 @@ async fn cache_control_is_configurable() {
     let off = Router::new()
         .route("/set", get(set))
         .layer(SessionLayer::new(config));
-    assert!(send(&off, "/set", None).await.cache_control.is_empty());
+    let reply = client(off).get("/set").await;
+    assert!(reply.header_values("cache-control").is_empty());
     let config = common::builder::<App>()
         .cache_control(Some("private, no-cache"))
         .build()
@@ -110,10 +62,8 @@ async fn cache_control_is_configurable() {
     let custom = Router::new()
         .route("/set", get(set))
         .layer(SessionLayer::new(config));
-    assert_eq!(
-        send(&custom, "/set", None).await.cache_control,
-        ["private, no-cache"]
-    );
+    let reply = client(custom).get("/set").await;
+    assert_eq!(reply.header_values("cache-control"), ["private, no-cache"]);
 }
 
 /// A `from_fn` middleware reads the typed session before the handler, without taking it.
@@ -137,23 +87,23 @@ async fn a_middleware_reads_the_session_before_the_handler() {
         .route("/account", get(read).route_layer(from_fn(signed_in_only)))
         .route("/set", get(set))
         .layer(SessionLayer::new(config));
-    let anonymous = send(&app, "/account", None).await;
-    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(anonymous.vary, ["Cookie"]);
-    let cookie = logged_in(&app).await;
-    let account = send(&app, "/account", Some(&cookie)).await;
+    let mut browser = client(app);
+    let anonymous = browser.get("/account").await;
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(anonymous.header_values("vary"), ["Cookie"]);
     assert_eq!(
-        (account.status, account.body.as_str()),
-        (StatusCode::OK, "alice")
+        browser.get("/set").await.header_values("set-cookie").len(),
+        1
     );
-    assert!(account.set_cookie.is_empty());
+    let account = browser.get("/account").await;
+    assert_eq!((account.status, account.body.as_str()), (200, "alice"));
+    assert!(account.header_values("set-cookie").is_empty());
 }
 
 /// `Session::now()` is the layer's clock, so a handler that asks a store for sessions at that
 /// time agrees with the layer (and a test's `TestClock` applies to both).
 #[tokio::test]
 async fn the_session_tells_the_time_of_the_layers_clock() {
-    use sessionkit::testing::{AxumClient, TestClock};
     use std::time::{Duration, UNIX_EPOCH};
 
     async fn when(session: Session<App>) -> String {
