@@ -44,7 +44,6 @@ use sha2::{Digest, Sha256};
 use crate::aead::{Sealer, Unsealed};
 use crate::key::{HmacSha256, Key, Keyring};
 pub(crate) use crate::lifetime::Stamp;
-use crate::session::Incoming;
 use crate::{error::Rejection, error::SaveError};
 
 /// The envelope format this version writes for a signed cookie.
@@ -74,22 +73,6 @@ pub(crate) struct Opened {
     pub(crate) by_fallback: bool,
     /// True when the payload is a server-side session id ([`FLAG_SERVER`]).
     pub(crate) server: bool,
-}
-
-impl Opened {
-    /// The format-neutral record of what came in.
-    pub(crate) fn into_incoming(self) -> Incoming {
-        Incoming {
-            raw: self.raw,
-            payload: self.payload,
-            permanent: self.stamp.permanent,
-            issued_at: self.stamp.issued_at,
-            created_at: Some(self.stamp.created_at),
-            by_fallback: self.by_fallback,
-            server: None,
-            expires_at: None,
-        }
-    }
 }
 
 #[derive(Clone)]
@@ -158,13 +141,11 @@ impl Codec {
     }
 
     /// Marks `raw` (a signed envelope's header and payload, before sealing) as a renewal when
-    /// it reads exactly as the cookie that came in, so the renewed cookie differs from it. An
-    /// encrypted envelope differs anyway (its nonce is new).
-    pub(crate) fn renewal(&self, raw: &mut [u8], incoming: Option<&Incoming>) {
-        let Some(incoming) = incoming.filter(|_| !self.encrypt) else {
-            return;
-        };
-        if incoming.raw.get(..incoming.payload.end) == Some(&raw[..]) {
+    /// it reads exactly as `incoming` (the header and payload of the cookie that came in), so
+    /// the renewed cookie differs from it. An encrypted envelope differs anyway (its nonce is
+    /// new).
+    pub(crate) fn renewal(&self, raw: &mut [u8], incoming: &[u8]) {
+        if !self.encrypt && incoming == raw {
             raw[1] ^= FLAG_RENEWED;
         }
     }

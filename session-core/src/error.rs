@@ -155,7 +155,7 @@ pub enum SaveError {
     },
     /// The session store failed; nothing was saved and no cookie must be sent.
     #[error("session could not be saved: {0}")]
-    Store(#[source] crate::store::StoreError),
+    Store(#[source] crate::error::StoreError),
     /// Another request changed the session first and the policy is
     /// [`ConflictPolicy::Reject`](crate::ConflictPolicy::Reject).
     #[error("another request changed the session first (conflict policy `Reject`)")]
@@ -268,3 +268,41 @@ macro_rules! debug_with_message {
 pub(crate) use debug_with_message;
 
 debug_with_message!(SaveError, ConfigError);
+
+/// Why a store operation failed. The request is answered with an error (503 by default), never
+/// with an empty session.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend cannot be reached (refused connection, server down, directory missing).
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
+    /// The operation did not finish within the configured timeout.
+    #[error("session store timed out")]
+    Timeout,
+    /// A record is there but does not decode.
+    #[error("session record is corrupt: {0}")]
+    Corrupt(String),
+    /// The backend cannot do this (for example an owner index on memcached).
+    #[error("session store does not support {0}")]
+    Unsupported(&'static str),
+    /// A store URL that names no store this build has ([`connect`](crate::store::connect)); the message says which
+    /// forms are understood, or which cargo feature to turn on.
+    #[error("{0}")]
+    BadUrl(String),
+    /// The record is larger than the backend keeps in one item (memcached's item size limit,
+    /// 1 MiB by default): no retry can succeed. Store less in the session.
+    #[error(
+        "the session record of {bytes} bytes is larger than the store keeps in one item: \
+         store less in the session"
+    )]
+    TooLarge {
+        /// The record's size in bytes.
+        bytes: usize,
+    },
+    /// Anything else the backend reported.
+    #[error("session store failed: {0}")]
+    Other(String),
+}
+
+debug_with_message!(StoreError);

@@ -30,10 +30,12 @@ mod aead;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
+mod carrier;
 mod codec;
 mod config;
 mod csrf;
 mod decide;
+mod engine;
 mod error;
 #[cfg(any(feature = "axum", feature = "actix"))]
 mod extract;

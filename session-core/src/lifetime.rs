@@ -219,6 +219,18 @@ impl Lifetime {
 }
 
 /// Unix seconds as the milliseconds a store record keeps.
+/// `now` in Unix seconds (0 before the epoch).
+pub(crate) fn unix_seconds(now: std::time::SystemTime) -> u64 {
+    now.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `now` in Unix milliseconds (0 before the epoch).
+pub(crate) fn unix_millis(now: std::time::SystemTime) -> u64 {
+    now.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 pub(crate) fn to_ms(seconds: u64) -> u64 {
     seconds.saturating_mul(1000)
 }

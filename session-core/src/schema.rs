@@ -77,13 +77,13 @@ pub trait SessionSchema: Serialize + DeserializeOwned + Default {
 /// Serializes `data` as the session's JSON, refusing a float JSON cannot carry.
 pub(crate) fn to_json<T: SessionSchema>(data: &T) -> Result<Vec<u8>, crate::error::SaveError> {
     refuse_non_finite(data)?;
-    serde_json::to_vec(data).map_err(crate::SaveError::Serialize)
+    serde_json::to_vec(data).map_err(crate::error::SaveError::Serialize)
 }
 
 /// [`SessionSchema::non_finite_field`] as a save error.
 pub(crate) fn refuse_non_finite<T: SessionSchema>(data: &T) -> Result<(), crate::error::SaveError> {
     match data.non_finite_field() {
-        Some(field) => Err(crate::SaveError::NotFinite { field }),
+        Some(field) => Err(crate::error::SaveError::NotFinite { field }),
         None => Ok(()),
     }
 }
@@ -108,7 +108,7 @@ pub(crate) fn decode_payload<T: SessionSchema>(
         Ok(data) => return Ok(data),
         Err(e) => e,
     };
-    let refuse = |e: &dyn std::fmt::Display| crate::Rejection::Payload(e.to_string());
+    let refuse = |e: &dyn std::fmt::Display| crate::error::Rejection::Payload(e.to_string());
     // Only a missing field is mended; every other error (a duplicate key, a wrong type, trailing
     // data) stays a rejection, as strict as the direct parse.
     if missing_field(&first.to_string()).is_none() {
@@ -253,7 +253,6 @@ pub fn same_json<V: Serialize + ?Sized>(data: &V, payload: &[u8]) -> bool {
     }
 }
 
-#[cfg(feature = "flask")]
 /// Whether two JSON texts hold the same value, objects compared whatever their key order.
 pub(crate) fn same_json_bytes(a: &[u8], b: &[u8]) -> bool {
     match (

@@ -8,12 +8,14 @@ use std::time::Duration;
 #[cfg(feature = "flask")]
 use super::checks::check_flask;
 use super::checks::{check_attributes, check_times};
-use super::{Format, Inner, SessionConfig, Validator, HOST_PREFIX};
-use crate::aead::Sealer;
+use super::{Inner, SessionConfig, HOST_PREFIX};
+use crate::carrier::Carrier;
 use crate::codec::Codec;
+use crate::engine::record::Records;
+use crate::engine::{AsyncValidator, Engine, Validator};
 use crate::header::{Attributes, Layout, SameSite};
 use crate::lifetime::{Lifetime, Limits, Refresh};
-use crate::store::Binder;
+use crate::store::Driver;
 use crate::{error::ConfigError, key::Key, key::Keyring, schema::SessionSchema};
 
 /// Builds a [`SessionConfig`]; every check runs in [`SessionConfigBuilder::build`].
@@ -35,7 +37,7 @@ pub struct SessionConfigBuilder<T> {
     permanent: bool,
     cache_control: Option<String>,
     validator: Option<Validator<T>>,
-    async_validator: Option<super::AsyncValidator<T>>,
+    async_validator: Option<AsyncValidator<T>>,
     store: Option<crate::store::BoxedStore>,
     /// The store sessions move from during a migration window.
     previous: Option<crate::store::BoxedStore>,
@@ -91,9 +93,9 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
             previous: None,
             store_setting: None,
             namespace: None,
-            conflict: crate::ConflictPolicy::default(),
+            conflict: crate::store::ConflictPolicy::default(),
             store_timeout: Duration::from_secs(2),
-            store_failure: crate::StoreFailure::default(),
+            store_failure: crate::store::StoreFailure::default(),
             encrypted: false,
             read_unbound: false,
             #[cfg(feature = "flask")]
@@ -488,60 +490,46 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
         lifetime: Lifetime,
     ) -> Result<SessionConfig<T>, ConfigError> {
         self.check_response_settings()?;
-        let empty_payload = serde_json::to_vec(&T::default()).unwrap_or_default();
-        let (format, layout, fingerprint_key, records) = self.format(&name, &lifetime)?;
         if self.store_timeout.is_zero() {
             return Err(ConfigError::ZeroStoreTimeout);
         }
         if let (None, Some(setting)) = (&self.store, self.store_setting) {
             return Err(ConfigError::NeedsStore(setting));
         }
-        let name_for_namespace = name.clone();
-        // The id cookie's codec: sessionkit's envelope, the only format a store builds with.
-        let ids = match &format {
-            Format::Native(codec) => Some(codec.clone()),
-            #[cfg(feature = "flask")]
-            Format::Flask(_) => None,
-        };
+        let (carrier, layout, records) = self.carrier(&name, &lifetime)?;
+        let driver = self.store.take().map(|store| Driver {
+            store,
+            previous: self.previous.take(),
+            conflict: self.conflict,
+            timeout: self.store_timeout,
+            failure: self.store_failure,
+        });
         Ok(SessionConfig {
             inner: Arc::new(Inner {
-                format,
-                layout,
-                name,
-                lifetime,
-                max_cookie_bytes: self.max_cookie_bytes,
-                permanent: self.permanent,
-                cache_control: self.cache_control,
-                empty_payload,
-                validator: self.validator,
-                async_validator: self.async_validator,
-                server: self.store.zip(records.zip(ids)).map(
-                    |(store, ((records, binder), ids))| crate::store::ServerSide {
-                        ids,
-                        store,
-                        namespace: self.namespace.unwrap_or(name_for_namespace),
-                        conflict: self.conflict,
-                        timeout: self.store_timeout,
-                        failure: self.store_failure,
-                        fingerprint_key,
-                        records,
-                        encrypt: self.encrypted,
-                        read_unbound: self.read_unbound,
-                        binder,
-                        previous: self.previous,
-                    },
-                ),
+                engine: Engine {
+                    empty_payload: serde_json::to_vec(&T::default()).unwrap_or_default(),
+                    carrier,
+                    layout,
+                    name,
+                    lifetime,
+                    max_cookie_bytes: self.max_cookie_bytes,
+                    permanent: self.permanent,
+                    cache_control: self.cache_control,
+                    validator: self.validator,
+                    async_validator: self.async_validator,
+                    records,
+                },
+                driver,
             }),
         })
     }
 
-    /// The cookie format, its attribute layout, and the key of log fingerprints.
-    #[allow(clippy::type_complexity)]
-    fn format(
+    /// The carrier, its attribute layout, and with a store, how records are written.
+    fn carrier(
         &mut self,
         name: &str,
         lifetime: &Lifetime,
-    ) -> Result<(Format, Layout, [u8; 32], Option<(Sealer, Binder)>), ConfigError> {
+    ) -> Result<(Carrier, Layout, Option<Records>), ConfigError> {
         #[cfg(feature = "flask")]
         if let Some(codec) = self.flask.take() {
             check_flask(lifetime)?;
@@ -573,25 +561,24 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
                 );
             }
             return Ok((
-                Format::Flask(codec),
+                Carrier::Flask(codec),
                 Layout::flask(name, &self.attributes),
-                [0; 32],
                 None,
             ));
         }
         let _ = lifetime;
         let key = self.key.take().ok_or(ConfigError::MissingKey)??;
-        let fingerprint_key = key.derive(b"log-fingerprint");
         let mut keys = Keyring::new(key);
         for fallback in std::mem::take(&mut self.fallbacks) {
             keys = keys.with_fallback(fallback?);
         }
         let codec = Codec::new(&keys, name, T::VERSION, self.encrypted);
-        Ok((
-            Format::Native(codec),
-            Layout::native(name, &self.attributes),
-            fingerprint_key,
-            Some((Sealer::new(&keys, b"record-encryption"), Binder::new(&keys))),
-        ))
+        let layout = Layout::native(name, &self.attributes);
+        if self.store.is_none() {
+            return Ok((Carrier::Envelope(codec), layout, None));
+        }
+        let namespace = self.namespace.take().unwrap_or_else(|| name.to_owned());
+        let records = Records::new(&keys, namespace, self.encrypted, self.read_unbound);
+        Ok((Carrier::StoreId(codec), layout, Some(records)))
     }
 }

@@ -64,6 +64,6 @@ impl<T: SessionSchema> SessionConfig<T> {
 
     /// Whether saving goes to a store (asynchronously) rather than into the cookie.
     pub(crate) fn saves_async(&self) -> bool {
-        self.inner.server.is_some()
+        self.inner.driver.is_some()
     }
 }

@@ -1,48 +1,30 @@
 //! [`SessionConfig`]: cookie attributes, lifetimes, refresh policy, and the `load`/`save` core.
 
+mod admin;
 mod builder;
 mod checks;
 #[cfg(any(feature = "axum", feature = "actix"))]
 mod failure;
-#[cfg(feature = "flask")]
-mod flask;
+mod io;
 
 #[cfg(any(feature = "axum", feature = "actix"))]
 pub(crate) use failure::Failure;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 pub use builder::SessionConfigBuilder;
 
-use crate::codec::Codec;
-use crate::decide::{Action, Plan};
-use crate::header::{self as cookie, Layout};
-use crate::lifetime::{Lifetime, Stamp};
-use crate::session::Refused;
-use crate::{error::Rejection, error::SaveError, schema::SessionSchema, session::TrackedSession};
+use crate::engine::{Engine, Opening, Work};
+use crate::error::{Rejection, SaveError};
+use crate::lifetime::unix_seconds;
+use crate::schema::SessionSchema;
+use crate::session::TrackedSession;
+use crate::store::Driver;
 
 /// The `__Host-` cookie name prefix.
 pub const HOST_PREFIX: &str = "__Host-";
-
-/// A hook that decides whether a verified session is still valid (see
-/// [`SessionConfigBuilder::validate`]).
-type Validator<T> = Arc<dyn Fn(&T) -> bool + Send + Sync>;
-/// An asynchronous session check: `true` keeps the session.
-pub(crate) type AsyncValidator<T> = Arc<
-    dyn Fn(&T) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> + Send + Sync,
->;
-
-/// The cookie format a configuration reads and writes.
-#[derive(Debug)]
-pub(crate) enum Format {
-    /// sessionkit's signed envelope (`codec.rs`).
-    Native(Codec),
-    /// Flask's `URLSafeTimedSerializer` cookie.
-    #[cfg(feature = "flask")]
-    Flask(crate::flask::FlaskCodec),
-}
 
 /// How sessions of type `T` are kept in a signed cookie. Build one at start-up and share it:
 /// clones are cheap and share the settings.
@@ -75,20 +57,11 @@ pub struct SessionConfig<T> {
     pub(crate) inner: Arc<Inner<T>>,
 }
 
-/// The settings behind a [`SessionConfig`], shared by its clones.
+/// What a [`SessionConfig`] shares between its clones: the engine that decides, and with a
+/// store, the driver that runs what it plans.
 pub(crate) struct Inner<T> {
-    pub(crate) name: String,
-    pub(crate) format: Format,
-    pub(crate) layout: Layout,
-    pub(crate) lifetime: Lifetime,
-    pub(crate) max_cookie_bytes: usize,
-    pub(crate) permanent: bool,
-    pub(crate) cache_control: Option<String>,
-    pub(crate) empty_payload: Vec<u8>,
-    pub(crate) validator: Option<Validator<T>>,
-    pub(crate) async_validator: Option<AsyncValidator<T>>,
-    /// Where the data lives when it is not in the cookie.
-    pub(crate) server: Option<crate::store::ServerSide>,
+    pub(crate) engine: Engine<T>,
+    pub(crate) driver: Option<Driver>,
 }
 
 impl<T> Clone for SessionConfig<T> {
@@ -102,13 +75,14 @@ impl<T> Clone for SessionConfig<T> {
 
 impl<T> fmt::Debug for SessionConfig<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inner = &*self.inner;
+        let engine = &self.inner.engine;
         f.debug_struct("SessionConfig")
-            .field("name", &inner.name)
-            .field("format", &inner.format)
-            .field("layout", &inner.layout)
-            .field("lifetime", &inner.lifetime)
-            .field("max_cookie_bytes", &inner.max_cookie_bytes)
+            .field("name", &engine.name)
+            .field("carrier", &engine.carrier)
+            .field("layout", &engine.layout)
+            .field("lifetime", &engine.lifetime)
+            .field("max_cookie_bytes", &engine.max_cookie_bytes)
+            .field("store", &self.inner.driver)
             .finish_non_exhaustive()
     }
 }
@@ -209,14 +183,14 @@ impl<T: SessionSchema> SessionConfig<T> {
     /// The cookie name.
     #[must_use]
     pub fn cookie_name(&self) -> &str {
-        &self.inner.name
+        &self.inner.engine.name
     }
 
     /// The `Cache-Control` value a response carrying the session's `Set-Cookie` gets when the
     /// handler set none (see [`SessionConfigBuilder::cache_control`]).
     #[must_use]
     pub fn cache_control(&self) -> Option<&str> {
-        self.inner.cache_control.as_deref()
+        self.inner.engine.cache_control.as_deref()
     }
 
     /// Loads the session from a `Cookie` header value; see [`SessionConfig::load_headers`].
@@ -264,115 +238,12 @@ impl<T: SessionSchema> SessionConfig<T> {
         now: SystemTime,
         checked_later: bool,
     ) -> Loaded<T> {
-        let now = unix_seconds(now);
-        let candidates = cookie::find(headers, &self.inner.name);
-        let mut first_rejection = None;
-        for value in candidates.as_slice() {
-            match self.open(value, now, checked_later) {
-                Ok(session) => {
-                    return Loaded {
-                        session,
-                        rejected: None,
-                    }
-                }
-                Err(reason) => {
-                    first_rejection.get_or_insert(reason);
-                }
-            }
+        let engine = &self.inner.engine;
+        match engine.open(headers, unix_seconds(now), checked_later) {
+            Opening::Ready(loaded) => loaded,
+            // The session is in a store: loading it is `load_async`'s.
+            Opening::Fetch(_) => engine.refused(Some(Rejection::ServerSide)),
         }
-        self.refused(first_rejection)
-    }
-
-    /// A fresh session standing in for a refused cookie (or for none), which the response
-    /// removes: a browser that keeps sending a dead cookie costs a verification (and with a
-    /// store, a read) on every request.
-    pub(crate) fn refused(&self, rejected: Option<Rejection>) -> Loaded<T> {
-        if let Some(reason) = &rejected {
-            crate::observe::refused(reason);
-        }
-        let refused = match &rejected {
-            // Not the cookie's fault: the configuration is loaded the wrong way.
-            None | Some(Rejection::NeedsAsync | Rejection::ServerSide) => Refused::Nothing,
-            Some(_) => Refused::Cookie,
-        };
-        Loaded {
-            session: TrackedSession::refused(T::default(), self.inner.permanent, refused),
-            rejected,
-        }
-    }
-
-    fn open(
-        &self,
-        value: &[u8],
-        now: u64,
-        checked_later: bool,
-    ) -> Result<TrackedSession<T>, Rejection> {
-        let inner = &*self.inner;
-        if inner.server.is_some() {
-            return Err(Rejection::ServerSide);
-        }
-        if inner.async_validator.is_some() && !checked_later {
-            return Err(Rejection::NeedsAsync);
-        }
-        if value.len() > inner.max_cookie_bytes {
-            return Err(Rejection::TooLarge {
-                bytes: value.len(),
-                limit: inner.max_cookie_bytes,
-            });
-        }
-        let incoming = match &inner.format {
-            Format::Native(codec) => Self::open_native(codec, value, now, &inner.lifetime)?,
-            #[cfg(feature = "flask")]
-            Format::Flask(codec) => {
-                // Flask's value is dotted base64url: bytes that are not ASCII are not its.
-                let value = std::str::from_utf8(value)
-                    .ok()
-                    .filter(|v| v.is_ascii())
-                    .ok_or(Rejection::Malformed)?;
-                flask::open(codec, value, now, &inner.lifetime)?
-            }
-        };
-        let data = self.accept(incoming.payload())?;
-        let mut incoming = incoming;
-        let (issued_at, created_at) = incoming.times();
-        let stamp = crate::lifetime::Stamp {
-            permanent: incoming.permanent,
-            issued_at,
-            created_at,
-        };
-        incoming.expires_at = Some(inner.lifetime.expires_at(stamp, issued_at));
-        Ok(TrackedSession::loaded(data, incoming))
-    }
-
-    /// The session a verified payload holds, if it decodes and the app's check keeps it.
-    pub(crate) fn accept(&self, payload: &[u8]) -> Result<T, Rejection> {
-        let data: T = crate::schema::decode_payload(payload)?;
-        if let Some(validate) = &self.inner.validator {
-            if !validate(&data) {
-                return Err(Rejection::Revoked);
-            }
-        }
-        Ok(data)
-    }
-
-    /// Verifies sessionkit's envelope holding a session (not a store's id) of this schema,
-    /// within its lifetime.
-    fn open_native(
-        codec: &Codec,
-        value: &[u8],
-        now: u64,
-        lifetime: &Lifetime,
-    ) -> Result<crate::session::Incoming, Rejection> {
-        // An id for a server-side store is not a session.
-        let opened = codec.open_as(value, false, T::VERSION)?;
-        let stamp = opened.stamp;
-        lifetime.check(
-            stamp.permanent,
-            stamp.issued_at,
-            Some(stamp.created_at),
-            now,
-        )?;
-        Ok(opened.into_incoming())
     }
 
     /// Decides what to send back for `session` at the end of a request.
@@ -393,74 +264,12 @@ impl<T: SessionSchema> SessionConfig<T> {
         session: &TrackedSession<T>,
         now: SystemTime,
     ) -> Result<CookieCommand, SaveError> {
-        if self.inner.server.is_some() {
+        if self.inner.driver.is_some() {
             return Err(SaveError::NeedsAsync);
         }
-        let now = unix_seconds(now);
-        match &self.inner.format {
-            Format::Native(codec) => self.save_native(codec, session, now),
-            #[cfg(feature = "flask")]
-            Format::Flask(codec) => flask::save(self, codec, session, now),
-        }
-    }
-
-    pub(crate) fn plan(
-        &self,
-        session: &TrackedSession<T>,
-        refresh_browser_sessions: bool,
-        now: u64,
-    ) -> Plan {
-        let inner = &*self.inner;
-        Plan::new(
-            session,
-            inner.permanent,
-            &inner.lifetime,
-            refresh_browser_sessions,
-            now,
-        )
-    }
-
-    fn save_native(
-        &self,
-        codec: &Codec,
-        session: &TrackedSession<T>,
-        now: u64,
-    ) -> Result<CookieCommand, SaveError> {
-        let plan = self.plan(session, true, now);
-        if !plan.needs_payload() {
-            // Untouched: nothing is serialized, and nothing allocated unless it is re-signed.
-            return match (
-                plan.decide(session, None, |_| false),
-                session.current_incoming(),
-            ) {
-                (Action::Resign(stamp), Some(incoming)) => {
-                    let mut raw = codec.begin(stamp, incoming.payload().len());
-                    raw.extend_from_slice(incoming.payload());
-                    self.finish(|out| codec.seal(raw, out), stamp, now)
-                }
-                (Action::Remove, _) => Ok(self.removal()),
-                _ => Ok(CookieCommand::Unchanged),
-            };
-        }
-        let empty = &self.inner.empty_payload;
-        let mut raw = codec.begin(plan.stamp, empty.len() + 64);
-        let start = raw.len();
-        crate::schema::refuse_non_finite(&**session)?;
-        serde_json::to_writer(&mut raw, &**session).map_err(SaveError::Serialize)?;
-        let payload = &raw[start..];
-        let outgoing = Some((payload, payload == empty.as_slice()));
-        match plan.decide(session, outgoing, |incoming| session.same_data(incoming)) {
-            Action::Keep => Ok(CookieCommand::Unchanged),
-            Action::Remove => Ok(self.removal()),
-            Action::Resign(stamp) | Action::Write(stamp) => {
-                if session.incoming().is_none() {
-                    crate::observe::created();
-                }
-                if session.was_renewed() {
-                    codec.renewal(&mut raw, session.incoming());
-                }
-                self.finish(|out| codec.seal(raw, out), stamp, now)
-            }
+        match self.inner.engine.plan(session, unix_seconds(now))? {
+            Work::Send(command) => Ok(command),
+            Work::Store(_) => Err(SaveError::NeedsAsync),
         }
     }
 
@@ -489,35 +298,6 @@ impl<T: SessionSchema> SessionConfig<T> {
         let command = self.save(&TrackedSession::new(data), now)?;
         Ok(request_pair(&command))
     }
-
-    /// The removal cookie, with the same attributes.
-    pub(crate) fn removal(&self) -> CookieCommand {
-        CookieCommand::Remove(self.inner.layout.removal().to_owned())
-    }
-
-    /// Builds the `Set-Cookie` value around the cookie value `write_value` appends, and checks
-    /// its length.
-    pub(crate) fn finish(
-        &self,
-        write_value: impl FnOnce(&mut String) -> Result<(), SaveError>,
-        stamp: Stamp,
-        now: u64,
-    ) -> Result<CookieCommand, SaveError> {
-        let inner = &*self.inner;
-        let mut header = String::with_capacity(inner.name.len() + 384);
-        header.push_str(&inner.name);
-        header.push('=');
-        write_value(&mut header)?;
-        let expiry = stamp.permanent.then(|| inner.lifetime.max_age(stamp, now));
-        inner.layout.attributes(&mut header, expiry, now);
-        if header.len() > inner.max_cookie_bytes {
-            return Err(SaveError::TooLarge {
-                bytes: header.len(),
-                limit: inner.max_cookie_bytes,
-            });
-        }
-        Ok(CookieCommand::Set(header))
-    }
 }
 
 /// The `name=value` a browser sends back for a `Set-Cookie`; empty for none or a removal.
@@ -526,8 +306,4 @@ pub(crate) fn request_pair(command: &CookieCommand) -> String {
         CookieCommand::Set(header) => header.split(';').next().unwrap_or_default().to_owned(),
         CookieCommand::Remove(_) | CookieCommand::Unchanged => String::new(),
     }
-}
-
-pub(crate) fn unix_seconds(now: SystemTime) -> u64 {
-    now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

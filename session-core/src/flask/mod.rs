@@ -37,6 +37,7 @@
 //! both kinds.
 
 pub(crate) mod bigint;
+pub(crate) mod cookie;
 mod pyjson;
 mod tagged;
 

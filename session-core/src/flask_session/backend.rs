@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::ConnectionManager;
 
+use crate::error::StoreError;
 use crate::store::redis_error;
-use crate::store::StoreError;
 
 /// memcached reads an expiry above 30 days as an absolute Unix time (pymemcache passes the
 /// lifetime when it is at most this, `now + lifetime` otherwise).
@@ -156,8 +156,8 @@ fn parse_expiry(text: &str) -> Option<i64> {
 /// places them.
 #[cfg(feature = "memcached")]
 mod memcached {
+    use crate::error::StoreError;
     use crate::store::memcached::{Client, Set};
-    use crate::store::StoreError;
 
     /// A prefix every key of which memcached could not carry.
     pub(super) fn check_prefix(prefix: &str) -> Result<(), StoreError> {
@@ -199,8 +199,8 @@ mod sql {
     //! for both databases but for the expiry's type on Postgres.
 
     use super::parse_expiry;
+    use crate::error::StoreError;
     use crate::store::sql::{Arg, Db};
-    use crate::store::StoreError;
 
     fn live(expiry: Option<&str>) -> bool {
         let now = i64::try_from(super::unix_now()).unwrap_or(i64::MAX);

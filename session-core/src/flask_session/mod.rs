@@ -38,7 +38,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::store::redis_error;
-use crate::{config::SessionConfig, error::SaveError, schema::SessionSchema, store::StoreError};
+use crate::{config::SessionConfig, error::SaveError, error::StoreError, schema::SessionSchema};
 pub use record::{Entries, RecordError};
 
 /// The key Flask keeps `session.permanent` in.
@@ -408,7 +408,7 @@ impl FlaskSessionStore {
         let Some(record) = loaded.record else {
             return Ok(None);
         };
-        let mut session = crate::TrackedSession::new(record.data);
+        let mut session = crate::session::TrackedSession::new(record.data);
         session.set_permanent(record.permanent);
         let command = config.save_async(&session, now).await?;
         let cookie = crate::config::request_pair(&command);

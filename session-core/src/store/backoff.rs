@@ -65,7 +65,7 @@ impl Backoff {
             return Ok(());
         }
         crate::observe::conflict("contended");
-        Err(crate::SaveError::Contended { lost: self.lost() })
+        Err(crate::error::SaveError::Contended { lost: self.lost() })
     }
 }
 

@@ -1,124 +1,81 @@
 //! What happens when another request wrote first: the conflict policy, and the end of a
 //! session as a compare-and-swap.
 
-use std::time::SystemTime;
-
 use super::backoff::Backoff;
-use super::driver::{bounded, unix_millis};
-use super::merge::reapply;
-use super::server_side::{ConflictPolicy, ServerSide};
-use super::{Record, SessionStore as _, StoreError, StoreKey, Updated};
-use crate::config::unix_seconds;
-use crate::session::Incoming;
+use super::driver::{Clock, Driver};
+use super::policy::ConflictPolicy;
+use super::{SessionStore as _, Updated};
+use crate::engine::id::StoreKey;
+use crate::engine::record::Record;
+use crate::engine::{Done, Engine};
+use crate::error::SaveError;
+use crate::lifetime::Stamp;
+use crate::schema::SessionSchema;
 use crate::session::Stored;
-use crate::{
-    config::CookieCommand, config::SessionConfig, error::SaveError, schema::SessionSchema,
-    session::TrackedSession,
-};
 
-impl<T: SessionSchema> SessionConfig<T> {
+impl Driver {
     /// Ends the session whose record is `old`. Under `Merge` and `Reject` the end is a
     /// compare-and-swap too: the record becomes a tombstone (expired, so no load sees it and a
-    /// racing write is `Gone`) only if no other request wrote since this one loaded; if one
-    /// did, its change is merged in and the session lives on with it (no cookie is sent).
-    pub(super) async fn remove(
+    /// racing write is `Gone`) only if no other request wrote since this one loaded (`base`);
+    /// if one did, its change is merged in and the session lives on with it under `stamp`
+    /// (no cookie is sent).
+    pub(super) async fn remove<T: SessionSchema>(
         &self,
-        server: &ServerSide,
-        session: &TrackedSession<T>,
+        engine: &Engine<T>,
         old: &Stored,
-        now: SystemTime,
-    ) -> Result<CookieCommand, SaveError> {
-        if server.conflict == ConflictPolicy::LastWriteWins {
-            bounded(server.timeout, server.store.delete(&old.key))
-                .await
-                .map_err(SaveError::Store)?;
-            return Ok(self.removal());
+        base: &[u8],
+        stamp: Stamp,
+        at: Clock,
+    ) -> Result<Done, SaveError> {
+        if self.conflict == ConflictPolicy::LastWriteWins {
+            let delete = self.store.delete(&old.key);
+            self.bounded(delete).await.map_err(SaveError::Store)?;
+            return Ok(Done::Removed);
         }
-        let base = session.incoming().map_or(&[][..], Incoming::payload);
-        let empty = self.inner.empty_payload.as_slice();
+        let empty = engine.empty();
         let (mut expected, mut json, mut owner) = (old.version, empty.to_vec(), None);
-        let mut backoff = Backoff::new(server.timeout);
-        let at = unix_millis(now);
+        let mut backoff = Backoff::new(self.timeout);
         loop {
-            let record = self.ending(server, session, old, expected, &json, owner.take(), now)?;
-            let update = server.store.update(&old.key, expected, &record, at);
-            match bounded(server.timeout, update)
-                .await
-                .map_err(SaveError::Store)?
-            {
+            let record = if json == empty {
+                engine.tombstone(&old.key, expected + 1)?
+            } else {
+                engine.record(&old.key, expected + 1, &json, owner.take(), stamp, at.s)?
+            };
+            let update = self.store.update(&old.key, expected, &record, at.ms);
+            match self.bounded(update).await.map_err(SaveError::Store)? {
                 Updated::Ok if json == empty => {
                     // Dead to every reader and writer now (an update of it is `Gone`), so it
                     // can go without a race; a failure leaves an expired record to the sweep.
-                    let _ = bounded(server.timeout, server.store.delete(&old.key)).await;
-                    return Ok(self.removal());
+                    let _ = self.bounded(self.store.delete(&old.key)).await;
+                    return Ok(Done::Removed);
                 }
-                Updated::Ok => return Ok(CookieCommand::Unchanged),
-                Updated::Gone => return Ok(self.removal()),
+                Updated::Ok => return Ok(Done::Unchanged),
+                Updated::Gone => return Ok(Done::Removed),
                 Updated::Conflict(current) => {
-                    let (version, merged, merged_owner) =
-                        Self::resolve(server, &old.key, &current, base, empty, None)?;
-                    (expected, json, owner) = (version, merged, merged_owner);
+                    let next = self.resolve(engine, &old.key, &current, base, empty, None)?;
+                    (expected, json, owner) = next;
                     backoff.again().await?;
                 }
             }
         }
     }
 
-    /// What [`remove`](Self::remove) writes at version `expected + 1`: a tombstone when `json`
-    /// is the empty session, else (a racing write was merged in) the merged session.
-    #[allow(clippy::too_many_arguments)]
-    fn ending(
-        &self,
-        server: &ServerSide,
-        session: &TrackedSession<T>,
-        old: &Stored,
-        expected: u64,
-        json: &[u8],
-        owner: Option<String>,
-        now: SystemTime,
-    ) -> Result<Record, SaveError> {
-        let empty = self.inner.empty_payload.as_slice();
-        if json == empty {
-            // Expired since the epoch's first millisecond, whatever the clocks say.
-            return Ok(Record {
-                version: expected + 1,
-                created_at: 0,
-                expires_at: 1,
-                owner: None,
-                payload: server.payload(&old.key, 0, T::VERSION, empty)?,
-            });
-        }
-        let incoming = session.incoming().map(Incoming::times);
-        let stamp = crate::lifetime::Lifetime::next_stamp(
-            incoming,
-            session.incoming().is_some_and(|i| i.permanent),
-            unix_seconds(now),
-        );
-        self.record(
-            server,
-            &old.key,
-            expected + 1,
-            json,
-            owner,
-            stamp,
-            unix_seconds(now),
-        )
-    }
-
-    /// Applies the conflict policy: the version to expect next and the JSON to write.
+    /// Applies the conflict policy: the version to expect next, the JSON to write and its
+    /// owner.
     ///
     /// `loaded` and `outgoing` are what this request read and what it wants to write, never an
     /// earlier merge: re-applying a merge would carry other requests' older values over newer
     /// ones.
-    pub(super) fn resolve(
-        server: &ServerSide,
+    pub(super) fn resolve<T: SessionSchema>(
+        &self,
+        engine: &Engine<T>,
         key: &StoreKey,
         current: &Record,
         loaded: &[u8],
         outgoing: &[u8],
         owner: Option<&String>,
     ) -> Result<(u64, Vec<u8>, Option<String>), SaveError> {
-        match server.conflict {
+        match self.conflict {
             ConflictPolicy::Reject => {
                 crate::observe::conflict("rejected");
                 Err(SaveError::Conflict)
@@ -128,20 +85,10 @@ impl<T: SessionSchema> SessionConfig<T> {
             }
             ConflictPolicy::Merge => {
                 crate::observe::conflict("merged");
-                let corrupt = |why: &str| SaveError::Store(StoreError::Corrupt(why.into()));
-                let (schema, current_raw, current_json) = server
-                    .open(key, current.created_at, current.payload.clone())
-                    .map_err(corrupt)?;
-                if schema != T::VERSION {
-                    return Err(SaveError::Conflict);
-                }
-                let merged = reapply(&current_raw[current_json], loaded, outgoing)
-                    .ok_or_else(|| corrupt("not a JSON object"))?;
-                // Written as `T` writes itself, so the next comparison sees no false change.
-                let data: T =
-                    crate::schema::decode_payload(&merged).map_err(|_| SaveError::Conflict)?;
-                let json = serde_json::to_vec(&data).map_err(SaveError::Serialize)?;
-                Ok((current.version, json, server.indexed_owner(data.owner())?))
+                let merged = engine
+                    .merge(key, current, loaded, outgoing)?
+                    .ok_or(SaveError::Conflict)?;
+                Ok((current.version, merged.json, merged.owner))
             }
         }
     }

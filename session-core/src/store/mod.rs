@@ -9,20 +9,17 @@
 //! [`SessionConfig::save_async`](crate::SessionConfig::save_async)) runs it, and the
 //! `Set-Cookie` goes out only after the operation succeeded.
 
-mod admin;
 mod backoff;
 mod conflict;
 mod driver;
 mod file;
-mod id;
 #[cfg(feature = "memcached")]
 pub(crate) mod memcached;
 mod memory;
-mod merge;
+mod policy;
 mod record;
 #[cfg(feature = "redis")]
 mod redis;
-mod server_side;
 mod url;
 #[cfg(feature = "flask-session")]
 pub(crate) use redis::redis_error;
@@ -31,62 +28,25 @@ pub(crate) mod sql;
 
 use std::fmt;
 use std::future::Future;
+use std::time::SystemTime;
 
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisStore;
-pub use admin::SessionInfo;
+pub use crate::engine::id::{SessionId, StoreKey};
+pub use crate::engine::record::Record;
+pub use crate::error::StoreError;
+pub(crate) use driver::Driver;
 pub use file::FileStore;
-pub use id::{SessionId, StoreKey};
 #[cfg(feature = "memcached")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memcached")))]
 pub use memcached::MemcachedStore;
 pub use memory::MemoryStore;
-pub use record::Record;
-pub(crate) use server_side::{Binder, ServerSide};
-pub use server_side::{ConflictPolicy, StoreFailure};
+pub use policy::{ConflictPolicy, StoreFailure};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
 pub use sql::SqlStore;
 pub use url::connect;
-
-/// Why a store operation failed. The request is answered with an error (503 by default), never
-/// with an empty session.
-#[derive(Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The backend cannot be reached (refused connection, server down, directory missing).
-    #[error("session store unavailable: {0}")]
-    Unavailable(String),
-    /// The operation did not finish within the configured timeout.
-    #[error("session store timed out")]
-    Timeout,
-    /// A record is there but does not decode.
-    #[error("session record is corrupt: {0}")]
-    Corrupt(String),
-    /// The backend cannot do this (for example an owner index on memcached).
-    #[error("session store does not support {0}")]
-    Unsupported(&'static str),
-    /// A store URL that names no store this build has ([`connect`]); the message says which
-    /// forms are understood, or which cargo feature to turn on.
-    #[error("{0}")]
-    BadUrl(String),
-    /// The record is larger than the backend keeps in one item (memcached's item size limit,
-    /// 1 MiB by default): no retry can succeed. Store less in the session.
-    #[error(
-        "the session record of {bytes} bytes is larger than the store keeps in one item: \
-         store less in the session"
-    )]
-    TooLarge {
-        /// The record's size in bytes.
-        bytes: usize,
-    },
-    /// Anything else the backend reported.
-    #[error("session store failed: {0}")]
-    Other(String),
-}
-
-crate::error::debug_with_message!(StoreError);
 
 /// The outcome of [`SessionStore::create`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +119,26 @@ pub struct ScanPage {
     pub records: Vec<(StoreKey, Record)>,
     /// Where the next page starts; `None` when the scan is complete.
     pub next: Option<ScanCursor>,
+}
+
+/// One live session of an owner, as [`SessionConfig::list_owner`](crate::SessionConfig::list_owner) reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// Its public identifier ([`StoreKey::public_id`]): show it, and take it back to revoke
+    /// this one session.
+    pub id: String,
+    /// The key it is stored under (not its id, which is never kept).
+    pub key: StoreKey,
+    /// When it was created or last renewed.
+    pub created_at: SystemTime,
+    /// When it ends unless used.
+    pub expires_at: SystemTime,
+    /// When it was last active: its last write, or its last refresh (the
+    /// [`Refresh`](crate::Refresh) policy re-sends an unchanged session now and then, so this
+    /// is as fine as that policy). Read from its expiry and the idle timeout; `None` without
+    /// an idle timeout, or near the end of its lifetime, where the expiry no longer tells.
+    pub last_active: Option<SystemTime>,
 }
 
 /// The result type of store operations.

@@ -1,55 +1,13 @@
-//! [`Record`]: what a store keeps for one session.
+//! The byte form of a [`Record`] for stores that keep bytes (files, memcached).
 
 use std::io::{self, Read as _};
+
+use crate::engine::record::Record;
 
 const MAGIC: &[u8; 4] = b"SKR1";
 const NO_OWNER: u32 = u32::MAX;
 
-/// The first byte of a payload: JSON bound to nothing, as sessionkit before 0.2 wrote it (read
-/// only in the migration window of `read_unbound_records`).
-pub(crate) const PAYLOAD_JSON: u8 = 1;
-/// The first byte of a payload: JSON sealed with AES-256-GCM to the record's store key.
-pub(crate) const PAYLOAD_SEALED: u8 = 2;
-/// The first byte of a payload: JSON with an HMAC-SHA256 tag that binds it to the record's
-/// store key (signed mode).
-pub(crate) const PAYLOAD_BOUND: u8 = 3;
-
-/// One session as a store keeps it. Times are Unix milliseconds from the app's clock: no time
-/// zone enters anywhere.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Record {
-    /// 1 at creation, one more at every data write (not at a touch).
-    pub version: u64,
-    /// When the session was created (or renewed on login).
-    pub created_at: u64,
-    /// When it ends, unless touched; never past the absolute lifetime.
-    pub expires_at: u64,
-    /// The owner (the field marked `#[session(owner)]`), for "log out everywhere".
-    pub owner: Option<String>,
-    /// A format byte, the schema version (4 bytes, big-endian), then the JSON of the session;
-    /// encrypted, the key id, a nonce, the sealed JSON and its tag follow the schema version.
-    pub payload: Vec<u8>,
-}
-
-impl std::fmt::Debug for Record {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Record")
-            .field("version", &self.version)
-            .field("created_at", &self.created_at)
-            .field("expires_at", &self.expires_at)
-            .field("owner", &self.owner.as_ref().map(|_| "<redacted>"))
-            .field("payload_bytes", &self.payload.len())
-            .finish()
-    }
-}
-
 impl Record {
-    /// True while `now` (Unix milliseconds) is before the expiry.
-    #[must_use]
-    pub fn is_live(&self, now_ms: u64) -> bool {
-        self.expires_at > now_ms
-    }
-
     /// `SKR1 | version | created_at | expires_at | owner length (u32::MAX: none) | owner |
     /// payload length | payload`, integers big-endian.
     pub(crate) fn to_bytes(&self) -> Vec<u8> {

@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, Buf
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
-use crate::store::StoreError;
+use crate::error::StoreError;
 
 /// Idle connections kept for reuse, per node.
 const IDLE: usize = 16;
@@ -388,7 +388,7 @@ fn continuum(addrs: &[&str]) -> Vec<(u32, usize)> {
 #[cfg(test)]
 mod tests {
     use super::{checked, continuum};
-    use crate::store::StoreError;
+    use crate::error::StoreError;
 
     #[test]
     fn keys_the_protocol_cannot_carry_are_refused() {

@@ -27,12 +27,13 @@ impl SessionId {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Other`](crate::StoreError::Other) if the operating system cannot provide
+    /// [`StoreError::Other`](crate::error::StoreError::Other) if the operating system cannot provide
     /// randomness.
-    pub fn generate() -> Result<Self, crate::store::StoreError> {
+    pub fn generate() -> Result<Self, crate::error::StoreError> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
-            .map_err(|_| crate::StoreError::Other("the system random generator failed".into()))?;
+        getrandom::fill(&mut bytes).map_err(|_| {
+            crate::error::StoreError::Other("the system random generator failed".into())
+        })?;
         Ok(Self(bytes))
     }
 
@@ -42,7 +43,7 @@ impl SessionId {
     /// # Errors
     ///
     /// As [`SessionId::generate`].
-    pub fn generate_with_tag(tag: u16) -> Result<Self, crate::store::StoreError> {
+    pub fn generate_with_tag(tag: u16) -> Result<Self, crate::error::StoreError> {
         let mut id = Self::generate()?;
         id.0[..2].copy_from_slice(&tag.to_be_bytes());
         Ok(id)

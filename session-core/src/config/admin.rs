@@ -3,31 +3,23 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::driver::{bounded, unix_millis};
-use super::{SessionStore as _, StoreError, StoreKey};
-use crate::{config::SessionConfig, schema::SessionSchema, session::TrackedSession};
-
-/// One live session of an owner, as [`SessionConfig::list_owner`] reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SessionInfo {
-    /// Its public identifier ([`StoreKey::public_id`]): show it, and take it back to revoke
-    /// this one session.
-    pub id: String,
-    /// The key it is stored under (not its id, which is never kept).
-    pub key: StoreKey,
-    /// When it was created or last renewed.
-    pub created_at: SystemTime,
-    /// When it ends unless used.
-    pub expires_at: SystemTime,
-    /// When it was last active: its last write, or its last refresh (the
-    /// [`Refresh`](crate::Refresh) policy re-sends an unchanged session now and then, so this
-    /// is as fine as that policy). Read from its expiry and the idle timeout; `None` without
-    /// an idle timeout, or near the end of its lifetime, where the expiry no longer tells.
-    pub last_active: Option<SystemTime>,
-}
+use super::SessionConfig;
+use crate::engine::record::Records;
+use crate::error::StoreError;
+use crate::lifetime::unix_millis;
+use crate::schema::SessionSchema;
+use crate::session::TrackedSession;
+use crate::store::{Driver, SessionInfo, SessionStore as _};
 
 impl<T: SessionSchema> SessionConfig<T> {
+    /// The store and its record settings; [`StoreError::Unsupported`] without a store.
+    fn admin(&self) -> Result<(&Driver, &Records), StoreError> {
+        let unsupported = || StoreError::Unsupported("an owner index without a store");
+        let driver = self.inner.driver.as_ref().ok_or_else(unsupported)?;
+        let records = self.inner.engine.records.as_ref().ok_or_else(unsupported)?;
+        Ok((driver, records))
+    }
+
     /// The live sessions of `owner` (the field marked `#[session(owner)]`), for a "your
     /// devices" page.
     ///
@@ -40,17 +32,13 @@ impl<T: SessionSchema> SessionConfig<T> {
         owner: &str,
         now: SystemTime,
     ) -> Result<Vec<SessionInfo>, StoreError> {
-        let server = self
-            .server()
-            .ok_or(StoreError::Unsupported("an owner index without a store"))?;
-        let Some(owner) = server.lookup_owner(owner) else {
+        let (driver, records) = self.admin()?;
+        let Some(owner) = records.lookup_owner(owner) else {
             return Ok(Vec::new());
         };
-        let records = bounded(
-            server.timeout,
-            server.store.list_owner(&owner, unix_millis(now)),
-        )
-        .await?;
+        let records = driver
+            .bounded(driver.store.list_owner(&owner, unix_millis(now)))
+            .await?;
         let time = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
         Ok(records
             .into_iter()
@@ -61,6 +49,7 @@ impl<T: SessionSchema> SessionConfig<T> {
                 expires_at: time(r.expires_at),
                 last_active: self
                     .inner
+                    .engine
                     .lifetime
                     .last_active_ms(r.created_at, r.expires_at)
                     .map(time),
@@ -73,7 +62,7 @@ impl<T: SessionSchema> SessionConfig<T> {
     /// can have (empty, or with a control character) and without a store.
     #[must_use]
     pub fn indexed_owner(&self, owner: &str) -> Option<String> {
-        self.server()?.lookup_owner(owner)
+        self.inner.engine.records.as_ref()?.lookup_owner(owner)
     }
 
     /// Logs out one session of `owner`, the one whose public identifier is `id` (from
@@ -97,10 +86,8 @@ impl<T: SessionSchema> SessionConfig<T> {
         else {
             return Ok(false);
         };
-        let server = self
-            .server()
-            .ok_or(StoreError::Unsupported("an owner index without a store"))?;
-        bounded(server.timeout, server.store.delete(&info.key)).await?;
+        let (driver, _) = self.admin()?;
+        driver.bounded(driver.store.delete(&info.key)).await?;
         Ok(true)
     }
 
@@ -115,21 +102,17 @@ impl<T: SessionSchema> SessionConfig<T> {
         owner: &str,
         keep: Option<&TrackedSession<T>>,
     ) -> Result<usize, StoreError> {
-        let server = self
-            .server()
-            .ok_or(StoreError::Unsupported("an owner index without a store"))?;
-        let Some(owner) = server.lookup_owner(owner) else {
+        let (driver, records) = self.admin()?;
+        let Some(owner) = records.lookup_owner(owner) else {
             return Ok(0);
         };
         let except = keep
             .and_then(TrackedSession::current_incoming)
             .and_then(|i| i.server.as_ref())
             .map(|s| s.key);
-        bounded(
-            server.timeout,
-            server.store.revoke_owner(&owner, except.as_ref()),
-        )
-        .await
+        driver
+            .bounded(driver.store.revoke_owner(&owner, except.as_ref()))
+            .await
     }
 
     /// Deletes up to `limit` expired records, for backends without native expiry (a periodic
@@ -139,14 +122,12 @@ impl<T: SessionSchema> SessionConfig<T> {
     ///
     /// [`StoreError`] when the store fails.
     pub async fn delete_expired(&self, now: SystemTime, limit: usize) -> Result<usize, StoreError> {
-        let Some(server) = self.server() else {
+        let Some(driver) = &self.inner.driver else {
             return Ok(0);
         };
-        bounded(
-            server.timeout,
-            server.store.delete_expired(unix_millis(now), limit),
-        )
-        .await
+        driver
+            .bounded(driver.store.delete_expired(unix_millis(now), limit))
+            .await
     }
 
     /// Deletes every record expired at `now`, in batches of 10,000 (each a short statement
