@@ -139,7 +139,17 @@ impl Carrier {
             Self::Envelope(codec) => (codec, false),
             Self::StoreId(codec) => (codec, true),
             #[cfg(feature = "flask")]
-            Self::Flask(codec) => return crate::flask::cookie::open(codec, value),
+            Self::Flask(codec) => {
+                let opened = crate::flask::cookie::open(codec, value)?;
+                return Ok(Arrival {
+                    body: 0..opened.json.len(),
+                    raw: opened.json,
+                    permanent: opened.permanent,
+                    issued_at: opened.timestamp,
+                    created_at: None,
+                    by_fallback: opened.by_fallback,
+                });
+            }
         };
         let opened = codec.open_as(value, id, schema)?;
         Ok(Arrival {

@@ -3,8 +3,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::key::KeyError;
-
 /// Why an incoming session cookie was not used. The request goes on with a fresh session; the
 /// reason is there for logging and metrics.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -265,7 +263,6 @@ macro_rules! debug_with_message {
         }
     )*};
 }
-pub(crate) use debug_with_message;
 
 debug_with_message!(SaveError, ConfigError);
 
@@ -306,3 +303,66 @@ pub enum StoreError {
 }
 
 debug_with_message!(StoreError);
+
+const HOW_TO_FIX: &str = "generate one with `openssl rand -hex 32` (or `Key::generate()` in \
+    development) and load it with `Key::from_hex` or `Key::from_env`";
+
+/// Why a secret was refused.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The secret has fewer than [`MIN_KEY_BYTES`](crate::key::MIN_KEY_BYTES) bytes.
+    #[error("secret key is {len} bytes, at least {min} are needed: {HOW_TO_FIX}")]
+    TooShort {
+        /// The length that was given.
+        len: usize,
+        /// The minimum length.
+        min: usize,
+    },
+    /// Every byte of the secret is the same.
+    #[error("secret key is one byte or one short pattern repeated: {HOW_TO_FIX}")]
+    Repeated,
+    /// The secret is a run such as `0123456789…` or `abcdef…`.
+    #[error("secret key is a sequential run: {HOW_TO_FIX}")]
+    Sequential,
+    /// The secret is (or is made of, or contains) a well-known example value or placeholder
+    /// phrase from tutorials.
+    #[error("secret key is, or contains, a well-known example value from tutorials: {HOW_TO_FIX}")]
+    WellKnown,
+    /// The secret walks along a keyboard row (`qwertyuiop…`, `asdfgh…`), repeated or not.
+    #[error("secret key walks along a keyboard row: {HOW_TO_FIX}")]
+    KeyboardPattern,
+    /// The text is not valid hex.
+    #[error("secret key is not valid hex: {HOW_TO_FIX}")]
+    InvalidHex,
+    /// The text is not valid base64 (standard or URL-safe, padded or not).
+    #[error("secret key is not valid base64: {HOW_TO_FIX}")]
+    InvalidBase64,
+    /// The environment variable is not set or not valid UTF-8.
+    #[error("environment variable `{var}` holding the secret key is not set: {HOW_TO_FIX}")]
+    MissingEnv {
+        /// The variable's name.
+        var: String,
+    },
+    /// The environment variable is set but empty.
+    #[error("environment variable `{var}` holding the secret key is empty: {HOW_TO_FIX}")]
+    EmptyEnv {
+        /// The variable's name.
+        var: String,
+    },
+    /// The environment variable holds neither hex digits nor a value labelled `hex:` or
+    /// `base64:`, so its encoding would have to be guessed.
+    #[error(
+        "environment variable `{var}` is not hex: write a base64 key as `base64:<text>` (or \
+         hex as `hex:<digits>`) so its encoding is not guessed"
+    )]
+    UnlabelledEnv {
+        /// The variable's name.
+        var: String,
+    },
+    /// The operating system's random number generator failed.
+    #[error("the system random number generator failed")]
+    Random,
+}
+
+debug_with_message!(KeyError);

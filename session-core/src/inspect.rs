@@ -61,9 +61,9 @@ pub fn inspect(
     let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(secs);
     let payload = &opened.raw[opened.payload.clone()];
     let contents = if opened.server {
-        let id = crate::engine::id::SessionId::from_bytes(payload).ok_or(Rejection::Malformed)?;
+        let id = crate::id::SessionId::from_bytes(payload).ok_or(Rejection::Malformed)?;
         Contents::Stored {
-            public_id: crate::engine::id::StoreKey::new(namespace, &id).public_id(),
+            public_id: crate::id::StoreKey::new(namespace, &id).public_id(),
         }
     } else {
         Contents::Data(

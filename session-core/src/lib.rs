@@ -49,6 +49,7 @@ pub mod flask_session;
 mod header;
 #[cfg(feature = "flask")]
 mod httpdate;
+mod id;
 pub mod inspect;
 mod key;
 mod lifetime;
@@ -66,7 +67,7 @@ pub use codec::{ENCRYPTED_FORMAT_VERSION, FORMAT_VERSION};
 pub use config::{CookieCommand, Loaded, SessionConfig, SessionConfigBuilder, HOST_PREFIX};
 pub use cookie;
 pub use csrf::CsrfToken;
-pub use error::{ConfigError, Rejection, SaveError};
+pub use error::{ConfigError, KeyError, Rejection, SaveError};
 /// The handler's session extractor, for axum and actix-web alike (also
 /// `sessionkit::axum::Session` and `sessionkit::actix::Session`, the same type).
 ///
@@ -80,7 +81,7 @@ pub use field_types::OwnerId;
 #[doc(hidden)]
 pub use field_types::{ComparesSets, CopyField};
 pub use header::{SameSite, MAX_CANDIDATES};
-pub use key::{Key, KeyError, Keyring, MIN_KEY_BYTES};
+pub use key::{Key, Keyring, MIN_KEY_BYTES};
 pub use lifetime::Refresh;
 #[doc(hidden)]
 pub use schema::{same_json, Compare, SameByEq, SameByJson};

@@ -25,8 +25,8 @@ pub(crate) struct Incoming {
 /// Where a loaded session's record is, and which version was read.
 #[derive(Debug, Clone)]
 pub(crate) struct Stored {
-    pub(crate) id: crate::engine::id::SessionId,
-    pub(crate) key: crate::engine::id::StoreKey,
+    pub(crate) id: crate::id::SessionId,
+    pub(crate) key: crate::id::StoreKey,
     pub(crate) version: u64,
 }
 

@@ -307,7 +307,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     /// The handlers do not change. Load and save with
     /// [`SessionConfig::load_async`] / [`SessionConfig::save_async`] (the adapters do).
     pub fn store(mut self, store: impl crate::store::SessionStore + 'static) -> Self {
-        self.store = Some(crate::BoxedStore::new(store));
+        self.store = Some(crate::store::BoxedStore::new(store));
         self
     }
 
@@ -318,7 +318,7 @@ impl<T: SessionSchema> SessionConfigBuilder<T> {
     /// only. Keep the same key and namespace as the old configuration; remove the window once
     /// the old store's sessions have moved or expired.
     pub fn migrate_from(mut self, previous: impl crate::store::SessionStore + 'static) -> Self {
-        self.previous = Some(crate::BoxedStore::new(previous));
+        self.previous = Some(crate::store::BoxedStore::new(previous));
         self.store_setting.get_or_insert("migrate_from");
         self
     }

@@ -3,10 +3,11 @@
 
 use std::time::SystemTime;
 
-use super::{request_pair, CookieCommand, Loaded, SessionConfig};
-use crate::engine::id::SessionId;
+use super::SessionConfig;
+use crate::engine::outcome::{request_pair, CookieCommand, Loaded};
 use crate::engine::{Opening, Work};
 use crate::error::{Rejection, SaveError, StoreError};
+use crate::id::SessionId;
 use crate::lifetime::unix_seconds;
 use crate::schema::SessionSchema;
 use crate::session::TrackedSession;

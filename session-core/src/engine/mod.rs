@@ -10,8 +10,8 @@
 //! [`SessionConfig`](crate::SessionConfig) holds an engine and, with a store, the driver that
 //! runs the operations it plans (`store/driver.rs`).
 
-pub(crate) mod id;
 mod merge;
+pub(crate) mod outcome;
 mod plan;
 pub(crate) mod record;
 
@@ -19,11 +19,11 @@ use std::sync::Arc;
 
 pub(crate) use plan::{Done, StoreOp, Work};
 
-use self::id::{SessionId, StoreKey};
 use self::record::{Record, Records};
 use crate::carrier::{Arrival, Carrier};
 use crate::error::Rejection;
 use crate::header::{self as cookie, Layout};
+use crate::id::{SessionId, StoreKey};
 use crate::lifetime::{to_s, Lifetime, Stamp};
 use crate::schema::SessionSchema;
 use crate::session::{Incoming, Refused, Stored, TrackedSession};
@@ -58,7 +58,7 @@ pub(crate) struct Engine<T> {
 #[allow(clippy::large_enum_variant)] // cookie mode's session, by value: a box would allocate
 pub(crate) enum Opening<T> {
     /// The session (or a fresh one, and why the cookie was refused).
-    Ready(crate::config::Loaded<T>),
+    Ready(outcome::Loaded<T>),
     /// Store mode: the candidate cookies in order, each an id whose record to fetch or why it
     /// was refused.
     Fetch(Vec<Result<Pending, Rejection>>),
@@ -95,7 +95,7 @@ impl<T: SessionSchema> Engine<T> {
         for value in candidates.as_slice() {
             match self.arrive(value, now, checked_later) {
                 Ok(Arrived::Session(session)) => {
-                    return Opening::Ready(crate::config::Loaded {
+                    return Opening::Ready(outcome::Loaded {
                         session,
                         rejected: None,
                     })
@@ -164,7 +164,7 @@ impl<T: SessionSchema> Engine<T> {
     /// A fresh session standing in for a refused cookie (or for none), which the response
     /// removes: a browser that keeps sending a dead cookie costs a verification (and with a
     /// store, a read) on every request.
-    pub(crate) fn refused(&self, rejected: Option<Rejection>) -> crate::config::Loaded<T> {
+    pub(crate) fn refused(&self, rejected: Option<Rejection>) -> outcome::Loaded<T> {
         if let Some(reason) = &rejected {
             crate::observe::refused(reason);
         }
@@ -173,7 +173,7 @@ impl<T: SessionSchema> Engine<T> {
             None | Some(Rejection::NeedsAsync | Rejection::ServerSide) => Refused::Nothing,
             Some(_) => Refused::Cookie,
         };
-        crate::config::Loaded {
+        outcome::Loaded {
             session: TrackedSession::refused(T::default(), self.permanent, refused),
             rejected,
         }

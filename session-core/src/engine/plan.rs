@@ -1,12 +1,12 @@
 //! The end of a request: what to send, and with a store, what to write first.
 
-use super::id::{SessionId, StoreKey};
+use super::outcome::CookieCommand;
 use super::record::{Record, Records};
 use super::Engine;
 use crate::carrier::Outgoing;
-use crate::config::CookieCommand;
 use crate::decide::{Action, Plan};
 use crate::error::SaveError;
+use crate::id::{SessionId, StoreKey};
 use crate::lifetime::{to_ms, Lifetime, Stamp};
 use crate::schema::SessionSchema;
 use crate::session::{Incoming, Refused, Stored, TrackedSession};

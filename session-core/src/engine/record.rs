@@ -5,9 +5,9 @@
 use hmac::Mac;
 use sha2::{Digest as _, Sha256};
 
-use super::id::{SessionId, StoreKey};
 use crate::aead::{Sealer, ID_LEN};
 use crate::error::SaveError;
+use crate::id::{SessionId, StoreKey};
 use crate::key::{HmacSha256, Key, Keyring};
 
 /// The first byte of a payload: JSON bound to nothing, as sessionkit before 0.2 wrote it (read

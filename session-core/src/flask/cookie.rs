@@ -5,7 +5,6 @@
 use serde_json::{Map, Value};
 
 use super::{FlaskCodec, FlaskError};
-use crate::carrier::Arrival;
 use crate::error::{Rejection, SaveError};
 use crate::schema::SessionSchema;
 use crate::session::TrackedSession;
@@ -13,8 +12,18 @@ use crate::session::TrackedSession;
 /// The key Flask keeps `session.permanent` in.
 const PERMANENT: &str = "_permanent";
 
-/// Verifies a Flask cookie; its one signed time is the engine's to check.
-pub(crate) fn open(codec: &FlaskCodec, value: &[u8]) -> Result<Arrival, Rejection> {
+/// A verified Flask cookie: the typed-form JSON of its session and what Flask signs beside.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    pub(crate) json: Vec<u8>,
+    pub(crate) permanent: bool,
+    /// The one signed time, the engine's to check.
+    pub(crate) timestamp: u64,
+    pub(crate) by_fallback: bool,
+}
+
+/// Verifies a Flask cookie.
+pub(crate) fn open(codec: &FlaskCodec, value: &[u8]) -> Result<Opened, Rejection> {
     // Flask's value is dotted base64url: bytes that are not ASCII are not its.
     let value = std::str::from_utf8(value)
         .ok()
@@ -27,13 +36,10 @@ pub(crate) fn open(codec: &FlaskCodec, value: &[u8]) -> Result<Arrival, Rejectio
     let verified = codec.verify_cookie(value).map_err(flask_error)?;
     let data = verified.data().map_err(flask_error)?;
     let permanent = data.get(PERMANENT) == Some(&Value::Bool(true));
-    let raw = serde_json::to_vec(&data).map_err(|e| Rejection::Payload(e.to_string()))?;
-    Ok(Arrival {
-        body: 0..raw.len(),
-        raw,
+    Ok(Opened {
+        json: serde_json::to_vec(&data).map_err(|e| Rejection::Payload(e.to_string()))?,
         permanent,
-        issued_at: verified.timestamp,
-        created_at: None,
+        timestamp: verified.timestamp,
         by_fallback: verified.by_fallback,
     })
 }

@@ -51,8 +51,9 @@ use sha1::Sha1;
 
 pub use tagged::{Bytes, DateTime, Markup, Tuple, Uuid};
 
+use crate::error::KeyError;
 use crate::error::Rejection;
-use crate::key::{check_secret, KeyError};
+use crate::key::check_secret;
 
 type HmacSha1 = Hmac<Sha1>;
 

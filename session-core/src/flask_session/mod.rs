@@ -411,7 +411,7 @@ impl FlaskSessionStore {
         let mut session = crate::session::TrackedSession::new(record.data);
         session.set_permanent(record.permanent);
         let command = config.save_async(&session, now).await?;
-        let cookie = crate::config::request_pair(&command);
+        let cookie = crate::engine::outcome::request_pair(&command);
         self.backend
             .delete(&self.key(&record.sid))
             .await

@@ -9,10 +9,10 @@ use std::time::{Duration, SystemTime};
 use super::backoff::Backoff;
 use super::policy::{ConflictPolicy, StoreFailure};
 use super::{BoxedStore, Created, SessionStore as _, Updated};
-use crate::engine::id::{SessionId, StoreKey};
 use crate::engine::record::Record;
 use crate::engine::{Done, Engine, StoreOp};
 use crate::error::{SaveError, StoreError};
+use crate::id::{SessionId, StoreKey};
 use crate::lifetime::{unix_millis, unix_seconds, Stamp};
 use crate::schema::SessionSchema;
 

@@ -33,9 +33,9 @@ use std::time::SystemTime;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisStore;
-pub use crate::engine::id::{SessionId, StoreKey};
 pub use crate::engine::record::Record;
 pub use crate::error::StoreError;
+pub use crate::id::{SessionId, StoreKey};
 pub(crate) use driver::Driver;
 pub use file::FileStore;
 #[cfg(feature = "memcached")]
