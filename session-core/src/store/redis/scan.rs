@@ -27,21 +27,10 @@ impl RedisStore {
                 StoreError::Other(format!("not a Redis scan cursor: {:?}", cursor.0))
             })?
         };
-        let pattern: String = self
-            .prefix
-            .chars()
-            .flat_map(|c| {
-                matches!(c, '*' | '?' | '[' | ']' | '\\')
-                    .then_some('\\')
-                    .into_iter()
-                    .chain([c])
-            })
-            .chain(['*'])
-            .collect();
         let (next, names): (u64, Vec<String>) = redis::cmd("SCAN")
             .arg(position)
             .arg("MATCH")
-            .arg(pattern)
+            .arg(self.scan_pattern())
             .arg("COUNT")
             .arg(limit.max(1))
             .query_async(&mut self.connection())
@@ -72,5 +61,19 @@ impl RedisStore {
             }
         }
         Ok(page)
+    }
+
+    /// The `SCAN` pattern of this store's keys: its prefix, with glob characters escaped.
+    fn scan_pattern(&self) -> String {
+        self.prefix
+            .chars()
+            .flat_map(|c| {
+                matches!(c, '*' | '?' | '[' | ']' | '\\')
+                    .then_some('\\')
+                    .into_iter()
+                    .chain([c])
+            })
+            .chain(['*'])
+            .collect()
     }
 }
