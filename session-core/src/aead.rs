@@ -18,10 +18,9 @@
 
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
-use hmac::Mac;
 
 use crate::error::SaveError;
-use crate::key::{HmacSha256, Key, Keyring};
+use crate::key::{key_id, Key, Keyring};
 
 pub(crate) const ID_LEN: usize = 4;
 pub(crate) const NONCE_LEN: usize = 12;
@@ -59,11 +58,7 @@ impl Sealer {
     pub(crate) fn new(keys: &Keyring, purpose: &[u8]) -> Self {
         let cipher = |key: &Key| {
             let subkey = key.derive(purpose);
-            let mut id_mac = <HmacSha256 as Mac>::new_from_slice(&subkey).expect("any key length");
-            id_mac.update(b"key-id");
-            let id = id_mac.finalize().into_bytes();
-            let cipher = Aes256Gcm::new(&subkey.into());
-            ([id[0], id[1], id[2], id[3]], cipher)
+            (key_id(&subkey), Aes256Gcm::new(&subkey.into()))
         };
         Self {
             ciphers: std::iter::once(keys.current())

@@ -70,10 +70,11 @@ pub(crate) struct Outgoing {
     /// The empty session: nothing to keep.
     pub(crate) empty: bool,
     /// Flask's session, encoded when sealed.
-    map: Option<serde_json::Map<String, serde_json::Value>>,
+    map: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl Outgoing {
+    #[inline]
     fn new(raw: Vec<u8>, json: usize, empty: &[u8]) -> Self {
         Self {
             empty: raw[json..] == *empty,
@@ -84,6 +85,7 @@ impl Outgoing {
     }
 
     /// The session's JSON.
+    #[inline]
     pub(crate) fn json(&self) -> &[u8] {
         &self.raw[self.json..]
     }
@@ -95,6 +97,7 @@ impl Outgoing {
     }
 
     /// Whether `incoming` holds the same session as this one (asked when the bytes differ).
+    #[inline]
     pub(crate) fn same<T: SessionSchema>(&self, data: &T, incoming: &[u8]) -> bool {
         // Flask's map is compared by its bytes' meaning (its keys were re-tagged), not by the
         // type's own comparison.
@@ -107,22 +110,26 @@ impl Outgoing {
 
 impl Carrier {
     /// Whether the cookie carries a store's id (the record holds the session).
+    #[inline]
     pub(crate) fn carries_id(&self) -> bool {
         matches!(self, Self::StoreId(_))
     }
 
     /// Whether an unchanged browser-session cookie is refreshed too (Flask refreshes only
     /// persistent ones: `SESSION_REFRESH_EACH_REQUEST` applies to permanent sessions).
+    #[inline]
     pub(crate) fn refreshes_browser_sessions(&self) -> bool {
         !self.is_flask()
     }
 
     /// Whether a refused cookie is removed when nothing replaces it (Flask leaves it, and
     /// Flask mode sends what Flask sends).
+    #[inline]
     pub(crate) fn removes_refused(&self) -> bool {
         !self.is_flask()
     }
 
+    #[inline]
     fn is_flask(&self) -> bool {
         #[cfg(feature = "flask")]
         return matches!(self, Self::Flask(_));
@@ -164,6 +171,7 @@ impl Carrier {
 
     /// The session's data as this carrier writes it, under `stamp`. A store's session is its
     /// JSON alone.
+    #[inline]
     pub(crate) fn outgoing<T: SessionSchema>(
         &self,
         session: &TrackedSession<T>,
@@ -180,19 +188,27 @@ impl Carrier {
             }
             Self::StoreId(_) => Ok(Outgoing::new(crate::schema::to_json(&**session)?, 0, empty)),
             #[cfg(feature = "flask")]
-            Self::Flask(_) => {
-                let map = crate::flask::cookie::outgoing(session, stamp.permanent)?;
-                // `_permanent` alone is an empty session.
-                let empty = map.len() == usize::from(stamp.permanent);
-                let raw = serde_json::to_vec(&map).map_err(SaveError::Serialize)?;
-                Ok(Outgoing {
-                    raw,
-                    json: 0,
-                    empty,
-                    map: Some(map),
-                })
-            }
+            Self::Flask(_) => Self::flask_outgoing(session, stamp),
         }
+    }
+
+    /// Flask's session to write, kept out of line: the envelope's path stays small.
+    #[cfg(feature = "flask")]
+    #[inline(never)]
+    fn flask_outgoing<T: SessionSchema>(
+        session: &TrackedSession<T>,
+        stamp: Stamp,
+    ) -> Result<Outgoing, SaveError> {
+        let map = crate::flask::cookie::outgoing(session, stamp.permanent)?;
+        // `_permanent` alone is an empty session.
+        let empty = map.len() == usize::from(stamp.permanent);
+        let raw = serde_json::to_vec(&map).map_err(SaveError::Serialize)?;
+        Ok(Outgoing {
+            raw,
+            json: 0,
+            empty,
+            map: Some(Box::new(map)),
+        })
     }
 
     /// The data that came in, under a new `stamp` (a refresh, a key rotation, a change of
@@ -219,7 +235,7 @@ impl Carrier {
                     raw: Vec::new(),
                     json: 0,
                     empty: false,
-                    map: Some(map),
+                    map: Some(Box::new(map)),
                 })
             }
         }
@@ -227,6 +243,7 @@ impl Carrier {
 
     /// The stamp the cookie is signed with: Flask's cookie carries one time, the signing time,
     /// and Flask refuses one in its future, so it is this server's clock, as Flask signs.
+    #[inline]
     pub(crate) fn signing_stamp(&self, stamp: Stamp, now: u64) -> Stamp {
         if self.is_flask() {
             Stamp {
@@ -241,6 +258,7 @@ impl Carrier {
 
     /// Seals `outgoing`, signed as `stamp` says, and appends the cookie value to `out`.
     /// `renewed_from` is the cookie a renewal replaces: the new one must differ from it.
+    #[inline]
     pub(crate) fn seal(
         &self,
         outgoing: Outgoing,
@@ -261,8 +279,9 @@ impl Carrier {
             #[cfg(feature = "flask")]
             Self::Flask(codec) => {
                 let map = outgoing.map.unwrap_or_default();
+                let map = &*map;
                 let value = codec
-                    .encode(&map, stamp.issued_at)
+                    .encode(map, stamp.issued_at)
                     .map_err(|e| SaveError::Serialize(serde::ser::Error::custom(e)))?;
                 out.push_str(&value);
                 Ok(())

@@ -42,7 +42,7 @@ use hmac::Mac;
 use sha2::{Digest, Sha256};
 
 use crate::aead::{Sealer, Unsealed};
-use crate::key::{HmacSha256, Key, Keyring};
+use crate::key::{key_id, HmacSha256, Key, Keyring};
 pub(crate) use crate::lifetime::Stamp;
 use crate::{error::Rejection, error::SaveError};
 
@@ -110,14 +110,11 @@ impl Codec {
     pub(crate) fn new(keys: &Keyring, name: &str, schema: u32, encrypt: bool) -> Self {
         let signer = |key: &Key| {
             let subkey = key.derive(b"cookie-signing");
-            let mut id_mac = HmacSha256::new_from_slice(&subkey).expect("any key length");
-            id_mac.update(b"key-id");
-            let id_bytes = id_mac.finalize().into_bytes();
             let mut mac = HmacSha256::new_from_slice(&subkey).expect("any key length");
             mac.update(&len_prefix(name.len()));
             mac.update(name.as_bytes());
             Signer {
-                id: [id_bytes[0], id_bytes[1], id_bytes[2], id_bytes[3]],
+                id: key_id(&subkey),
                 mac,
             }
         };

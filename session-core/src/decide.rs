@@ -73,6 +73,7 @@ impl Plan {
     /// whether it is the empty session. `same` says whether the incoming payload holds the same
     /// value as the outgoing one; it is asked only when their bytes differ (identical bytes are
     /// the fast path), so a map serialized in another order is no change.
+    #[inline]
     pub(crate) fn decide<T>(
         &self,
         session: &TrackedSession<T>,
@@ -87,6 +88,7 @@ impl Plan {
         }
     }
 
+    #[inline]
     fn decide_data<T>(
         &self,
         session: &TrackedSession<T>,

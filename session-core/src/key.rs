@@ -238,6 +238,16 @@ impl Key {
     }
 }
 
+/// The id a subkey is known by beside what it signs or seals (4 bytes in a cookie's or a
+/// record's head): the first bytes of `HMAC-SHA256(subkey, "key-id")`. It names the key
+/// without giving anything away about it, so a rotation finds the right key at once.
+pub(crate) fn key_id(subkey: &[u8; 32]) -> [u8; 4] {
+    let mut mac = HmacSha256::new_from_slice(subkey).expect("HMAC takes any key length");
+    mac.update(b"key-id");
+    let id = mac.finalize().into_bytes();
+    [id[0], id[1], id[2], id[3]]
+}
+
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Key(<redacted>)")

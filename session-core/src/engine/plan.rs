@@ -13,12 +13,12 @@ use crate::session::{Incoming, Refused, Stored, TrackedSession};
 
 /// What the end of a request does.
 #[derive(Debug)]
-#[allow(clippy::large_enum_variant)] // returned by value once per request; a box would allocate
 pub(crate) enum Work<'s> {
     /// Send this, with no store operation.
     Send(CookieCommand),
-    /// Run this store operation, then [`finish`](Engine::finish) with its outcome.
-    Store(StoreOp<'s>),
+    /// Run this store operation, then [`finish`](Engine::finish) with its outcome. Boxed:
+    /// cookie mode moves this enum around on every request, and stays as small as its cookie.
+    Store(Box<StoreOp<'s>>),
 }
 
 /// A store operation the driver runs for a planned save.
@@ -109,15 +109,14 @@ impl<T: SessionSchema> Engine<T> {
                     .is_some_and(|o| o.same(&**session, incoming))
             },
         );
-        match (action, outgoing) {
-            (Action::Keep, _) | (Action::Write(_), None) => {
-                Ok(Work::Send(CookieCommand::Unchanged))
-            }
-            (Action::Remove, _) => Ok(self.end(session, now)),
-            (Action::Resign(stamp), _) => self.again(session, stamp, now),
-            (Action::Write(stamp), Some(outgoing)) => {
-                self.write(session, outgoing, stamp, plan.must_write, now)
-            }
+        match action {
+            Action::Keep => Ok(Work::Send(CookieCommand::Unchanged)),
+            Action::Remove => Ok(self.end(session, now)),
+            Action::Resign(stamp) => self.again(session, stamp, now),
+            Action::Write(stamp) => match outgoing {
+                Some(outgoing) => self.write(session, outgoing, stamp, plan.must_write, now),
+                None => Ok(Work::Send(CookieCommand::Unchanged)),
+            },
         }
     }
 
@@ -129,11 +128,11 @@ impl<T: SessionSchema> Engine<T> {
         else {
             return Work::Send(self.removal());
         };
-        Work::Store(StoreOp::Remove {
+        Work::Store(Box::new(StoreOp::Remove {
             stored,
             base: incoming.payload(),
             stamp: Lifetime::next_stamp(Some(incoming.times()), incoming.permanent, now),
-        })
+        }))
     }
 
     /// The unchanged session goes out again with new times: re-signed, or with a store, its
@@ -148,11 +147,11 @@ impl<T: SessionSchema> Engine<T> {
             return Ok(Work::Send(CookieCommand::Unchanged));
         };
         if let Some(stored) = &incoming.server {
-            return Ok(Work::Store(StoreOp::Touch {
+            return Ok(Work::Store(Box::new(StoreOp::Touch {
                 stored: stored.clone(),
                 expires_at_ms: self.lifetime.expires_at_ms(stamp, now),
                 stamp,
-            }));
+            })));
         }
         let outgoing = self
             .carrier
@@ -162,6 +161,7 @@ impl<T: SessionSchema> Engine<T> {
 
     /// Changed data goes out: in a new cookie, or with a store, in a new record or a
     /// compare-and-swap of the one read (moving to a new id after `renew()`).
+    #[inline]
     fn write<'s>(
         &self,
         session: &'s TrackedSession<T>,
@@ -179,8 +179,29 @@ impl<T: SessionSchema> Engine<T> {
                 .send(outgoing, stamp, renewed_from, now)
                 .map(Work::Send);
         };
+        self.write_record(
+            records,
+            session,
+            outgoing.into_json(),
+            stamp,
+            must_write,
+            now,
+        )
+    }
+
+    /// [`write`](Self::write) with a store: a new record, or a compare-and-swap of the one
+    /// read. Kept out of line: the cookie path stays small.
+    #[inline(never)]
+    fn write_record<'s>(
+        &self,
+        records: &Records,
+        session: &'s TrackedSession<T>,
+        json: Vec<u8>,
+        stamp: Stamp,
+        must_write: bool,
+        now: u64,
+    ) -> Result<Work<'s>, SaveError> {
         let owner = records.indexed_owner(session.owner())?;
-        let json = outgoing.into_json();
         let current = session.current_incoming();
         let Some((loaded, stored)) = current.and_then(|i| Some((i.payload(), i.server.clone()?)))
         else {
@@ -188,12 +209,12 @@ impl<T: SessionSchema> Engine<T> {
             let replaces = session
                 .incoming()
                 .and_then(|i| Some(i.server.as_ref()?.key));
-            return Ok(Work::Store(StoreOp::Create {
+            return Ok(Work::Store(Box::new(StoreOp::Create {
                 replaces,
                 json,
                 owner,
                 stamp,
-            }));
+            })));
         };
         let to = if session.was_renewed() {
             // In the tag (the partition of a clustered store) of the id it replaces, so that
@@ -205,7 +226,7 @@ impl<T: SessionSchema> Engine<T> {
             None
         };
         let resend = must_write || self.expiry_moved(current, stamp, now);
-        Ok(Work::Store(StoreOp::Swap {
+        Ok(Work::Store(Box::new(StoreOp::Swap {
             stored,
             to,
             loaded,
@@ -213,7 +234,7 @@ impl<T: SessionSchema> Engine<T> {
             owner,
             stamp,
             resend,
-        }))
+        })))
     }
 
     /// Whether a write at `now` moves the end of a persistent cookie's life: a cookie with a
@@ -238,6 +259,7 @@ impl<T: SessionSchema> Engine<T> {
     }
 
     /// The cookie that carries `outgoing`.
+    #[inline]
     fn send(
         &self,
         outgoing: Outgoing,
@@ -260,6 +282,7 @@ impl<T: SessionSchema> Engine<T> {
 
     /// Builds the `Set-Cookie` value around the cookie value `write_value` appends, and checks
     /// its length.
+    #[inline]
     fn header(
         &self,
         write_value: impl FnOnce(&mut String) -> Result<(), SaveError>,

@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 use crate::aead::{Sealer, ID_LEN};
 use crate::error::SaveError;
 use crate::id::{SessionId, StoreKey};
-use crate::key::{HmacSha256, Key, Keyring};
+use crate::key::{key_id, HmacSha256, Key, Keyring};
 
 /// The first byte of a payload: JSON bound to nothing, as sessionkit before 0.2 wrote it (read
 /// only in the migration window of `read_unbound_records`).
@@ -237,10 +237,7 @@ impl Binder {
         let binder = |key: &Key| {
             let subkey = key.derive(b"record-binding");
             let mac = <HmacSha256 as Mac>::new_from_slice(&subkey).expect("any key length");
-            let mut id = mac.clone();
-            id.update(b"key-id");
-            let id = id.finalize().into_bytes();
-            ([id[0], id[1], id[2], id[3]], mac)
+            (key_id(&subkey), mac)
         };
         Self {
             keys: std::iter::once(keys.current())

@@ -58,6 +58,18 @@ pub enum Created {
     Collision,
 }
 
+impl Created {
+    /// `Ok` when the record was inserted, `Collision` when a live one held the key.
+    #[cfg(any(feature = "redis", feature = "memcached"))]
+    pub(crate) fn inserted(inserted: bool) -> Self {
+        if inserted {
+            Self::Ok
+        } else {
+            Self::Collision
+        }
+    }
+}
+
 /// The outcome of a compare-and-swap ([`SessionStore::update`], [`SessionStore::rotate`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]

@@ -169,16 +169,10 @@ impl SessionStore for MemcachedStore {
         // Something is there: only an expired record may be replaced, and only that one.
         match self.read(&key).await? {
             Some(current) if current.record.is_live(now_ms) => Ok(Created::Collision),
-            Some(current) => Ok(if self.set(&key, record, Set::Swap(current.cas)).await? {
-                Created::Ok
-            } else {
-                Created::Collision
-            }),
-            None => Ok(if self.set(&key, record, Set::Add).await? {
-                Created::Ok
-            } else {
-                Created::Collision
-            }),
+            Some(current) => Ok(Created::inserted(
+                self.set(&key, record, Set::Swap(current.cas)).await?,
+            )),
+            None => Ok(Created::inserted(self.set(&key, record, Set::Add).await?)),
         }
     }
 

@@ -380,11 +380,7 @@ impl SessionStore for RedisStore {
             .invoke_async(&mut self.connection())
             .await
             .map_err(|e| redis_error(&e))?;
-        Ok(if created == 1 {
-            Created::Ok
-        } else {
-            Created::Collision
-        })
+        Ok(Created::inserted(created == 1))
     }
 
     async fn update(
