@@ -37,11 +37,36 @@ use actix_web::http::header::{HeaderValue, CACHE_CONTROL, COOKIE, RETRY_AFTER, S
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
+use crate::engine::outcome::CookieCommand;
 pub use crate::extract::Session;
 use crate::slot::{
     varies_by_cookie, Begin, Failure, Outcome, Shared, Slot, MISSING_LAYER, TAKEN_TWICE,
 };
 use crate::{config::SessionConfig, schema::SessionSchema};
+
+impl CookieCommand {
+    /// The cookie to send as actix-web's `Cookie` (its `cookie` 0.16), for
+    /// `HttpResponse::cookie` or `add_cookie`; the same `Set-Cookie` value as
+    /// [`header`](Self::header).
+    ///
+    /// ```
+    /// # use sessionkit::{Key, Session, SessionConfig};
+    /// # #[derive(Session, Default, serde::Serialize, serde::Deserialize)]
+    /// # struct App { visits: u32 }
+    /// # let config = SessionConfig::<App>::builder().key(Key::generate()?).build()?;
+    /// # let now = std::time::SystemTime::now();
+    /// let command = config.save(&sessionkit::TrackedSession::new(App { visits: 1 }), now)?;
+    /// let cookie = command.to_actix_cookie().expect("a cookie to set");
+    /// let response = actix_web::HttpResponse::Ok().cookie(cookie).finish();
+    /// let sent = response.headers().get("set-cookie").unwrap().to_str()?;
+    /// assert_eq!(Some(sent), command.header());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn to_actix_cookie(&self) -> Option<actix_web::cookie::Cookie<'static>> {
+        actix_web::cookie::Cookie::parse(self.header()?.to_owned()).ok()
+    }
+}
 
 /// Middleware that gives handlers a [`Session<T>`]. Build it once, clone it into each worker.
 pub struct SessionMiddleware<T> {

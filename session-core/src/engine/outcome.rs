@@ -63,30 +63,6 @@ impl CookieCommand {
     pub fn to_cookie(&self) -> Option<::cookie::Cookie<'static>> {
         ::cookie::Cookie::parse(self.header()?.to_owned()).ok()
     }
-
-    /// The cookie to send as actix-web's `Cookie` (its `cookie` 0.16), for
-    /// `HttpResponse::cookie` or `add_cookie`; the same `Set-Cookie` value as
-    /// [`header`](Self::header).
-    ///
-    /// ```
-    /// # use sessionkit::{Key, Session, SessionConfig};
-    /// # #[derive(Session, Default, serde::Serialize, serde::Deserialize)]
-    /// # struct App { visits: u32 }
-    /// # let config = SessionConfig::<App>::builder().key(Key::generate()?).build()?;
-    /// # let now = std::time::SystemTime::now();
-    /// let command = config.save(&sessionkit::TrackedSession::new(App { visits: 1 }), now)?;
-    /// let cookie = command.to_actix_cookie().expect("a cookie to set");
-    /// let response = actix_web::HttpResponse::Ok().cookie(cookie).finish();
-    /// let sent = response.headers().get("set-cookie").unwrap().to_str()?;
-    /// assert_eq!(Some(sent), command.header());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[cfg(feature = "actix")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
-    #[must_use]
-    pub fn to_actix_cookie(&self) -> Option<actix_web::cookie::Cookie<'static>> {
-        actix_web::cookie::Cookie::parse(self.header()?.to_owned()).ok()
-    }
 }
 
 /// The `name=value` a browser sends back for a `Set-Cookie`; empty for none or a removal.
