@@ -14,6 +14,8 @@ mod merge;
 pub(crate) mod outcome;
 mod plan;
 pub(crate) mod record;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
