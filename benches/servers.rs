@@ -10,8 +10,9 @@
 use std::sync::Arc;
 
 use redis::AsyncCommands as _;
-use sessionkit::store::{RedisStore, SqlStore};
+use sessionkit::store::SqlStore;
 use sessionkit::{Key, SessionConfig, SessionStore};
+use sessionkit_redis::RedisStore;
 use workload::{workload, Workload};
 
 use sessionkit_testkit::bench::concurrent;

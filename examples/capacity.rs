@@ -244,7 +244,7 @@ fn env(var: &str) -> Option<String> {
 async fn redis_rows(rows: &mut Vec<Row>) {
     if let Some(url) = env("SESSIONKIT_REDIS_URL") {
         let prefix = format!("capacity{}:", std::process::id());
-        let store = sessionkit::store::RedisStore::connect(&url)
+        let store = sessionkit_redis::RedisStore::connect(&url)
             .await
             .unwrap()
             .with_prefix(&prefix);
@@ -264,7 +264,7 @@ async fn redis_rows(rows: &mut Vec<Row>) {
     if let Some(list) = env("SESSIONKIT_REDIS_CLUSTER") {
         let urls: Vec<String> = list.split(',').map(|n| format!("redis://{n}/")).collect();
         let prefix = format!("capacity{}:", std::process::id());
-        let store = sessionkit::store::RedisStore::connect_cluster(&urls)
+        let store = sessionkit_redis::RedisStore::connect_cluster(&urls)
             .await
             .unwrap()
             .with_prefix(&prefix);

@@ -210,7 +210,6 @@
 //! - `tokio`: store timeouts, and the file store's I/O on tokio's blocking pool (the adapters
 //!   turn it on).
 //! - `sqlite`, `postgres`: [`store::SqlStore`] over sqlx.
-//! - `redis`: [`store::RedisStore`] over the `redis` crate.
 //! - `memcached`: [`store::MemcachedStore`], memcached's meta protocol over tokio, ketama over
 //!   several nodes as pylibmc places keys.
 //! - `flask-session`: Flask-Session's server-side records ([`flask_session`]).
@@ -227,6 +226,11 @@
 //! With `axum` or `actix`, [`testing`] drives an app across requests in tests.
 //!
 //! All are off by default.
+//!
+//! Redis is a crate of its own, `sessionkit-redis`: its `RedisStore` (one server, a Redis
+//! Cluster, Sentinel), its `connect(url)` that takes the Redis URLs beside every URL
+//! [`store::connect`] takes, and, with its `flask-session` feature, Flask-Session's records
+//! in Redis. An app without Redis compiles no Redis client.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The public surface, item by item (no glob): what sessionkit offers is this list.

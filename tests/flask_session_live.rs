@@ -12,9 +12,8 @@ use common::servers;
 use common::{free_port, http_get, wait_for_port};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sessionkit::flask_session::FlaskSessionStore;
-use sessionkit::store::RedisStore;
 use sessionkit::{Key, Session, SessionConfig};
+use sessionkit_redis::RedisStore;
 
 #[derive(Session, Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
 struct Shared {
@@ -88,7 +87,7 @@ async fn flask_session_and_sessionkit_share_sessions_on_one_redis_then_migrate()
     // A prefix of this run's own, so runs never see each other's records.
     let prefix = format!("session:{}:", random_hex(8));
     let flask = Flask::start(&url, &prefix);
-    let store = FlaskSessionStore::redis(&url)
+    let store = sessionkit_redis::flask_session(&url)
         .await
         .unwrap()
         .with_prefix(&prefix)

@@ -1,5 +1,5 @@
-//! `sessionkit::store::connect`: every backend from its URL, on the real servers, and a URL no
-//! store answers to refused with the forms it takes.
+//! `sessionkit::store::connect` and `sessionkit_redis::connect`: every backend from its URL,
+//! on the real servers, and a URL no store answers to refused with the forms it takes.
 
 mod common;
 
@@ -8,7 +8,9 @@ use common::{at, builder};
 use sessionkit::StoreError;
 
 async fn round_trip(url: &str) {
-    let store = sessionkit::store::connect(url).await.unwrap();
+    // `sessionkit_redis::connect` takes the Redis URLs and hands every other one to
+    // `sessionkit::store::connect`.
+    let store = sessionkit_redis::connect(url).await.unwrap();
     let config = builder::<Wide>().store(store).build().unwrap();
     let cookie = logged_in(&config).await;
     let loaded = config
@@ -59,7 +61,7 @@ async fn the_distributed_forms_say_what_is_missing() {
         ),
     ];
     for (url, says) in cases {
-        match sessionkit::store::connect(url).await {
+        match sessionkit_redis::connect(url).await {
             Err(StoreError::BadUrl(why)) => assert!(why.contains(says), "{url}: {why}"),
             other => panic!("{url}: {other:?}"),
         }
@@ -71,6 +73,28 @@ async fn a_url_no_store_answers_to_says_which_forms_are_taken() {
     for url in ["mongodb://127.0.0.1", "file://", "", "memory://x"] {
         match sessionkit::store::connect(url).await {
             Err(StoreError::BadUrl(why)) => assert!(why.contains("expected one of"), "{why}"),
+            other => panic!("{url}: {other:?}"),
+        }
+        match sessionkit_redis::connect(url).await {
+            Err(StoreError::BadUrl(why)) => assert!(why.contains("expected one of"), "{why}"),
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_redis_url_without_the_redis_crate_names_the_crate_to_add() {
+    for url in [
+        "redis://127.0.0.1:6379/",
+        "rediss://127.0.0.1:6379/",
+        "redis-cluster://127.0.0.1:7000",
+        "redis-sentinel://127.0.0.1:26379/mymaster",
+    ] {
+        match sessionkit::store::connect(url).await {
+            Err(StoreError::BadUrl(why)) => assert!(
+                why.contains("`sessionkit-redis`") && why.contains("sessionkit_redis::connect"),
+                "{url}: {why}"
+            ),
             other => panic!("{url}: {other:?}"),
         }
     }

@@ -12,7 +12,8 @@ use axum::routing::get;
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use sessionkit::axum::{Session, SessionLayer};
-use sessionkit::store::{RedisStore, SqlStore};
+use sessionkit::store::SqlStore;
+use sessionkit_redis::RedisStore;
 use tower::ServiceExt;
 
 #[derive(sessionkit::Session, Serialize, Deserialize, Default, Debug)]

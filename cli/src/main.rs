@@ -37,7 +37,7 @@ enum Command {
     /// Delete the expired records of a store (SQL, files, memory; Redis and memcached expire
     /// their own).
     Sweep {
-        /// The store, as `sessionkit::store::connect` takes it.
+        /// The store, as `sessionkit_redis::connect` takes it (Redis and every built-in store).
         #[arg(long)]
         store: String,
     },
@@ -45,7 +45,7 @@ enum Command {
     /// target, then deleted from the source. A session the target already holds is left in
     /// both and counted. Stop the apps' writes (or use `migrate_from`) while it runs.
     Move {
-        /// The store sessions leave, as `sessionkit::store::connect` takes it.
+        /// The store sessions leave, as `sessionkit_redis::connect` takes it (Redis and every built-in store).
         #[arg(long)]
         from: String,
         /// The store sessions go to.
@@ -100,7 +100,7 @@ enum Sessions {
 struct OwnerArgs {
     /// The owner's id (the field marked `#[session(owner)]`).
     owner: String,
-    /// The store, as `sessionkit::store::connect` takes it.
+    /// The store, as `sessionkit_redis::connect` takes it (Redis and every built-in store).
     #[arg(long)]
     store: String,
     /// The app's store namespace (its cookie name unless it sets one).
@@ -254,7 +254,7 @@ fn decode_flask(args: &Decode, value: &str, now: u64) -> Result<ExitCode, String
 /// A configuration over the store at `url` for the admin commands: they sign no cookie, so
 /// its key is a random one.
 async fn admin(url: &str, namespace: &str) -> Result<SessionConfig<AnySession>, String> {
-    let store = sessionkit::store::connect(url)
+    let store = sessionkit_redis::connect(url)
         .await
         .map_err(|e| e.to_string())?;
     let mut random = [0u8; 32];
@@ -304,8 +304,9 @@ async fn revoke(args: &OwnerArgs) -> Result<ExitCode, String> {
 
 /// Pages through `from` and moves each live record to `to`.
 async fn move_sessions(from: &str, to: &str) -> Result<ExitCode, String> {
-    use sessionkit::store::{connect, Created, ScanCursor};
+    use sessionkit::store::{Created, ScanCursor};
     use sessionkit::SessionStore as _;
+    use sessionkit_redis::connect;
     let source = connect(from).await.map_err(|e| format!("--from: {e}"))?;
     let target = connect(to).await.map_err(|e| format!("--to: {e}"))?;
     let (mut moved, mut kept) = (0_usize, 0_usize);

@@ -118,7 +118,7 @@ fn decode_reads_flask_cookies_and_says_what_is_missing() {
 
 /// A configuration of `App` over the store at `url`.
 async fn on_store(url: &str) -> SessionConfig<App> {
-    let store = sessionkit::store::connect(url).await.unwrap();
+    let store = sessionkit_redis::connect(url).await.unwrap();
     SessionConfig::builder()
         .key(Key::from_hex(KEY_HEX).unwrap())
         .store(store)

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use actix_session::storage::{RedisSessionStore, SessionKey, SessionStore as _};
 use redis::AsyncCommands as _;
-use sessionkit::store::RedisStore;
+use sessionkit_redis::RedisStore;
 use sessionkit::{Key, SessionConfig};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::SessionStore as _;

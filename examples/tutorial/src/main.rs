@@ -186,8 +186,8 @@ fn lifetime() -> Duration {
 }
 
 /// Where the sessions live: any URL [`sessionkit::store::connect`] takes (`memory`,
-/// `file:///DIR`, `sqlite:///FILE`, `postgres://…`, `redis://HOST:PORT/`,
-/// `memcached://HOST:PORT`), or (`None`) the cookie.
+/// `file:///DIR`, `sqlite:///FILE`, `postgres://…`, `memcached://HOST:PORT`) and, with the
+/// `redis` feature, `sessionkit_redis::connect`'s `redis://HOST:PORT/`; or (`None`) the cookie.
 async fn with_store(
     builder: sessionkit::SessionConfigBuilder<Tutorial>,
     store: Option<&str>,
@@ -195,9 +195,11 @@ async fn with_store(
     let Some(url) = store else {
         return Ok(builder);
     };
-    let store = sessionkit::store::connect(url)
-        .await
-        .map_err(|e| format!("--store: {e}"))?;
+    #[cfg(feature = "redis")]
+    let store = sessionkit_redis::connect(url).await;
+    #[cfg(not(feature = "redis"))]
+    let store = sessionkit::store::connect(url).await;
+    let store = store.map_err(|e| format!("--store: {e}"))?;
     Ok(builder.store(store))
 }
 

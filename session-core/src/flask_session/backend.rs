@@ -1,21 +1,47 @@
-//! Where Flask-Session keeps its records, spoken as Flask-Session 0.8 does: Redis, memcached
-//! (with `memcached`) and its `SQLAlchemy` table (with `sqlite` or `postgres`).
+//! Where Flask-Session keeps its records, spoken as Flask-Session 0.8 does: memcached (with
+//! `memcached`), its `SQLAlchemy` table (with `sqlite` or `postgres`), and any backend another
+//! crate supplies through [`FlaskSessionBackend`] (Redis: `sessionkit-redis`).
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redis::aio::ConnectionManager;
-
 use crate::error::StoreError;
-use crate::store::redis_error;
 
 /// memcached reads an expiry above 30 days as an absolute Unix time (pymemcache passes the
 /// lifetime when it is at most this, `now + lifetime` otherwise).
 #[cfg(feature = "memcached")]
 const MEMCACHED_RELATIVE_MAX: u64 = 30 * 86_400;
 
+/// A key-value backend that holds a Flask-Session app's records, for backends this crate does
+/// not carry: `sessionkit-redis` implements it for Redis. Keys are the app's prefix and the
+/// session id (`session:<sid>`); values are the record's bytes, as Flask-Session wrote them.
+// `DynFlaskSessionBackend`: the object-safe form the store holds, each future boxed.
+#[dynosaur::dynosaur(pub(crate) DynFlaskSessionBackend = dyn(box) FlaskSessionBackend)]
+#[allow(unreachable_pub)] // the erased trait dynosaur generates beside it
+pub trait FlaskSessionBackend: Send + Sync {
+    /// The backend's name, for `Debug` and logs (`"redis"`).
+    fn name(&self) -> &'static str;
+
+    /// The value under `key`; `None` when there is none or it has expired.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+
+    /// Stores `value` under `key`, expiring `lifetime` from now (at least a second).
+    fn set(
+        &self,
+        key: &str,
+        value: &[u8],
+        lifetime: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes the value under `key`; deleting an absent key is not an error.
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
 #[derive(Clone)]
 pub(super) enum Backend {
-    Redis(ConnectionManager),
+    /// A backend from another crate.
+    Other(Arc<DynFlaskSessionBackend<'static>>),
     #[cfg(feature = "memcached")]
     Memcached(std::sync::Arc<crate::store::memcached::Client>),
     /// Flask-Session's `SQLAlchemy` table (quoted name) on SQLite or Postgres.
@@ -41,7 +67,7 @@ impl Backend {
 
     pub(super) fn name(&self) -> &'static str {
         match self {
-            Self::Redis(_) => "redis",
+            Self::Other(backend) => backend.name(),
             #[cfg(feature = "memcached")]
             Self::Memcached(_) => "memcached",
             #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -55,11 +81,7 @@ impl Backend {
     /// server expires, is checked (and an expired row deleted) as Flask-Session does.
     pub(super) async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         match self {
-            Self::Redis(connection) => redis::cmd("GET")
-                .arg(key)
-                .query_async(&mut connection.clone())
-                .await
-                .map_err(|e| redis_error(&e)),
+            Self::Other(backend) => backend.get(key).await,
             #[cfg(feature = "memcached")]
             Self::Memcached(addr) => memcached::get(addr, key).await,
             #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -76,14 +98,7 @@ impl Backend {
     ) -> Result<(), StoreError> {
         let seconds = lifetime.as_secs().max(1);
         match self {
-            Self::Redis(connection) => redis::cmd("SET")
-                .arg(key)
-                .arg(value)
-                .arg("EX")
-                .arg(seconds)
-                .query_async(&mut connection.clone())
-                .await
-                .map_err(|e| redis_error(&e)),
+            Self::Other(backend) => backend.set(key, value, Duration::from_secs(seconds)).await,
             #[cfg(feature = "memcached")]
             Self::Memcached(addr) => {
                 let exptime = if seconds <= MEMCACHED_RELATIVE_MAX {
@@ -100,11 +115,7 @@ impl Backend {
 
     pub(super) async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self {
-            Self::Redis(connection) => redis::cmd("DEL")
-                .arg(key)
-                .query_async(&mut connection.clone())
-                .await
-                .map_err(|e| redis_error(&e)),
+            Self::Other(backend) => backend.delete(key).await,
             #[cfg(feature = "memcached")]
             Self::Memcached(addr) => memcached::delete(addr, key).await,
             #[cfg(any(feature = "sqlite", feature = "postgres"))]

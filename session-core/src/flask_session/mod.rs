@@ -30,15 +30,14 @@ use std::time::{Duration, SystemTime};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use redis::aio::ConnectionManager;
 use rmpv::{Utf8String, Value};
 
-use backend::Backend;
+use backend::{Backend, DynFlaskSessionBackend};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::store::redis_error;
 use crate::{config::SessionConfig, error::SaveError, error::StoreError, schema::SessionSchema};
+pub use backend::FlaskSessionBackend;
 pub use record::{Entries, RecordError};
 
 /// The key Flask keeps `session.permanent` in.
@@ -151,9 +150,9 @@ pub struct FlaskSessionLoad<T> {
     pub rejected: Option<String>,
 }
 
-/// Flask-Session's records where the app keeps them (Redis; memcached with the `memcached`
-/// feature; its `SQLAlchemy` table with `sqlite` or `postgres`), read and written as
-/// Flask-Session 0.8 does.
+/// Flask-Session's records where the app keeps them (Redis with the `sessionkit-redis` crate;
+/// memcached with the `memcached` feature; its `SQLAlchemy` table with `sqlite` or
+/// `postgres`), read and written as Flask-Session 0.8 does.
 #[derive(Clone)]
 pub struct FlaskSessionStore {
     backend: Backend,
@@ -218,23 +217,14 @@ impl FlaskSessionStore {
         ))
     }
 
-    /// Connects to the Redis at `url` that the Flask-Session app uses, with its defaults:
-    /// prefix `session:`, lifetime 31 days (`PERMANENT_SESSION_LIFETIME`), unsigned ids.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Unavailable`] when the URL is invalid or the server cannot be reached.
-    pub async fn redis(url: &str) -> Result<Self, StoreError> {
-        let client =
-            redis::Client::open(url).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(2))
-            .set_response_timeout(Duration::from_secs(2))
-            .set_number_of_retries(1);
-        let connection = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(|e| redis_error(&e))?;
-        Ok(Self::with_backend(Backend::Redis(connection)))
+    /// The records in `backend`, a store another crate supplies (Redis:
+    /// `sessionkit_redis::flask_session`), with Flask-Session's defaults: prefix `session:`,
+    /// lifetime 31 days (`PERMANENT_SESSION_LIFETIME`), unsigned ids.
+    #[must_use]
+    pub fn new(backend: impl FlaskSessionBackend + 'static) -> Self {
+        Self::with_backend(Backend::Other(std::sync::Arc::from(
+            DynFlaskSessionBackend::new_box(backend),
+        )))
     }
 
     /// The app's `SESSION_KEY_PREFIX`.

@@ -18,21 +18,14 @@ pub(crate) mod memcached;
 mod memory;
 mod policy;
 mod record;
-#[cfg(feature = "redis")]
-mod redis;
-mod url;
-#[cfg(feature = "flask-session")]
-pub(crate) use redis::redis_error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod sql;
+mod url;
 
 use std::fmt;
 use std::future::Future;
 use std::time::SystemTime;
 
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use self::redis::RedisStore;
 pub use crate::engine::record::Record;
 pub use crate::error::StoreError;
 pub use crate::id::{SessionId, StoreKey};
@@ -59,9 +52,9 @@ pub enum Created {
 }
 
 impl Created {
-    /// `Ok` when the record was inserted, `Collision` when a live one held the key.
-    #[cfg(any(feature = "redis", feature = "memcached"))]
-    pub(crate) fn inserted(inserted: bool) -> Self {
+    /// `Ok` when the record was inserted, `Collision` when a live one held the key: for a
+    /// store whose create-if-absent answers a bool.
+    pub fn inserted(inserted: bool) -> Self {
         if inserted {
             Self::Ok
         } else {
@@ -93,6 +86,19 @@ impl ScanCursor {
     #[must_use]
     pub fn start() -> Self {
         Self::default()
+    }
+
+    /// A store's own position, for the next page: what the store's [`SessionStore::scan`] reads
+    /// back from [`ScanCursor::position`] (an offset, a server's cursor, the last key).
+    #[must_use]
+    pub fn at(position: impl Into<String>) -> Self {
+        Self(position.into())
+    }
+
+    /// The position a store wrote with [`ScanCursor::at`]; empty at the start.
+    #[must_use]
+    pub fn position(&self) -> &str {
+        &self.0
     }
 
     /// For a store that lists its keys in order: the key the last page ended at.
@@ -131,6 +137,14 @@ pub struct ScanPage {
     pub records: Vec<(StoreKey, Record)>,
     /// Where the next page starts; `None` when the scan is complete.
     pub next: Option<ScanCursor>,
+}
+
+impl ScanPage {
+    /// A page of `records`, the scan going on at `next` (`None`: complete).
+    #[must_use]
+    pub fn new(records: Vec<(StoreKey, Record)>, next: Option<ScanCursor>) -> Self {
+        Self { records, next }
+    }
 }
 
 /// One live session of an owner, as [`SessionConfig::list_owner`](crate::SessionConfig::list_owner) reports it.

@@ -12,10 +12,12 @@ use super::{BoxedStore, FileStore, MemoryStore, StoreError};
 /// | `sqlite:///ABSOLUTE/FILE` (sqlx's URL, `?mode=rwc` implied) | `SqlStore` | `sqlite` |
 /// | `postgres://USER:PASSWORD@HOST:PORT/DB` (or `postgresql://`) | `SqlStore` | `postgres` |
 /// | the same with `?pooler=transaction`: Postgres behind PgBouncer in transaction mode | `SqlStore::postgres_behind_pooler` | `postgres` |
-/// | `redis://HOST:PORT/` (or `rediss://`) | `RedisStore` | `redis` |
-/// | `redis-cluster://HOST:PORT,HOST:PORT,…` (any of the cluster's nodes) | `RedisStore::connect_cluster` | `redis` |
-/// | `redis-sentinel://HOST:PORT,HOST:PORT,…/SERVICE` (the Sentinels, the primary's name) | `RedisStore::connect_sentinel` | `redis` |
 /// | `memcached://HOST:PORT` or `memcached://HOST:PORT,HOST:PORT,…` (ketama over the nodes) | `MemcachedStore` | `memcached` |
+///
+/// Redis lives in a crate of its own, `sessionkit-redis`, so that an app without Redis does
+/// not compile the redis client: its `sessionkit_redis::connect` takes `redis://`,
+/// `redis-cluster://` and `redis-sentinel://` URLs and hands every other URL to this function.
+/// Given a Redis URL, this function says so.
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
@@ -41,13 +43,17 @@ pub async fn connect(url: &str) -> Result<BoxedStore, StoreError> {
         "file" if !rest.is_empty() => Ok(BoxedStore::new(FileStore::new(rest)?)),
         "sqlite" => sqlite(url).await,
         "postgres" | "postgresql" => postgres(url).await,
-        "redis" | "rediss" | "redis-cluster" | "redis-sentinel" => redis(url).await,
+        "redis" | "rediss" | "redis-cluster" | "redis-sentinel" => Err(StoreError::BadUrl(format!(
+            "{url:?} is a Redis URL, which the `sessionkit-redis` crate serves: add it to \
+             Cargo.toml (`sessionkit-redis = \"0.1\"`) and connect with \
+             `sessionkit_redis::connect(url)`, which takes this URL and every other one"
+        ))),
         "memcached" => memcached(rest).await,
         _ => Err(StoreError::BadUrl(format!(
             "{url:?} names no session store: expected one of `memory`, `file:///DIR`, \
              `sqlite:///FILE`, `postgres://USER:PASSWORD@HOST:PORT/DB[?pooler=transaction]`, \
-             `redis://HOST:PORT/`, `redis-cluster://HOST:PORT,HOST:PORT`, \
-             `redis-sentinel://HOST:PORT,HOST:PORT/SERVICE`, `memcached://HOST:PORT[,HOST:PORT]`"
+             `memcached://HOST:PORT[,HOST:PORT]` (and, with `sessionkit-redis`, `redis://HOST:PORT/`, \
+             `redis-cluster://HOST:PORT,HOST:PORT`, `redis-sentinel://HOST:PORT,HOST:PORT/SERVICE`)"
         ))),
     }
 }
@@ -119,37 +125,6 @@ fn pooler(url: &str) -> Result<(String, bool), StoreError> {
 #[allow(clippy::unused_async)]
 async fn postgres(url: &str) -> Result<BoxedStore, StoreError> {
     Err(needs("postgres", url))
-}
-
-#[cfg(feature = "redis")]
-async fn redis(url: &str) -> Result<BoxedStore, StoreError> {
-    use super::RedisStore;
-    let nodes = |list: &str| -> Vec<String> {
-        list.split(',')
-            .filter(|n| !n.is_empty())
-            .map(|n| format!("redis://{n}/"))
-            .collect()
-    };
-    let store = if let Some(list) = url.strip_prefix("redis-cluster://") {
-        RedisStore::connect_cluster(&nodes(list.trim_end_matches('/'))).await?
-    } else if let Some(rest) = url.strip_prefix("redis-sentinel://") {
-        let Some((list, service)) = rest.split_once('/').filter(|(_, s)| !s.is_empty()) else {
-            return Err(StoreError::BadUrl(format!(
-                "{url:?} names no primary: write `redis-sentinel://HOST:PORT,HOST:PORT/SERVICE`, \
-                 SERVICE being the name the Sentinels monitor"
-            )));
-        };
-        RedisStore::connect_sentinel(&nodes(list), service).await?
-    } else {
-        RedisStore::connect(url).await?
-    };
-    Ok(BoxedStore::new(store))
-}
-
-#[cfg(not(feature = "redis"))]
-#[allow(clippy::unused_async)]
-async fn redis(url: &str) -> Result<BoxedStore, StoreError> {
-    Err(needs("redis", url))
 }
 
 #[cfg(feature = "memcached")]

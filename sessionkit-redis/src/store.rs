@@ -1,21 +1,18 @@
 //! [`RedisStore`]: sessions in Redis (one server, a Redis Cluster, or a Sentinel-managed
 //! primary), every read-compare-write an atomic Lua script on the record's own key.
 
-mod connection;
-mod scan;
-mod scripts;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use redis::sentinel::{SentinelClient, SentinelServerType};
 
-use self::connection::{manager_config, Connection, Primary};
-use self::scripts::{decode, encode, head, horizon, owner_hex, Scripts, MAX_EXPIRY_MS};
-use super::{
+use session_core::store::{
     Created, Record, ScanCursor, ScanPage, SessionStore, StoreError, StoreKey, StoreResult, Updated,
 };
+
+use crate::connection::{manager_config, Connection, Primary};
+use crate::scripts::{decode, encode, head, horizon, owner_hex, Scripts, MAX_EXPIRY_MS};
 
 /// Records are strings under `<prefix><hex store key>` (on a cluster
 /// `<prefix>{<tag>}<hex store key>`, the tag naming the hash slot); owner indexes are sorted
@@ -31,7 +28,7 @@ const DEFAULT_PREFIX: &str = "sessionkit:";
 ///   [`SessionStore::delete_expired`] has nothing to do; every load still checks the expiry.
 /// - Create-if-absent, compare-and-swap update, touch and the atomic rotate are Lua scripts
 ///   that touch only the record's key (a rotate's two keys share a hash slot: a renewal keeps
-///   the id's tag, [`SessionId::tag`](crate::store::SessionId::tag)), so each runs atomically
+///   the id's tag, [`SessionId::tag`](session_core::store::SessionId::tag)), so each runs atomically
 ///   on one server and on a cluster alike.
 /// - The owner index ("log out everywhere") is a sorted set per owner, kept beside the
 ///   scripts and written *before* the record, so a crash leaves at worst a stale index entry
@@ -43,9 +40,9 @@ const DEFAULT_PREFIX: &str = "sessionkit:";
 ///   an error, not a stuck request.
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: Connection,
+    pub(crate) connection: Connection,
     scripts: Arc<Scripts>,
-    prefix: Arc<str>,
+    pub(crate) prefix: Arc<str>,
     owner_prefix: Arc<str>,
 }
 
@@ -82,6 +79,18 @@ fn unavailable(error: &redis::RedisError) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
 
+/// A reconnecting connection to the one server at `url`, with `timeout` for connecting and
+/// for each response.
+pub(crate) async fn connect_manager(
+    url: &str,
+    timeout: Duration,
+) -> StoreResult<ConnectionManager> {
+    let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
+    ConnectionManager::new_with_config(client, manager_config(timeout))
+        .await
+        .map_err(|e| redis_error(&e))
+}
+
 impl RedisStore {
     /// Connects to one server at `url` (`redis://127.0.0.1:6379/`) with 2-second connection
     /// and response timeouts.
@@ -99,10 +108,7 @@ impl RedisStore {
     ///
     /// As [`RedisStore::connect`].
     pub async fn connect_with_timeout(url: &str, timeout: Duration) -> StoreResult<Self> {
-        let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
-        let connection = ConnectionManager::new_with_config(client, manager_config(timeout))
-            .await
-            .map_err(|e| redis_error(&e))?;
+        let connection = connect_manager(url, timeout).await?;
         Ok(Self::over(Connection::Node(connection)))
     }
 
@@ -210,7 +216,7 @@ impl RedisStore {
         }
     }
 
-    fn key(&self, key: &StoreKey) -> String {
+    pub(crate) fn key(&self, key: &StoreKey) -> String {
         format!("{}{}", self.prefix, self.member(key))
     }
 
@@ -218,7 +224,7 @@ impl RedisStore {
         format!("{}{owner_hex}", self.owner_prefix)
     }
 
-    fn connection(&self) -> Connection {
+    pub(crate) fn connection(&self) -> Connection {
         self.connection.clone()
     }
 

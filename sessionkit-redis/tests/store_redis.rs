@@ -1,14 +1,12 @@
 //! The conformance suite on `RedisStore` against a real `redis-server`
 //! (`SESSIONKIT_REDIS_URL`), each test under a key prefix of its own.
 
-mod common;
-
-use sessionkit::store::RedisStore;
 use sessionkit::BoxedStore;
+use sessionkit_redis::RedisStore;
 
 async fn redis() -> Option<(BoxedStore, ())> {
-    let url = common::servers::url("SESSIONKIT_REDIS_URL")?;
-    let prefix = format!("{}:", common::servers::unique("sktest"));
+    let url = sessionkit_testkit::servers::url("SESSIONKIT_REDIS_URL")?;
+    let prefix = format!("{}:", sessionkit_testkit::servers::unique("sktest"));
     let store = RedisStore::connect(&url)
         .await
         .unwrap()
@@ -22,12 +20,12 @@ sessionkit::conformance!(redis().await; pruned owner index);
 /// its last session: 10,000 logins over expiring sessions leave one entry.
 #[tokio::test]
 async fn the_owner_index_shrinks_as_sessions_expire() {
-    use common::conformance::{key, now_ms, record};
+    use sessionkit::conformance::{key, now_ms, record};
     use sessionkit::SessionStore as _;
-    let Some(url) = common::servers::url("SESSIONKIT_REDIS_URL") else {
+    let Some(url) = sessionkit_testkit::servers::url("SESSIONKIT_REDIS_URL") else {
         return;
     };
-    let prefix = format!("{}:", common::servers::unique("skprune"));
+    let prefix = format!("{}:", sessionkit_testkit::servers::unique("skprune"));
     let store = RedisStore::connect(&url)
         .await
         .unwrap()

@@ -1,14 +1,15 @@
 //! Listing every session of one Redis server (`SCAN` over the record keys), for moving
 //! sessions to another store.
 
-use super::scripts::decode;
-use super::{redis_error, RedisStore};
-use crate::store::{ScanCursor, ScanPage, StoreError, StoreKey, StoreResult};
+use session_core::store::{ScanCursor, ScanPage, StoreError, StoreKey, StoreResult};
+
+use crate::scripts::decode;
+use crate::store::{redis_error, RedisStore};
 
 impl RedisStore {
     /// One `SCAN` step over this store's record keys (owner index keys are skipped), with
     /// the live records they hold.
-    pub(super) async fn scan_page(
+    pub(crate) async fn scan_page(
         &self,
         cursor: &ScanCursor,
         limit: usize,
@@ -20,12 +21,11 @@ impl RedisStore {
                  redis:// URL)",
             ));
         }
-        let position: u64 = if cursor.0.is_empty() {
-            0
-        } else {
-            cursor.0.parse().map_err(|_| {
-                StoreError::Other(format!("not a Redis scan cursor: {:?}", cursor.0))
-            })?
+        let position: u64 = match cursor.position() {
+            "" => 0,
+            text => text
+                .parse()
+                .map_err(|_| StoreError::Other(format!("not a Redis scan cursor: {text:?}")))?,
         };
         let (next, names): (u64, Vec<String>) = redis::cmd("SCAN")
             .arg(position)
@@ -40,10 +40,10 @@ impl RedisStore {
             .iter()
             .filter_map(|name| Self::key_of(name.strip_prefix(&*self.prefix)?))
             .collect();
-        let mut page = ScanPage {
-            records: Vec::with_capacity(keys.len()),
-            next: (next != 0).then(|| ScanCursor(next.to_string())),
-        };
+        let mut page = ScanPage::new(
+            Vec::with_capacity(keys.len()),
+            (next != 0).then(|| ScanCursor::at(next.to_string())),
+        );
         if keys.is_empty() {
             return Ok(page);
         }

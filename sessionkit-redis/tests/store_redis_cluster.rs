@@ -1,18 +1,16 @@
 //! `RedisStore` on a real Redis Cluster of three masters (`SESSIONKIT_REDIS_CLUSTER`): the
 //! conformance suite, sessions spread over the masters, and a login's rotate in one slot.
 
-mod common;
-
-use sessionkit::store::RedisStore;
 use sessionkit::BoxedStore;
+use sessionkit_redis::RedisStore;
 
 fn nodes() -> Option<Vec<String>> {
-    let list = common::servers::url("SESSIONKIT_REDIS_CLUSTER")?;
+    let list = sessionkit_testkit::servers::url("SESSIONKIT_REDIS_CLUSTER")?;
     Some(list.split(',').map(|n| format!("redis://{n}/")).collect())
 }
 
 async fn cluster() -> Option<(RedisStore, String)> {
-    let prefix = format!("{}:", common::servers::unique("skcluster"));
+    let prefix = format!("{}:", sessionkit_testkit::servers::unique("skcluster"));
     let store = RedisStore::connect_cluster(&nodes()?).await.unwrap();
     Some((store.with_prefix(&prefix), prefix))
 }
@@ -23,7 +21,7 @@ sessionkit::conformance!(cluster().await.map(|(s, _)| (BoxedStore::new(s), ()));
 /// its slot with the id's tag.
 #[tokio::test]
 async fn sessions_spread_over_the_three_masters() {
-    use common::conformance::{key, now_ms, record};
+    use sessionkit::conformance::{key, now_ms, record};
     use sessionkit::SessionStore as _;
     let Some((store, prefix)) = cluster().await else {
         return;
@@ -57,8 +55,8 @@ async fn sessions_spread_over_the_three_masters() {
 /// another master, lists them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn logins_rotate_in_one_slot_and_the_owner_index_follows() {
-    use common::conformance::{config, load, t0};
-    use common::{at, pair, set_header};
+    use sessionkit::conformance::{config, load, t0};
+    use sessionkit_testkit::fixture::{at, pair, set_header};
     let Some((store, _)) = cluster().await else {
         return;
     };

@@ -2,12 +2,10 @@
 //! app: a store connected through `redis-sentinel://` keeps its sessions, and after Sentinel
 //! has moved the primary every write goes to the new one, without restarting anything.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::conformance::{config, load, t0};
-use common::{at, pair, set_header};
+use sessionkit::conformance::{config, load, t0};
+use sessionkit_testkit::fixture::{at, pair, set_header};
 
 async fn query(addr: &str, cmd: &mut redis::Cmd) -> redis::RedisResult<redis::Value> {
     let client = redis::Client::open(format!("redis://{addr}/"))?;
@@ -38,11 +36,11 @@ async fn role(addr: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_failover_writes_go_to_the_new_primary() {
-    let Some(spec) = common::servers::url("SESSIONKIT_REDIS_SENTINEL") else {
+    let Some(spec) = sessionkit_testkit::servers::url("SESSIONKIT_REDIS_SENTINEL") else {
         return;
     };
     let (sentinel, service) = spec.split_once('/').unwrap();
-    let store = sessionkit::store::connect(&format!("redis-sentinel://{spec}"))
+    let store = sessionkit_redis::connect(&format!("redis-sentinel://{spec}"))
         .await
         .unwrap();
     let config = config(&store);

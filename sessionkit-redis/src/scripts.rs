@@ -1,11 +1,11 @@
 //! The record's text head and the Lua scripts that read it. Every script touches only the
 //! record keys it is given in `KEYS` (one key, or an old and a new key in one hash slot), so
 //! each runs on a Redis Cluster as on one server; the owner index is kept by the store beside
-//! them (`super::index`).
+//! them (`RedisStore::index`).
 
 use redis::Script;
 
-use crate::store::{Record, StoreError, StoreResult};
+use session_core::store::{Record, StoreError, StoreResult};
 
 /// The latest expiry Redis is given (the end of year 9999, in milliseconds).
 pub(super) const MAX_EXPIRY_MS: u64 = 253_402_300_799_999;

@@ -3,15 +3,13 @@
 //! down, the other masters' sessions keep working, and once it is back every request succeeds
 //! again with the same store, without restarting the app.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::conformance::{config, load, t0, Wide};
-use common::own::OwnServer;
-use common::{at, pair, set_header};
+use sessionkit::conformance::{config, load, t0, Wide};
 use sessionkit::{SaveError, SessionConfig, StoreError};
+use sessionkit_testkit::fixture::{at, pair, set_header};
+use sessionkit_testkit::own::OwnServer;
 
 /// A cluster node of the test's own: started again from its own `nodes.conf`, it rejoins the
 /// cluster with its slots. The others keep serving their slots while one is down
@@ -19,7 +17,7 @@ use sessionkit::{SaveError, SessionConfig, StoreError};
 /// whole cluster refuses every request until it is back.
 fn master() -> OwnServer {
     OwnServer::start("cluster", |port, dir| {
-        let mut command = common::own::redis_server(port, dir);
+        let mut command = sessionkit_testkit::own::redis_server(port, dir);
         command.args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"]);
         command.args(["--cluster-require-full-coverage", "no"]);
         command
@@ -52,7 +50,7 @@ async fn create(config: &SessionConfig<Wide>, n: u32) -> Result<String, SaveErro
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_master_killed_and_restarted_costs_only_its_share_and_recovers() {
-    if common::servers::url("SESSIONKIT_REDIS_CLUSTER").is_none() {
+    if sessionkit_testkit::servers::url("SESSIONKIT_REDIS_CLUSTER").is_none() {
         return;
     }
     let mut masters: Vec<OwnServer> = (0..3).map(|_| master()).collect();
@@ -71,7 +69,7 @@ async fn a_master_killed_and_restarted_costs_only_its_share_and_recovers() {
         .iter()
         .map(|m| format!("redis://{}/", m.addr()))
         .collect();
-    let store = sessionkit::store::RedisStore::connect_cluster_with_timeout(
+    let store = sessionkit_redis::RedisStore::connect_cluster_with_timeout(
         &nodes,
         Duration::from_millis(500),
     )
