@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sessionkit::flask_session::{FlaskSessionBackend, FlaskSessionStore};
 use sessionkit::{Session, StoreError};
+use sessionkit_testkit::flask_vectors::flask_session_stored;
 
 #[derive(Session, Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
 struct Mixed {
@@ -50,22 +51,11 @@ impl FlaskSessionBackend for Recorder {
     }
 }
 
-/// The bytes Flask-Session stored for vector `id`.
-fn stored(id: &str) -> Vec<u8> {
-    let text = std::fs::read_to_string("tests/data/flask-session/vectors.jsonl").unwrap();
-    let row: serde_json::Value = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|r| r["id"] == id)
-        .unwrap();
-    hex::decode(row["stored_hex"].as_str().unwrap()).unwrap()
-}
-
 #[tokio::test]
 async fn a_backend_of_ones_own_carries_flask_sessions_records() {
     let sid = "Pz0ZAJqrqCrJs1I6-wlUfpl5xjAeZVRmS3stcJ88Djs";
     let key = format!("session:{sid}");
-    let bytes = stored("redis-mixed");
+    let bytes = flask_session_stored("redis-mixed");
     let backend = Recorder::default();
     backend
         .values

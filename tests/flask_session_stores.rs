@@ -11,6 +11,7 @@ use common::temp::TempDir;
 use serde::{Deserialize, Serialize};
 use sessionkit::flask_session::FlaskSessionStore;
 use sessionkit::Session;
+use sessionkit_testkit::flask_vectors::flask_session_stored;
 
 #[derive(Session, Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
 struct Mixed {
@@ -21,21 +22,6 @@ struct Mixed {
 #[derive(Session, Serialize, Deserialize, Default, Debug)]
 struct User {
     user: Option<String>,
-}
-
-/// The bytes Flask-Session stored for vector `id`.
-fn stored(id: &str) -> Vec<u8> {
-    let text = std::fs::read_to_string("tests/data/flask-session/vectors.jsonl").unwrap();
-    let row: serde_json::Value = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|r| r["id"] == id)
-        .unwrap();
-    let hex = row["stored_hex"].as_str().unwrap();
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 fn random_sid() -> String {
@@ -76,7 +62,7 @@ async fn a_memcached_record_reads_and_writes_back_with_flask_sessions_expiry() {
     let Some(addr) = common::servers::url("SESSIONKIT_MEMCACHED_ADDR") else {
         return;
     };
-    let bytes = stored("memcached-mixed");
+    let bytes = flask_session_stored("memcached-mixed");
     let sid = random_sid();
     let key = format!("session:{sid}");
     let mut set = format!("set {key} 0 3600 {}\r\n", bytes.len()).into_bytes();
@@ -137,7 +123,7 @@ async fn the_sqlalchemy_table_on_sqlite_reads_writes_and_expires_as_flask_sessio
     .execute(&pool)
     .await
     .unwrap();
-    let bytes = stored("sql-str");
+    let bytes = flask_session_stored("sql-str");
     let (live, past, null) = (random_sid(), random_sid(), random_sid());
     for (sid, expiry) in [
         (&live, Some("2999-01-01 00:00:00.000000")),
@@ -223,7 +209,7 @@ async fn the_sqlalchemy_table_on_postgres_reads_writes_and_expires_as_flask_sess
     .execute(&pool)
     .await
     .unwrap();
-    let bytes = stored("sql-str");
+    let bytes = flask_session_stored("sql-str");
     let (live, past) = (random_sid(), random_sid());
     for (sid, expiry) in [
         (&live, "2999-01-01 00:00:00"),

@@ -175,3 +175,24 @@ pub fn run(contents: &str) -> Tally {
     }
     tally
 }
+
+/// The bytes Flask-Session stored for vector `id` of `tests/data/flask-session/vectors.jsonl`
+/// (its `stored_hex`), as the store tests plant them.
+///
+/// # Panics
+///
+/// When the file or the vector is missing: a test's fixture is wrong.
+#[must_use]
+pub fn flask_session_stored(id: &str) -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/data/flask-session/vectors.jsonl"
+    );
+    let text = std::fs::read_to_string(path).expect("the Flask-Session vectors");
+    let row = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("no Flask-Session vector {id:?}"));
+    unhex(row["stored_hex"].as_str().expect("stored_hex")).expect("hex")
+}
