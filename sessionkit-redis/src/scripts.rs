@@ -34,18 +34,22 @@ return 1
 ///
 /// With an owner and no fresh index entry, the write goes through only when the owner, the key
 /// and an index horizon covering the new expiry are all unchanged; otherwise the answer is
-/// `index`, and the store indexes first, then writes. The answer `ok` carries the previous
-/// owner, whose index entry the store then drops if it no longer applies.
+/// `index`, and the store indexes first, then writes.
+///
+/// Answers: written, the previous owner's hex as a plain string (`''` for none: the store drops
+/// that owner's index entry if it no longer applies); `0`, gone; `1`, index first; the table
+/// `{'conflict', current record}`. The common answer is a string, not a table: building a
+/// reply table costs Redis about 1.5 µs of its 8 µs per call (`INFO commandstats`).
 const SWAP: &str = r"
 local cur = redis.call('GET', KEYS[1])
-if not cur then return {'gone'} end
+if not cur then return 0 end
 local _, _, v, e, c, o, h = head(cur)
-if not v or tonumber(e) <= tonumber(ARGV[1]) then return {'gone'} end
+if not v or tonumber(e) <= tonumber(ARGV[1]) then return 0 end
 if v ~= ARGV[2] then return {'conflict', cur} end
 local horizon = ARGV[6]
 if ARGV[5] ~= '' and horizon == '' then
   if o ~= ARGV[5] or KEYS[1] ~= KEYS[2] or h == '' or tonumber(h) < tonumber(ARGV[4]) then
-    return {'index'}
+    return 1
   end
   horizon = h
 end
@@ -53,26 +57,27 @@ if KEYS[1] ~= KEYS[2] then redis.call('DEL', KEYS[1]) end
 local sep = ':'
 if horizon ~= '' then sep = '/' .. horizon .. ':' end
 redis.call('SET', KEYS[2], ARGV[3] .. sep .. ARGV[7], 'PXAT', ARGV[4])
-return {'ok', o}
+return o
 ";
 
 /// KEYS: the record. ARGV: now, new expiry, the horizon the index was just given (or '').
-/// Answers `ok`, `gone`, or `index` with the owner whose index must cover the new expiry first.
+/// Answers `1`, moved; `0`, gone; or, as a string, the owner whose index must cover the new
+/// expiry first.
 const TOUCH: &str = r"
 local cur = redis.call('GET', KEYS[1])
-if not cur then return {'gone'} end
+if not cur then return 0 end
 local _, n, v, e, c, o, h = head(cur)
-if not v or tonumber(e) <= tonumber(ARGV[1]) then return {'gone'} end
+if not v or tonumber(e) <= tonumber(ARGV[1]) then return 0 end
 local horizon = ARGV[3]
 if o ~= '' and horizon == '' then
-  if h == '' or tonumber(h) < tonumber(ARGV[2]) then return {'index', o} end
+  if h == '' or tonumber(h) < tonumber(ARGV[2]) then return o end
   horizon = h
 end
 local sep = ':'
 if horizon ~= '' then sep = '/' .. horizon .. ':' end
 local moved = v .. ':' .. ARGV[2] .. ':' .. c .. ':' .. o .. sep .. string.sub(cur, n + 1)
 redis.call('SET', KEYS[1], moved, 'PXAT', ARGV[2])
-return {'ok'}
+return 1
 ";
 
 /// KEYS: the record. Deletes it; answers the owner hex it had ('' for none).

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use redis::sentinel::{SentinelClient, SentinelServerType};
+use redis::Value;
 
 use session_core::store::{
     Created, Record, ScanCursor, ScanPage, SessionStore, StoreError, StoreKey, StoreResult, Updated,
@@ -73,6 +74,11 @@ pub(crate) fn redis_error(error: &redis::RedisError) -> StoreError {
     } else {
         StoreError::Other(error.to_string())
     }
+}
+
+/// A script answered what it never answers.
+fn unexpected() -> StoreError {
+    StoreError::Other("unexpected script reply".into())
 }
 
 fn unavailable(error: &redis::RedisError) -> StoreError {
@@ -303,7 +309,7 @@ impl RedisStore {
             indexed = Some(self.indexed(&owner, &member, expires, now_ms).await?);
         }
         loop {
-            let reply: Vec<Vec<u8>> = self
+            let reply: Value = self
                 .scripts
                 .swap
                 .key(self.key(check))
@@ -318,23 +324,24 @@ impl RedisStore {
                 .invoke_async(&mut self.connection())
                 .await
                 .map_err(|e| redis_error(&e))?;
-            return match (reply.first().map(Vec::as_slice), reply.get(1)) {
-                (Some(b"ok"), previous) => {
-                    let previous = previous.map(|o| String::from_utf8_lossy(o).into_owned());
-                    if let Some(previous) = previous.filter(|p| !p.is_empty()) {
-                        if previous != owner || check != write {
-                            self.unindex(&previous, &self.member(check)).await?;
-                        }
+            return match reply {
+                Value::BulkString(previous) => {
+                    if !previous.is_empty() && (previous != owner.as_bytes() || check != write) {
+                        let previous = String::from_utf8_lossy(&previous);
+                        self.unindex(&previous, &self.member(check)).await?;
                     }
                     Ok(Updated::Ok)
                 }
-                (Some(b"index"), _) if indexed.is_none() => {
+                Value::Int(1) if indexed.is_none() => {
                     indexed = Some(self.indexed(&owner, &member, expires, now_ms).await?);
                     continue;
                 }
-                (Some(b"gone"), _) => Ok(Updated::Gone),
-                (Some(b"conflict"), Some(current)) => Ok(Updated::Conflict(decode(current)?)),
-                _ => Err(StoreError::Other("unexpected script reply".into())),
+                Value::Int(0) => Ok(Updated::Gone),
+                Value::Array(reply) => match reply.get(1) {
+                    Some(Value::BulkString(current)) => Ok(Updated::Conflict(decode(current)?)),
+                    _ => Err(unexpected()),
+                },
+                _ => Err(unexpected()),
             };
         }
     }
@@ -403,7 +410,7 @@ impl SessionStore for RedisStore {
         let expires = expires_at.min(MAX_EXPIRY_MS);
         let mut indexed: Option<u64> = None;
         loop {
-            let reply: Vec<Vec<u8>> = self
+            let reply: Value = self
                 .scripts
                 .touch
                 .key(self.key(key))
@@ -413,18 +420,18 @@ impl SessionStore for RedisStore {
                 .invoke_async(&mut self.connection())
                 .await
                 .map_err(|e| redis_error(&e))?;
-            return match (reply.first().map(Vec::as_slice), reply.get(1)) {
-                (Some(b"ok"), _) => Ok(true),
-                (Some(b"gone"), _) => Ok(false),
-                (Some(b"index"), Some(owner)) if indexed.is_none() => {
-                    let owner = String::from_utf8_lossy(owner).into_owned();
+            return match reply {
+                Value::Int(1) => Ok(true),
+                Value::Int(0) => Ok(false),
+                Value::BulkString(owner) if indexed.is_none() => {
+                    let owner = String::from_utf8_lossy(&owner).into_owned();
                     indexed = Some(
                         self.indexed(&owner, &self.member(key), expires, now_ms)
                             .await?,
                     );
                     continue;
                 }
-                _ => Err(StoreError::Other("unexpected script reply".into())),
+                _ => Err(unexpected()),
             };
         }
     }
