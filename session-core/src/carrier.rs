@@ -277,16 +277,25 @@ impl Carrier {
                 codec.seal(raw, out)
             }
             #[cfg(feature = "flask")]
-            Self::Flask(codec) => {
-                let map = outgoing.map.unwrap_or_default();
-                let map = &*map;
-                let value = codec
-                    .encode(map, stamp.issued_at)
-                    .map_err(|e| SaveError::Serialize(serde::ser::Error::custom(e)))?;
-                out.push_str(&value);
-                Ok(())
-            }
+            Self::Flask(codec) => Self::flask_seal(codec, outgoing, stamp, out),
         }
+    }
+
+    /// Flask's cookie value, appended to `out`; out of line, as [`Carrier::flask_outgoing`].
+    #[cfg(feature = "flask")]
+    #[inline(never)]
+    fn flask_seal(
+        codec: &crate::flask::FlaskCodec,
+        outgoing: Outgoing,
+        stamp: Stamp,
+        out: &mut String,
+    ) -> Result<(), SaveError> {
+        let map = outgoing.map.unwrap_or_default();
+        let value = codec
+            .encode(&map, stamp.issued_at)
+            .map_err(|e| SaveError::Serialize(serde::ser::Error::custom(e)))?;
+        out.push_str(&value);
+        Ok(())
     }
 
     /// A store id's cookie value, appended to `out`.

@@ -120,7 +120,9 @@ impl<T: SessionSchema> Engine<T> {
         }
     }
 
-    /// The session was emptied: its record ends (with a store), its cookie goes.
+    /// The session was emptied: its record ends (with a store), its cookie goes. Out of line,
+    /// as the other rare endings: the write path stays small.
+    #[inline(never)]
     fn end<'s>(&self, session: &'s TrackedSession<T>, now: u64) -> Work<'s> {
         let Some((incoming, stored)) = session
             .incoming()
@@ -137,6 +139,7 @@ impl<T: SessionSchema> Engine<T> {
 
     /// The unchanged session goes out again with new times: re-signed, or with a store, its
     /// record's expiry moved (a data-free touch).
+    #[inline(never)]
     fn again<'s>(
         &self,
         session: &'s TrackedSession<T>,
