@@ -51,7 +51,7 @@ impl<T: SessionSchema> Session<T> {
     /// moving a [`TestClock`](crate::testing::TestClock) sees the time the layer sees.
     #[must_use]
     pub fn now(&self) -> std::time::SystemTime {
-        self.slot.now
+        self.slot.now()
     }
 
     /// Why the request's session cookie was refused, if it was (for logging).
