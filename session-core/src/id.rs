@@ -155,7 +155,20 @@ impl StoreKey {
     /// Lower-case hex, 64 characters.
     #[must_use]
     pub fn to_hex(&self) -> String {
-        hex::encode(self.hash)
+        let mut out = String::with_capacity(64);
+        self.push_hex(&mut out);
+        out
+    }
+
+    /// Appends [`StoreKey::to_hex`]'s 64 characters to `out`, for a store that builds its key
+    /// names around it (a prefix, a tag) in one buffer.
+    pub fn push_hex(&self, out: &mut String) {
+        // `hex::encode` builds its string a `char` at a time, which a store pays on every
+        // request; the slice encoder writes the bytes at once.
+        let mut buf = [0; 64];
+        if hex::encode_to_slice(self.hash, &mut buf).is_ok() {
+            out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+        }
     }
 
     /// The session's public identifier: 16 hex characters derived from this key, safe to show
@@ -205,6 +218,20 @@ mod tests {
         assert_eq!(StoreKey::from_hex(&key.to_hex()), Some(key));
         assert_eq!(StoreKey::from_hex("zz"), None);
         assert_eq!(format!("{id:?}"), "SessionId(<redacted>)");
+    }
+
+    #[test]
+    fn hex_is_the_lower_case_form_of_the_raw_bytes() {
+        let bytes: Vec<u8> = (0..32u8).map(|b| b.wrapping_mul(37)).collect();
+        let key = StoreKey::from_bytes(&bytes).unwrap();
+        let expected = bytes.iter().fold(String::new(), |mut hex, b| {
+            let _ = std::fmt::Write::write_fmt(&mut hex, format_args!("{b:02x}"));
+            hex
+        });
+        assert_eq!(key.to_hex(), expected);
+        let mut named = String::from("prefix:");
+        key.push_hex(&mut named);
+        assert_eq!(named, format!("prefix:{expected}"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! [`RedisStore`]: sessions in Redis (one server, a Redis Cluster, or a Sentinel-managed
 //! primary), every read-compare-write an atomic Lua script on the record's own key.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -215,15 +216,23 @@ impl RedisStore {
     /// The part of a record's Redis key after the prefix, also its owner index member: the
     /// hex key, after `{tag}` on a cluster.
     fn member(&self, key: &StoreKey) -> String {
-        if self.connection.is_cluster() {
-            format!("{{{:04x}}}{}", key.tag(), key.to_hex())
-        } else {
-            key.to_hex()
-        }
+        self.named(key, "")
     }
 
     pub(crate) fn key(&self, key: &StoreKey) -> String {
-        format!("{}{}", self.prefix, self.member(key))
+        self.named(key, &self.prefix)
+    }
+
+    /// `prefix`, then the member, in one allocation: a request names its key two or three
+    /// times.
+    fn named(&self, key: &StoreKey, prefix: &str) -> String {
+        let mut out = String::with_capacity(prefix.len() + 6 + 64);
+        out.push_str(prefix);
+        if self.connection.is_cluster() {
+            let _ = write!(out, "{{{:04x}}}", key.tag());
+        }
+        key.push_hex(&mut out);
+        out
     }
 
     fn owner_key(&self, owner_hex: &str) -> String {
@@ -302,18 +311,27 @@ impl RedisStore {
     ) -> StoreResult<Updated> {
         let owner = owner_hex(record.owner.as_deref());
         let expires = record.expires_at.min(MAX_EXPIRY_MS);
-        let member = self.member(write);
+        // Named once: an update checks and writes the same key.
+        let check_key = self.key(check);
+        let write_key = if check == write {
+            check_key.clone()
+        } else {
+            self.key(write)
+        };
         // A rotate's new key has no index entry yet: index it first without asking.
         let mut indexed = None;
         if !owner.is_empty() && check != write {
-            indexed = Some(self.indexed(&owner, &member, expires, now_ms).await?);
+            indexed = Some(
+                self.indexed(&owner, &self.member(write), expires, now_ms)
+                    .await?,
+            );
         }
         loop {
             let reply: Value = self
                 .scripts
                 .swap
-                .key(self.key(check))
-                .key(self.key(write))
+                .key(&check_key)
+                .key(&write_key)
                 .arg(now_ms)
                 .arg(expected)
                 .arg(head(record))
@@ -333,7 +351,10 @@ impl RedisStore {
                     Ok(Updated::Ok)
                 }
                 Value::Int(1) if indexed.is_none() => {
-                    indexed = Some(self.indexed(&owner, &member, expires, now_ms).await?);
+                    indexed = Some(
+                        self.indexed(&owner, &self.member(write), expires, now_ms)
+                            .await?,
+                    );
                     continue;
                 }
                 Value::Int(0) => Ok(Updated::Gone),
