@@ -313,11 +313,8 @@ impl RedisStore {
         let expires = record.expires_at.min(MAX_EXPIRY_MS);
         // Named once: an update checks and writes the same key.
         let check_key = self.key(check);
-        let write_key = if check == write {
-            check_key.clone()
-        } else {
-            self.key(write)
-        };
+        let rotated_key = (check != write).then(|| self.key(write));
+        let write_key = rotated_key.as_ref().unwrap_or(&check_key);
         // A rotate's new key has no index entry yet: index it first without asking.
         let mut indexed = None;
         if !owner.is_empty() && check != write {
@@ -331,7 +328,7 @@ impl RedisStore {
                 .scripts
                 .swap
                 .key(&check_key)
-                .key(&write_key)
+                .key(write_key)
                 .arg(now_ms)
                 .arg(expected)
                 .arg(head(record))
