@@ -1,8 +1,13 @@
 //! sessionkit's `RedisStore` beside the Redis stores of tower-sessions
 //! (`tower-sessions-redis-store`) and actix-session (`RedisSessionStore`), and a floor (one raw
 //! `GET` and one `SET` of the same bytes), on the same local Redis, the same typed session and
-//! the same request: load the session, change one field, save it. Rounds rotate the order, so
-//! a shared machine's drift cancels out in the ratios.
+//! the same request: load the session, change one field, save it. Then, with
+//! `SESSIONKIT_POSTGRES_URL` set, sessionkit's `SqlStore` beside tower-sessions' `PostgresStore`
+//! (`tower-sessions-sqlx-store`) and a floor (one `SELECT` and one `UPDATE` of the same bytes).
+//! The floor and tower-sessions get a pool like the one `SqlStore::postgres` makes: 16
+//! connections, none pinged before use (sqlx's default ping would add a round trip to every
+//! statement).
+//! Rounds rotate the order, so a shared machine's drift cancels out in the ratios.
 //!
 //! ```sh
 //! scripts/servers start && . target/servers/env
@@ -14,10 +19,10 @@ use std::sync::Arc;
 
 use actix_session::storage::{RedisSessionStore, SessionKey, SessionStore as _};
 use redis::AsyncCommands as _;
-use sessionkit_redis::RedisStore;
+use sessionkit::store::SqlStore;
 use sessionkit::{Key, SessionConfig};
+use sessionkit_redis::RedisStore;
 use tower_sessions::session::{Id, Record};
-use tower_sessions::SessionStore as _;
 use tower_sessions_redis_store::fred::prelude::{ClientLike as _, Config, Pool};
 
 use sessionkit_testkit::bench::concurrent::{batch, median, sessionkit_request, sessions, Request};
@@ -38,7 +43,12 @@ async fn sessionkit(url: &str) -> Request {
 async fn tower_sessions(url: &str) -> Request {
     let pool = Pool::new(Config::from_url(url).unwrap(), None, None, None, 6).unwrap();
     pool.init().await.unwrap();
-    let store = tower_sessions_redis_store::RedisStore::new(pool);
+    tower_sessions_request(tower_sessions_redis_store::RedisStore::new(pool)).await
+}
+
+/// Creates one session per task in a tower-sessions store; the request loads it, changes one
+/// field and saves it.
+async fn tower_sessions_request(store: impl tower_sessions::SessionStore) -> Request {
     let mut ids = Vec::new();
     for _ in 0..64 {
         let data: HashMap<String, serde_json::Value> =
@@ -131,16 +141,78 @@ async fn floor(url: &str) -> Request {
     })
 }
 
-#[tokio::main]
-async fn main() {
-    let url = std::env::var("SESSIONKIT_REDIS_URL")
-        .expect("SESSIONKIT_REDIS_URL (scripts/servers start)");
-    let implementations = [
-        ("floor (GET + SET)", floor(&url).await),
-        ("sessionkit RedisStore", sessionkit(&url).await),
-        ("tower-sessions RedisStore", tower_sessions(&url).await),
-        ("actix-session RedisSessionStore", actix_session(&url).await),
-    ];
+/// The pool of the floor and of tower-sessions, like `SqlStore::postgres`'s own.
+async fn pool(url: &str) -> sqlx::PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(16)
+        .test_before_acquire(false)
+        .connect(url)
+        .await
+        .unwrap()
+}
+
+async fn sessionkit_postgres(url: &str) -> Request {
+    let store = SqlStore::postgres(url).await.unwrap();
+    store.migrate().await.unwrap();
+    let config = SessionConfig::<Workload>::builder()
+        .key(Key::generate().unwrap())
+        .store(store)
+        .build()
+        .unwrap();
+    let cookies = sessions(&config).await;
+    sessionkit_request(config, cookies)
+}
+
+async fn tower_sessions_postgres(url: &str) -> Request {
+    let store = tower_sessions_sqlx_store::PostgresStore::new(pool(url).await);
+    store.migrate().await.unwrap();
+    tower_sessions_request(store).await
+}
+
+async fn floor_postgres(url: &str) -> Request {
+    let pool = pool(url).await;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS peers_floor (id INT PRIMARY KEY, payload BYTEA NOT NULL)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let json = serde_json::to_vec(&workload()).unwrap();
+    for task in 0..64i32 {
+        sqlx::query(
+            "INSERT INTO peers_floor VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET payload = $2",
+        )
+        .bind(task)
+        .bind(&json)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    Arc::new(move |task| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            let id = i32::try_from(task).unwrap();
+            let bytes: Vec<u8> =
+                sqlx::query_scalar("SELECT payload FROM peers_floor WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            let mut data: Workload = serde_json::from_slice(&bytes).unwrap();
+            data.user_id += 1;
+            sqlx::query("UPDATE peers_floor SET payload = $1 WHERE id = $2")
+                .bind(serde_json::to_vec(&data).unwrap())
+                .bind(id)
+                .execute(&pool)
+                .await
+                .unwrap();
+        })
+    })
+}
+
+/// Prints one table: every implementation at 1 and at 64 concurrent requests, as a ratio to
+/// the first (the floor).
+async fn compare(implementations: &[(&str, Request)]) {
     println!("| implementation | concurrent | ns/request | ratio to the floor |");
     println!("|---|---:|---:|---:|");
     for concurrency in [1, 64] {
@@ -160,5 +232,30 @@ async fn main() {
                 median(ratios)
             );
         }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let url = std::env::var("SESSIONKIT_REDIS_URL")
+        .expect("SESSIONKIT_REDIS_URL (scripts/servers start)");
+    let implementations = [
+        ("floor (GET + SET)", floor(&url).await),
+        ("sessionkit RedisStore", sessionkit(&url).await),
+        ("tower-sessions RedisStore", tower_sessions(&url).await),
+        ("actix-session RedisSessionStore", actix_session(&url).await),
+    ];
+    compare(&implementations).await;
+    if let Ok(url) = std::env::var("SESSIONKIT_POSTGRES_URL") {
+        println!();
+        let implementations = [
+            ("floor (SELECT + UPDATE)", floor_postgres(&url).await),
+            ("sessionkit SqlStore", sessionkit_postgres(&url).await),
+            (
+                "tower-sessions PostgresStore",
+                tower_sessions_postgres(&url).await,
+            ),
+        ];
+        compare(&implementations).await;
     }
 }
