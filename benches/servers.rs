@@ -19,6 +19,7 @@ use sessionkit_testkit::bench::concurrent;
 use sessionkit_testkit::bench::workload;
 
 use concurrent::{batch, median, sessionkit_request, sessions, Request};
+use sessionkit_testkit::bench::floor::change;
 
 use sessionkit_testkit::fixture::KEY_A as KEY_HEX;
 const ROUNDS: usize = 15;
@@ -53,12 +54,6 @@ fn config(store: impl SessionStore + 'static) -> SessionConfig<Workload> {
         .store(store)
         .build()
         .unwrap()
-}
-
-fn change(bytes: &[u8]) -> Vec<u8> {
-    let mut data: Workload = serde_json::from_slice(bytes).unwrap();
-    data.user_id += 1;
-    serde_json::to_vec(&data).unwrap()
 }
 
 async fn redis(url: &str) {
@@ -98,38 +93,7 @@ async fn postgres(url: &str) {
         .connect(url)
         .await
         .unwrap();
-    sqlx::query("CREATE TABLE IF NOT EXISTS floor (id INT PRIMARY KEY, payload BYTEA NOT NULL)")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let json = serde_json::to_vec(&workload()).unwrap();
-    for task in 0..64i32 {
-        sqlx::query(
-            "INSERT INTO floor VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET payload = $2",
-        )
-        .bind(task)
-        .bind(&json)
-        .execute(&pool)
-        .await
-        .unwrap();
-    }
-    let floor: Request = Arc::new(move |task| {
-        let pool = pool.clone();
-        Box::pin(async move {
-            let id = i32::try_from(task).unwrap();
-            let bytes: Vec<u8> = sqlx::query_scalar("SELECT payload FROM floor WHERE id = $1")
-                .bind(id)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            sqlx::query("UPDATE floor SET payload = $1 WHERE id = $2")
-                .bind(change(&bytes))
-                .bind(id)
-                .execute(&pool)
-                .await
-                .unwrap();
-        })
-    });
+    let floor = sessionkit_testkit::bench::floor::postgres(pool, "floor").await;
     compare("Postgres", floor, sessionkit_request(config, cookies)).await;
 }
 

@@ -170,44 +170,7 @@ async fn tower_sessions_postgres(url: &str) -> Request {
 }
 
 async fn floor_postgres(url: &str) -> Request {
-    let pool = pool(url).await;
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS peers_floor (id INT PRIMARY KEY, payload BYTEA NOT NULL)",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
-    let json = serde_json::to_vec(&workload()).unwrap();
-    for task in 0..64i32 {
-        sqlx::query(
-            "INSERT INTO peers_floor VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET payload = $2",
-        )
-        .bind(task)
-        .bind(&json)
-        .execute(&pool)
-        .await
-        .unwrap();
-    }
-    Arc::new(move |task| {
-        let pool = pool.clone();
-        Box::pin(async move {
-            let id = i32::try_from(task).unwrap();
-            let bytes: Vec<u8> =
-                sqlx::query_scalar("SELECT payload FROM peers_floor WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-            let mut data: Workload = serde_json::from_slice(&bytes).unwrap();
-            data.user_id += 1;
-            sqlx::query("UPDATE peers_floor SET payload = $1 WHERE id = $2")
-                .bind(serde_json::to_vec(&data).unwrap())
-                .bind(id)
-                .execute(&pool)
-                .await
-                .unwrap();
-        })
-    })
+    sessionkit_testkit::bench::floor::postgres(pool(url).await, "peers_floor").await
 }
 
 /// Prints one table: every implementation at 1 and at 64 concurrent requests, as a ratio to

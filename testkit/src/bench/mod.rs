@@ -1,5 +1,8 @@
-//! What the benches share: the workload, interleaved timing, concurrent request batches.
+//! What the benches share: the workload, interleaved timing, concurrent request batches, the
+//! server floors.
 
 pub mod concurrent;
+#[cfg(feature = "postgres")]
+pub mod floor;
 pub mod interleave;
 pub mod workload;
