@@ -7,6 +7,25 @@ use common::{at, builder};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use sessionkit::MemoryStore;
 
+/// How many latencies the histogram `name` holds for the store operation `op`.
+fn timings(snapshotter: &Snapshotter, name: &str, op: &str) -> usize {
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| key.key().name() == name)
+        .filter(|(key, ..)| {
+            key.key()
+                .labels()
+                .any(|l| l.key() == "op" && l.value() == op)
+        })
+        .map(|(.., value)| match value {
+            DebugValue::Histogram(values) => values.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
 fn counter(snapshotter: &Snapshotter, name: &str, label: Option<(&str, &str)>) -> u64 {
     snapshotter
         .snapshot()
@@ -44,14 +63,24 @@ async fn counters_move_with_sessions_refusals_and_store_operations() {
         .unwrap();
     assert_eq!(loaded.rejected, None);
     assert_eq!(loads(&snapshotter), before + 1);
-    // The login's create and this load, both on the memory store.
+    // Each operation's latency too, under the same labels (the snapshot drains histograms).
+    let load_timings = |s: &Snapshotter| timings(s, "sessionkit_store_operation_seconds", "load");
+    assert_eq!(load_timings(&snapshotter), 0);
+    let again = config
+        .load_async([cookie.as_bytes()], at(t0()))
+        .await
+        .unwrap();
+    assert_eq!(again.rejected, None);
+    assert_eq!(load_timings(&snapshotter), 1);
+    assert_eq!(loads(&snapshotter), before + 2);
+    // The login's create and these two loads, all on the memory store.
     assert_eq!(
         counter(
             &snapshotter,
             "sessionkit_store_operations_total",
             Some(("backend", "MemoryStore"))
         ),
-        2
+        3
     );
 
     let forged = format!("{cookie}x");

@@ -11,6 +11,7 @@
 //! | `sessionkit_conflicts_total` | counter | `outcome` (`merged`, `rejected`, `contended`) |
 //! | `sessionkit_unavailable_total` | counter | (responses answered 503) |
 
+#[cfg(feature = "metrics")]
 use std::time::Instant;
 
 /// A session was created (its first write).
@@ -27,18 +28,131 @@ pub(crate) fn refused(reason: &crate::error::Rejection) {
     let _ = reason;
 }
 
-/// One store operation, from `started`.
-pub(crate) fn store_op(backend: &'static str, op: &'static str, started: Instant, ok: bool) {
+/// A store operation, as its metrics name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    Load,
+    Create,
+    Update,
+    Touch,
+    Rotate,
+    Delete,
+    DeleteExpired,
+    ListOwner,
+    RevokeOwner,
+    Scan,
+}
+
+impl Op {
     #[cfg(feature = "metrics")]
-    {
-        let outcome = if ok { "ok" } else { "error" };
-        metrics::counter!("sessionkit_store_operations_total", "backend" => backend, "op" => op, "outcome" => outcome)
-            .increment(1);
-        metrics::histogram!("sessionkit_store_operation_seconds", "backend" => backend, "op" => op)
-            .record(started.elapsed().as_secs_f64());
+    const ALL: [Self; 10] = [
+        Self::Load,
+        Self::Create,
+        Self::Update,
+        Self::Touch,
+        Self::Rotate,
+        Self::Delete,
+        Self::DeleteExpired,
+        Self::ListOwner,
+        Self::RevokeOwner,
+        Self::Scan,
+    ];
+
+    #[cfg(feature = "metrics")]
+    fn name(self) -> &'static str {
+        match self {
+            Self::Load => "load",
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Touch => "touch",
+            Self::Rotate => "rotate",
+            Self::Delete => "delete",
+            Self::DeleteExpired => "delete_expired",
+            Self::ListOwner => "list_owner",
+            Self::RevokeOwner => "revoke_owner",
+            Self::Scan => "scan",
+        }
     }
-    #[cfg(not(feature = "metrics"))]
-    let _ = (backend, op, started, ok);
+}
+
+/// The metric keys of one store's operations, labelled once when the store is boxed: a
+/// `metrics` macro given a label that is not a literal builds its labels at every call, two
+/// allocations per operation that a request paid twice.
+#[derive(Debug)]
+pub(crate) struct StoreMeter {
+    /// Per [`Op`]: the operations counter for `ok`, for `error`, and the latency histogram.
+    #[cfg(feature = "metrics")]
+    keys: Vec<[metrics::Key; 3]>,
+}
+
+#[cfg(feature = "metrics")]
+static METADATA: metrics::Metadata<'static> =
+    metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+impl StoreMeter {
+    /// The keys for a store whose type is named `backend` (its path's last segment).
+    pub(crate) fn new(backend: &'static str) -> Self {
+        #[cfg(feature = "metrics")]
+        {
+            use metrics::{Key, Label};
+            let key = |name: &'static str, op: Op, outcome: Option<&'static str>| {
+                let mut labels = vec![Label::new("backend", backend), Label::new("op", op.name())];
+                labels.extend(outcome.map(|o| Label::new("outcome", o)));
+                Key::from_parts(name, labels)
+            };
+            let keys = Op::ALL
+                .iter()
+                .map(|&op| {
+                    [
+                        key("sessionkit_store_operations_total", op, Some("ok")),
+                        key("sessionkit_store_operations_total", op, Some("error")),
+                        key("sessionkit_store_operation_seconds", op, None),
+                    ]
+                })
+                .collect();
+            Self { keys }
+        }
+        #[cfg(not(feature = "metrics"))]
+        {
+            let _ = backend;
+            Self {}
+        }
+    }
+
+    /// One store operation, from `started`.
+    pub(crate) fn record(&self, op: Op, started: Started, ok: bool) {
+        #[cfg(feature = "metrics")]
+        {
+            let [ok_key, error_key, seconds] = &self.keys[op as usize];
+            let seconds_taken = started.at.elapsed().as_secs_f64();
+            metrics::with_recorder(|recorder| {
+                let counter = if ok { ok_key } else { error_key };
+                recorder.register_counter(counter, &METADATA).increment(1);
+                recorder
+                    .register_histogram(seconds, &METADATA)
+                    .record(seconds_taken);
+            });
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = (self, op, started, ok);
+    }
+}
+
+/// When a store operation started: the origin of its latency, read only when metrics are built
+/// in.
+#[derive(Clone, Copy)]
+pub(crate) struct Started {
+    #[cfg(feature = "metrics")]
+    at: Instant,
+}
+
+impl Started {
+    pub(crate) fn now() -> Self {
+        Self {
+            #[cfg(feature = "metrics")]
+            at: Instant::now(),
+        }
+    }
 }
 
 /// A conflict, and what became of it.

@@ -26,6 +26,8 @@ use std::fmt;
 use std::future::Future;
 use std::time::SystemTime;
 
+use crate::observe::{Op, Started, StoreMeter};
+
 pub use crate::engine::record::Record;
 pub use crate::error::StoreError;
 pub use crate::id::{SessionId, StoreKey};
@@ -282,14 +284,18 @@ pub trait SessionStore: Send + Sync {
 pub struct BoxedStore {
     inner: std::sync::Arc<DynStore<'static>>,
     name: &'static str,
+    meter: std::sync::Arc<StoreMeter>,
 }
 
 impl BoxedStore {
     /// Erases the type of `store`.
     pub fn new<S: SessionStore + 'static>(store: S) -> Self {
+        let name = std::any::type_name::<S>();
+        let backend = name.rsplit("::").next().unwrap_or(name);
         Self {
             inner: std::sync::Arc::from(DynStore::new_box(store)),
-            name: std::any::type_name::<S>(),
+            name,
+            meter: std::sync::Arc::new(StoreMeter::new(backend)),
         }
     }
 }
@@ -298,13 +304,12 @@ impl BoxedStore {
     /// Runs one operation, reporting it (backend, operation, outcome, latency).
     async fn timed<R>(
         &self,
-        op: &'static str,
+        op: Op,
         operation: impl Future<Output = StoreResult<R>>,
     ) -> StoreResult<R> {
-        let started = std::time::Instant::now();
+        let started = Started::now();
         let result = operation.await;
-        let backend = self.name.rsplit("::").next().unwrap_or(self.name);
-        crate::observe::store_op(backend, op, started, result.is_ok());
+        self.meter.record(op, started, result.is_ok());
         result
     }
 }
@@ -321,10 +326,10 @@ impl SessionStore for BoxedStore {
     }
 
     async fn load(&self, key: &StoreKey, now_ms: u64) -> StoreResult<Option<Record>> {
-        self.timed("load", self.inner.load(key, now_ms)).await
+        self.timed(Op::Load, self.inner.load(key, now_ms)).await
     }
     async fn create(&self, key: &StoreKey, record: &Record, now_ms: u64) -> StoreResult<Created> {
-        self.timed("create", self.inner.create(key, record, now_ms))
+        self.timed(Op::Create, self.inner.create(key, record, now_ms))
             .await
     }
     async fn update(
@@ -334,11 +339,11 @@ impl SessionStore for BoxedStore {
         record: &Record,
         now_ms: u64,
     ) -> StoreResult<Updated> {
-        self.timed("update", self.inner.update(key, expected, record, now_ms))
+        self.timed(Op::Update, self.inner.update(key, expected, record, now_ms))
             .await
     }
     async fn touch(&self, key: &StoreKey, expires_at: u64, now_ms: u64) -> StoreResult<bool> {
-        self.timed("touch", self.inner.touch(key, expires_at, now_ms))
+        self.timed(Op::Touch, self.inner.touch(key, expires_at, now_ms))
             .await
     }
     async fn rotate(
@@ -350,28 +355,28 @@ impl SessionStore for BoxedStore {
         now_ms: u64,
     ) -> StoreResult<Updated> {
         self.timed(
-            "rotate",
+            Op::Rotate,
             self.inner.rotate(old, new, expected, record, now_ms),
         )
         .await
     }
     async fn delete(&self, key: &StoreKey) -> StoreResult<()> {
-        self.timed("delete", self.inner.delete(key)).await
+        self.timed(Op::Delete, self.inner.delete(key)).await
     }
     async fn delete_expired(&self, now_ms: u64, limit: usize) -> StoreResult<usize> {
-        self.timed("delete_expired", self.inner.delete_expired(now_ms, limit))
+        self.timed(Op::DeleteExpired, self.inner.delete_expired(now_ms, limit))
             .await
     }
     async fn list_owner(&self, owner: &str, now_ms: u64) -> StoreResult<Vec<(StoreKey, Record)>> {
-        self.timed("list_owner", self.inner.list_owner(owner, now_ms))
+        self.timed(Op::ListOwner, self.inner.list_owner(owner, now_ms))
             .await
     }
     async fn revoke_owner(&self, owner: &str, except: Option<&StoreKey>) -> StoreResult<usize> {
-        self.timed("revoke_owner", self.inner.revoke_owner(owner, except))
+        self.timed(Op::RevokeOwner, self.inner.revoke_owner(owner, except))
             .await
     }
     async fn scan(&self, cursor: &ScanCursor, limit: usize, now_ms: u64) -> StoreResult<ScanPage> {
-        self.timed("scan", self.inner.scan(cursor, limit, now_ms))
+        self.timed(Op::Scan, self.inner.scan(cursor, limit, now_ms))
             .await
     }
 }
