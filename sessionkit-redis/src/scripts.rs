@@ -3,7 +3,10 @@
 //! each runs on a Redis Cluster as on one server; the owner index is kept by the store beside
 //! them (`RedisStore::index`).
 
-use redis::Script;
+use std::fmt::Write as _;
+
+use redis::aio::ConnectionLike;
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisResult, Script};
 
 use session_core::store::{Record, StoreError, StoreResult};
 
@@ -120,6 +123,36 @@ impl Scripts {
     }
 }
 
+/// A call of `script` on `keys`: `EVALSHA`, the script's hash and its keys, written straight
+/// into one command with room for `data` more bytes of arguments, which the caller appends.
+/// (`redis::Script`'s invocation copies each key and argument into a vector of its own, then
+/// all of them into the command: a dozen allocations a write.)
+pub(super) fn call(script: &Script, keys: &[&str], args: usize, data: usize) -> Cmd {
+    let bytes = keys.iter().map(|k| k.len()).sum::<usize>() + 64 + data;
+    let mut cmd = Cmd::with_capacity(3 + keys.len() + args, bytes);
+    cmd.arg("EVALSHA").arg(script.get_hash()).arg(keys.len());
+    for key in keys {
+        cmd.arg(*key);
+    }
+    cmd
+}
+
+/// Runs `cmd`, a [`call`] of `script`. A server that does not know the script (restarted,
+/// failed over, a new cluster node) is given it, and the call goes once more.
+pub(super) async fn run<T: FromRedisValue>(
+    script: &Script,
+    cmd: &Cmd,
+    connection: &mut (impl ConnectionLike + Send),
+) -> RedisResult<T> {
+    match cmd.query_async(connection).await {
+        Err(e) if e.kind() == ErrorKind::NoScriptError => {
+            script.load_async(connection).await?;
+            cmd.query_async(connection).await
+        }
+        other => other,
+    }
+}
+
 /// The owner as the hex that names its index set (any owner text is a valid key part).
 pub(super) fn owner_hex(owner: Option<&str>) -> String {
     // `hex::encode` builds its string a `char` at a time, which every write paid for.
@@ -133,20 +166,25 @@ pub(super) fn owner_hex(owner: Option<&str>) -> String {
     }
 }
 
-/// The head without its horizon: `version:expires_at:created_at:owner hex`.
-pub(super) fn head(record: &Record) -> String {
-    format!(
-        "{}:{}:{}:{}",
+/// The head without its horizon: `version:expires_at:created_at:owner hex`, given the owner's
+/// hex ([`owner_hex`]).
+pub(super) fn head(record: &Record, owner_hex: &str) -> String {
+    // Three numbers of at most 20 digits, three colons and the owner's hex: one allocation.
+    let mut head = String::with_capacity(63 + owner_hex.len());
+    let _ = write!(
+        head,
+        "{}:{}:{}:",
         record.version,
         record.expires_at.min(MAX_EXPIRY_MS),
         record.created_at,
-        owner_hex(record.owner.as_deref())
-    )
+    );
+    head.push_str(owner_hex);
+    head
 }
 
 /// The whole value: the head, `/horizon` when the record has an index entry, the payload.
 pub(super) fn encode(record: &Record, horizon: Option<u64>) -> Vec<u8> {
-    let mut head = head(record);
+    let mut head = head(record, &owner_hex(record.owner.as_deref()));
     if let Some(horizon) = horizon {
         head = format!("{head}/{horizon}");
     }

@@ -14,7 +14,7 @@ use session_core::store::{
 };
 
 use crate::connection::{manager_config, Connection, Primary};
-use crate::scripts::{decode, encode, head, horizon, owner_hex, Scripts, MAX_EXPIRY_MS};
+use crate::scripts::{call, decode, encode, head, horizon, owner_hex, run, Scripts, MAX_EXPIRY_MS};
 
 /// Records are strings under `<prefix><hex store key>` (on a cluster
 /// `<prefix>{<tag>}<hex store key>`, the tag naming the hash slot); owner indexes are sorted
@@ -323,20 +323,22 @@ impl RedisStore {
                     .await?,
             );
         }
+        let head = head(record, &owner);
         loop {
-            let reply: Value = self
-                .scripts
-                .swap
-                .key(&check_key)
-                .key(write_key)
-                .arg(now_ms)
+            let script = &self.scripts.swap;
+            let data = head.len() + owner.len() + record.payload.len() + 80;
+            let mut cmd = call(script, &[&check_key, write_key], 7, data);
+            cmd.arg(now_ms)
                 .arg(expected)
-                .arg(head(record))
+                .arg(&head)
                 .arg(expires)
-                .arg(&owner)
-                .arg(indexed.map(|h: u64| h.to_string()).unwrap_or_default())
-                .arg(&record.payload[..])
-                .invoke_async(&mut self.connection())
+                .arg(&owner);
+            match indexed {
+                Some(horizon) => cmd.arg(horizon),
+                None => cmd.arg(""),
+            };
+            cmd.arg(&record.payload[..]);
+            let reply: Value = run(script, &cmd, &mut self.connection())
                 .await
                 .map_err(|e| redis_error(&e))?;
             return match reply {
@@ -379,8 +381,10 @@ impl SessionStore for RedisStore {
     }
 
     async fn load(&self, key: &StoreKey, now_ms: u64) -> StoreResult<Option<Record>> {
-        let value: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(self.key(key))
+        let name = self.key(key);
+        let value: Option<Vec<u8>> = redis::Cmd::with_capacity(2, name.len() + 24)
+            .arg("GET")
+            .arg(name)
             .query_async(&mut self.connection())
             .await
             .map_err(|e| redis_error(&e))?;
@@ -401,14 +405,11 @@ impl SessionStore for RedisStore {
                     .await?,
             )
         };
-        let created: i64 = self
-            .scripts
-            .create
-            .key(self.key(key))
-            .arg(now_ms)
-            .arg(encode(record, until))
-            .arg(expires)
-            .invoke_async(&mut self.connection())
+        let value = encode(record, until);
+        let script = &self.scripts.create;
+        let mut cmd = call(script, &[&self.key(key)], 3, value.len() + 40);
+        cmd.arg(now_ms).arg(value).arg(expires);
+        let created: i64 = run(script, &cmd, &mut self.connection())
             .await
             .map_err(|e| redis_error(&e))?;
         Ok(Created::inserted(created == 1))
@@ -426,16 +427,17 @@ impl SessionStore for RedisStore {
 
     async fn touch(&self, key: &StoreKey, expires_at: u64, now_ms: u64) -> StoreResult<bool> {
         let expires = expires_at.min(MAX_EXPIRY_MS);
+        let name = self.key(key);
         let mut indexed: Option<u64> = None;
         loop {
-            let reply: Value = self
-                .scripts
-                .touch
-                .key(self.key(key))
-                .arg(now_ms)
-                .arg(expires)
-                .arg(indexed.map(|h| h.to_string()).unwrap_or_default())
-                .invoke_async(&mut self.connection())
+            let script = &self.scripts.touch;
+            let mut cmd = call(script, &[&name], 3, 64);
+            cmd.arg(now_ms).arg(expires);
+            match indexed {
+                Some(horizon) => cmd.arg(horizon),
+                None => cmd.arg(""),
+            };
+            let reply: Value = run(script, &cmd, &mut self.connection())
                 .await
                 .map_err(|e| redis_error(&e))?;
             return match reply {
@@ -471,11 +473,9 @@ impl SessionStore for RedisStore {
     }
 
     async fn delete(&self, key: &StoreKey) -> StoreResult<()> {
-        let owner: String = self
-            .scripts
-            .delete
-            .key(self.key(key))
-            .invoke_async(&mut self.connection())
+        let script = &self.scripts.delete;
+        let cmd = call(script, &[&self.key(key)], 0, 0);
+        let owner: String = run(script, &cmd, &mut self.connection())
             .await
             .map_err(|e| redis_error(&e))?;
         if !owner.is_empty() {
@@ -565,12 +565,11 @@ impl SessionStore for RedisStore {
             if keep.as_deref().is_some_and(|k| member.ends_with(k)) {
                 continue;
             }
-            let deleted: i64 = self
-                .scripts
-                .delete_if_owner
-                .key(format!("{}{member}", self.prefix))
-                .arg(&owner_hex)
-                .invoke_async(&mut self.connection())
+            let script = &self.scripts.delete_if_owner;
+            let record = format!("{}{member}", self.prefix);
+            let mut cmd = call(script, &[&record], 1, owner_hex.len());
+            cmd.arg(&owner_hex);
+            let deleted: i64 = run(script, &cmd, &mut self.connection())
                 .await
                 .map_err(|e| redis_error(&e))?;
             removed += usize::try_from(deleted).unwrap_or(0);
