@@ -178,15 +178,25 @@ impl Carrier {
         stamp: Stamp,
         empty: &[u8],
     ) -> Result<Outgoing, SaveError> {
+        // Room for the data as it came in, and some: one allocation where serde's default
+        // (128 bytes, then doubling) reallocates a typical session once or twice.
+        let room = session
+            .incoming()
+            .map_or(empty.len(), |incoming| incoming.payload.len())
+            + 64;
         match self {
             Self::Envelope(codec) => {
-                let mut raw = codec.begin(stamp, empty.len() + 64);
+                let mut raw = codec.begin(stamp, room);
                 let start = raw.len();
                 crate::schema::refuse_non_finite(&**session)?;
                 serde_json::to_writer(&mut raw, &**session).map_err(SaveError::Serialize)?;
                 Ok(Outgoing::new(raw, start, empty))
             }
-            Self::StoreId(_) => Ok(Outgoing::new(crate::schema::to_json(&**session)?, 0, empty)),
+            Self::StoreId(_) => Ok(Outgoing::new(
+                crate::schema::to_json(&**session, room)?,
+                0,
+                empty,
+            )),
             #[cfg(feature = "flask")]
             Self::Flask(_) => Self::flask_outgoing(session, stamp),
         }

@@ -74,10 +74,16 @@ pub trait SessionSchema: Serialize + DeserializeOwned + Default {
     }
 }
 
-/// Serializes `data` as the session's JSON, refusing a float JSON cannot carry.
-pub(crate) fn to_json<T: SessionSchema>(data: &T) -> Result<Vec<u8>, crate::error::SaveError> {
+/// Serializes `data` as the session's JSON into a buffer of `room` bytes to start with,
+/// refusing a float JSON cannot carry.
+pub(crate) fn to_json<T: SessionSchema>(
+    data: &T,
+    room: usize,
+) -> Result<Vec<u8>, crate::error::SaveError> {
     refuse_non_finite(data)?;
-    serde_json::to_vec(data).map_err(crate::error::SaveError::Serialize)
+    let mut json = Vec::with_capacity(room);
+    serde_json::to_writer(&mut json, data).map_err(crate::error::SaveError::Serialize)?;
+    Ok(json)
 }
 
 /// [`SessionSchema::non_finite_field`] as a save error.
