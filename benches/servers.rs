@@ -5,6 +5,9 @@
 //! the two so that a shared machine's drift cancels out in the ratio.
 //!
 //! `scripts/servers start && . target/servers/env && cargo bench --bench servers --all-features`
+//!
+//! With `SESSIONKIT_BENCH_ALONE=floor` (or `sessionkit`), each server runs that side alone at 64
+//! concurrent requests, for `perf stat -e task-clock` to give the client's CPU per request.
 #![allow(missing_docs)]
 
 use std::sync::Arc;
@@ -25,6 +28,11 @@ use sessionkit_testkit::fixture::KEY_A as KEY_HEX;
 const ROUNDS: usize = 15;
 
 async fn compare(label: &str, floor: Request, sessionkit: Request) {
+    if let Ok(side) = std::env::var("SESSIONKIT_BENCH_ALONE") {
+        let request = if side == "floor" { floor } else { sessionkit };
+        alone(label, &side, &request).await;
+        return;
+    }
     for concurrency in [1, 64] {
         let (mut floors, mut ours, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..ROUNDS {
@@ -46,6 +54,23 @@ async fn compare(label: &str, floor: Request, sessionkit: Request) {
             median(ratios)
         );
     }
+}
+
+/// One side alone at 64 concurrent requests for `SESSIONKIT_BENCH_SECONDS` (10 by default), for
+/// `perf stat` or `perf record` to measure the client's own work per request.
+async fn alone(label: &str, side: &str, request: &Request) {
+    let seconds = std::env::var("SESSIONKIT_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let started = std::time::Instant::now();
+    let mut requests = 0u32;
+    while started.elapsed().as_secs() < seconds {
+        batch(request, 64).await;
+        requests += u32::try_from(concurrent::REQUESTS).unwrap();
+    }
+    let ns = started.elapsed().as_secs_f64() * 1e9 / f64::from(requests);
+    println!("{label}, {side} alone: {requests} requests, {ns:.0} ns a request");
 }
 
 fn config(store: impl SessionStore + 'static) -> SessionConfig<Workload> {
