@@ -212,7 +212,10 @@ impl FlaskSessionStore {
     #[must_use]
     pub fn postgres(pool: sqlx::PgPool, table: &str) -> Self {
         Self::with_backend(Backend::Sql(
-            crate::store::sql::Db::new(crate::store::sql::Pool::Postgres(pool), false),
+            crate::store::sql::Db::new(
+                crate::store::sql::Pool::Postgres(crate::store::sql::Postgres::Pool(pool)),
+                false,
+            ),
             quoted(table),
         ))
     }

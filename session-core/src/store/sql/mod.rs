@@ -1,7 +1,11 @@
 //! [`SqlStore`]: SQLite and Postgres over sqlx, one table, integer times.
 
+#[cfg(feature = "postgres")]
+mod postgres;
 mod statement;
 
+#[cfg(feature = "postgres")]
+pub(crate) use self::postgres::Postgres;
 pub(crate) use self::statement::{Arg, Db, Pool};
 use super::{
     Created, Record, ScanCursor, ScanPage, SessionStore, StoreError, StoreKey, StoreResult, Updated,
@@ -33,7 +37,23 @@ pub struct SqlStore {
     db: Db,
 }
 
+/// Whether `error` says the connection is gone: a failure on the wire, or the server ending
+/// the connection (SQLSTATE class `08`, or `57P01`–`57P05`: an administrator's command, a
+/// restart, a crash, a dropped database, an idle timeout).
+pub(crate) fn connection_lost(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
 fn db_error(error: sqlx::Error) -> StoreError {
+    if connection_lost(&error) {
+        return StoreError::Unavailable(error.to_string());
+    }
     match error {
         sqlx::Error::PoolTimedOut => StoreError::Timeout,
         sqlx::Error::Io(e) => StoreError::Unavailable(e.to_string()),
@@ -98,7 +118,12 @@ impl SqlStore {
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn postgres(url: &str) -> StoreResult<Self> {
-        Ok(Self::from_postgres_pool(Self::postgres_pool(url).await?))
+        Ok(Self {
+            db: Db::new(
+                Pool::Postgres(Self::postgres_connections(url).await?),
+                false,
+            ),
+        })
     }
 
     /// Connects to Postgres through a pooler in transaction mode (PgBouncer's
@@ -118,30 +143,23 @@ impl SqlStore {
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn postgres_behind_pooler(url: &str) -> StoreResult<Self> {
         Ok(Self {
-            db: Db::new(Pool::Postgres(Self::postgres_pool(url).await?), true),
+            db: Db::new(Pool::Postgres(Self::postgres_connections(url).await?), true),
         })
     }
 
+    /// sessionkit's own connections to the server at `url` (see [`Postgres`]): at most 16, a
+    /// statement one round trip, no test after each use.
     #[cfg(feature = "postgres")]
-    async fn postgres_pool(url: &str) -> StoreResult<sqlx::PgPool> {
+    async fn postgres_connections(url: &str) -> StoreResult<Postgres> {
         use std::str::FromStr as _;
         let options = sqlx::postgres::PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?
             // Integers only are stored: no float setting needed, and PgBouncer refuses this one.
             .extra_float_digits(None);
-        // No ping before each use (sqlx's `test_before_acquire` costs a round trip per
-        // statement): a connection that died is dropped when a statement fails on it (a load
-        // is then tried once more), and none is kept idle past a minute or used past half an
-        // hour, so a restarted server is not met with a pool of dead connections.
-        sqlx::postgres::PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(std::time::Duration::from_secs(2))
-            .test_before_acquire(false)
-            .idle_timeout(std::time::Duration::from_secs(60))
-            .max_lifetime(std::time::Duration::from_secs(30 * 60))
-            .connect_with(options)
+        let connections = postgres::Connections::connect(options)
             .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(Postgres::Own(connections))
     }
 
     /// A store over a Postgres pool you configured yourself.
@@ -150,7 +168,7 @@ impl SqlStore {
     #[must_use]
     pub fn from_postgres_pool(pool: sqlx::PgPool) -> Self {
         Self {
-            db: Db::new(Pool::Postgres(pool), false),
+            db: Db::new(Pool::Postgres(Postgres::Pool(pool)), false),
         }
     }
 

@@ -14,7 +14,7 @@ pub(crate) enum Pool {
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::SqlitePool),
     #[cfg(feature = "postgres")]
-    Postgres(sqlx::PgPool),
+    Postgres(super::postgres::Postgres),
 }
 
 /// A database every statement of sessionkit goes through: the session table's and
@@ -71,6 +71,23 @@ pub(crate) fn inline(sql: &str, args: &[Arg<'_>]) -> String {
     out
 }
 
+/// Runs `$run`, a statement's future over `$connection` (a `&mut PgConnection`), on a
+/// connection `$pg` lends, and settles the lease with how the statement ended.
+#[cfg(feature = "postgres")]
+macro_rules! leased {
+    ($pg:expr, |$connection:ident| $run:expr) => {
+        async {
+            let mut lease = $pg.lease().await?;
+            let result = {
+                let $connection: &mut sqlx::PgConnection = &mut lease;
+                $run.await
+            };
+            lease.settle(result.as_ref().err());
+            result
+        }
+    };
+}
+
 macro_rules! record_from {
     ($row:expr) => {{
         let row = $row;
@@ -113,12 +130,19 @@ macro_rules! optional_row {
             Pool::Sqlite(pool) => one!(bound!(sqlx::query($sql), $args).fetch_optional(pool)),
             #[cfg(feature = "postgres")]
             // (sqlx's `RawSql::fetch_optional` fails on no row: take the first of all.)
-            Pool::Postgres(pool) if $db.pooled => one!(async {
-                let rows = sqlx::raw_sql(&inline($sql, $args)).fetch_all(pool).await?;
+            Pool::Postgres(pg) if $db.pooled => one!(async {
+                let rows = leased!(pg, |c| sqlx::Executor::fetch_all(
+                    c,
+                    sqlx::raw_sql(&inline($sql, $args))
+                ))
+                .await?;
                 Ok::<_, sqlx::Error>(rows.into_iter().next())
             }),
             #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => one!(bound!(sqlx::query($sql), $args).fetch_optional(pool)),
+            Pool::Postgres(pg) => one!(leased!(pg, |c| sqlx::Executor::fetch_optional(
+                c,
+                bound!(sqlx::query($sql), $args)
+            ))),
         }
     }};
 }
@@ -149,17 +173,21 @@ impl Db {
                 .map(|r| r.rows_affected())
                 .map_err(db_error),
             #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) if self.pooled => sqlx::raw_sql(&inline(sql, args))
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-                .map_err(db_error),
+            Pool::Postgres(pg) if self.pooled => leased!(pg, |c| sqlx::Executor::execute(
+                c,
+                sqlx::raw_sql(&inline(sql, args))
+            ))
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db_error),
             #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => bound!(sqlx::query(sql), args)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-                .map_err(db_error),
+            Pool::Postgres(pg) => leased!(pg, |c| sqlx::Executor::execute(
+                c,
+                bound!(sqlx::query(sql), args)
+            ))
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db_error),
         }
     }
 
@@ -176,18 +204,22 @@ impl Db {
                     .and_then(|row| row.try_get(0)),
             ),
             #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) if self.pooled => pick(
-                sqlx::raw_sql(&inline(sql, args))
-                    .fetch_one(pool)
-                    .await
-                    .and_then(|row| row.try_get(0)),
+            Pool::Postgres(pg) if self.pooled => pick(
+                leased!(pg, |c| sqlx::Executor::fetch_one(
+                    c,
+                    sqlx::raw_sql(&inline(sql, args))
+                ))
+                .await
+                .and_then(|row| row.try_get(0)),
             ),
             #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => pick(
-                bound!(sqlx::query(sql), args)
-                    .fetch_one(pool)
-                    .await
-                    .and_then(|row| row.try_get(0)),
+            Pool::Postgres(pg) => pick(
+                leased!(pg, |c| sqlx::Executor::fetch_one(
+                    c,
+                    bound!(sqlx::query(sql), args)
+                ))
+                .await
+                .and_then(|row| row.try_get(0)),
             ),
         }
     }
@@ -231,11 +263,17 @@ impl Db {
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => all!(bound!(sqlx::query(sql), args).fetch_all(pool)),
             #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) if self.pooled => {
-                all!(sqlx::raw_sql(&inline(sql, args)).fetch_all(pool))
+            Pool::Postgres(pg) if self.pooled => {
+                all!(leased!(pg, |c| sqlx::Executor::fetch_all(
+                    c,
+                    sqlx::raw_sql(&inline(sql, args))
+                )))
             }
             #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => all!(bound!(sqlx::query(sql), args).fetch_all(pool)),
+            Pool::Postgres(pg) => all!(leased!(pg, |c| sqlx::Executor::fetch_all(
+                c,
+                bound!(sqlx::query(sql), args)
+            ))),
         }
     }
 }
