@@ -112,6 +112,15 @@ impl SqlStore {
     /// Connects to Postgres at `url` (`postgres://user:password@host:port/database`); the
     /// schema is not touched: call [`SqlStore::migrate`] or apply [`SqlStore::migration_sql`].
     ///
+    /// The store keeps connections of its own (at most 16; a statement waits at most 2 s for
+    /// one), each statement one round trip of work for the server. sqlx's pool, which
+    /// [`SqlStore::from_postgres_pool`] takes, tests every connection it gets back with a round
+    /// trip of its own. A connection whose statement a timeout cut off is closed, never lent
+    /// again; one the server ends (a restart, a failover, `pg_terminate_backend`) takes the
+    /// idle ones with it, so the load that met it is tried again on a new connection; one idle
+    /// for more than 10 seconds is tested before use, and none stays idle past a minute or
+    /// open past half an hour.
+    ///
     /// # Errors
     ///
     /// [`StoreError::Unavailable`] when the server cannot be reached.
@@ -162,7 +171,9 @@ impl SqlStore {
         Ok(Postgres::Own(connections))
     }
 
-    /// A store over a Postgres pool you configured yourself.
+    /// A store over a Postgres pool you configured yourself. sqlx's pool tests each connection
+    /// it gets back (a round trip after every statement, off the request's path):
+    /// [`SqlStore::postgres`] does without.
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     #[must_use]
