@@ -2,7 +2,8 @@
 //! id cookie, change one field, save) through sessionkit's `RedisStore` and `SqlStore` on
 //! Postgres, beside the floor (the same client doing one raw read and one raw write of the same
 //! bytes: `GET`/`SET`, `SELECT`/`UPDATE`), at 1 and at 64 concurrent requests. Rounds alternate
-//! the two so that a shared machine's drift cancels out in the ratio.
+//! the two so that a shared machine's drift cancels out in the ratio. Postgres is measured
+//! against two floors: on sqlx's pool, and on 16 plain connections with no pool's work.
 //!
 //! `scripts/servers start && . target/servers/env && cargo bench --bench servers --all-features`
 //!
@@ -119,7 +120,11 @@ async fn postgres(url: &str) {
         .await
         .unwrap();
     let floor = sessionkit_testkit::bench::floor::postgres(pool, "floor").await;
-    compare("Postgres", floor, sessionkit_request(config, cookies)).await;
+    let sessionkit = sessionkit_request(config, cookies);
+    compare("Postgres", floor, sessionkit.clone()).await;
+    // The same statements on plain connections: what a request costs with no pool at all.
+    let plain = sessionkit_testkit::bench::floor::postgres_plain(url, "floor").await;
+    compare("Postgres, plain connections", plain, sessionkit).await;
 }
 
 fn main() {
