@@ -109,7 +109,7 @@ impl<T: SessionSchema> SessionConfig<T> {
         match (engine.plan(session, now_s)?, &self.inner.driver) {
             (Work::Send(command), _) => Ok(command),
             (Work::Store(op), Some(driver)) => {
-                let done = driver.execute(engine, *op, now).await?;
+                let done = driver.execute(engine, op, now).await?;
                 engine.finish(done, now_s)
             }
             (Work::Store(_), None) => Err(SaveError::NeedsAsync),

@@ -58,9 +58,14 @@ impl Driver {
         key: &StoreKey,
         now_ms: u64,
     ) -> Result<Option<Record>, StoreError> {
-        match self.bounded(store.load(key, now_ms)).await {
-            Err(e) if retryable(&e) => self.bounded(store.load(key, now_ms)).await,
-            other => other,
+        // A loop, so that both tries share one future's room.
+        let mut tries = 2;
+        loop {
+            tries -= 1;
+            match self.bounded(store.load(key, now_ms)).await {
+                Err(e) if tries > 0 && retryable(&e) => {}
+                other => return other,
+            }
         }
     }
 
@@ -76,6 +81,17 @@ impl Driver {
         let (None, Some(previous)) = (&found, &self.previous) else {
             return Ok(found);
         };
+        // Boxed: the migration is rare, and the common load's future stays small.
+        Box::pin(self.migrate(previous, key, now_ms)).await
+    }
+
+    /// A record the store does not hold yet, moved from the `previous` store.
+    async fn migrate(
+        &self,
+        previous: &BoxedStore,
+        key: &StoreKey,
+        now_ms: u64,
+    ) -> Result<Option<Record>, StoreError> {
         let Some(record) = self.load_from(previous, key, now_ms).await? else {
             return Ok(None);
         };
@@ -98,11 +114,13 @@ impl Driver {
     pub(crate) async fn execute<T: SessionSchema>(
         &self,
         engine: &Engine<T>,
-        op: StoreOp<'_>,
+        op: Box<StoreOp<'_>>,
         now: SystemTime,
     ) -> Result<Done, SaveError> {
         let at = Clock::at(now);
-        match op {
+        // The operation stays boxed until a branch takes it apart: the future that waits on
+        // the store holds a pointer, not a copy.
+        match *op {
             StoreOp::Touch {
                 stored,
                 expires_at_ms,
@@ -167,7 +185,7 @@ impl Driver {
     async fn swap<T: SessionSchema>(
         &self,
         engine: &Engine<T>,
-        op: StoreOp<'_>,
+        op: Box<StoreOp<'_>>,
         at: Clock,
     ) -> Result<Done, SaveError> {
         let StoreOp::Swap {
@@ -178,7 +196,7 @@ impl Driver {
             owner,
             stamp,
             resend,
-        } = op
+        } = *op
         else {
             return Ok(Done::Unchanged);
         };
