@@ -12,7 +12,7 @@
 //! - a statement that failed on the wire takes the idle connections with it (a restarted or
 //!   failed-over server has closed them all), so the driver's retry connects afresh;
 //! - a connection idle for more than [`TEST_AFTER`] is tested before it is lent, one idle
-//!   past [`IDLE`] or open past [`LIFETIME`] is closed;
+//!   past [`IDLE`] or open past [`LIFETIME`] is closed (politely: `Terminate`, then the socket);
 //! - at most [`MAX`] connections are open; a statement waits at most [`ACQUIRE`] for one.
 
 use std::ops::{Deref, DerefMut};
@@ -106,6 +106,7 @@ impl Connections {
         while let Some(idle) = self.take_idle() {
             let now = Instant::now();
             if now - idle.since > IDLE || now - idle.opened > LIFETIME {
+                close(idle.connection);
                 continue;
             }
             let mut connection = idle.connection;
@@ -146,13 +147,16 @@ impl Connections {
     fn give_back(&self, connection: PgConnection, opened: Instant) {
         let now = Instant::now();
         if now - opened > LIFETIME {
+            close(connection);
             return;
         }
         let mut idle = self.idle();
         // The least recently used come first: those idle too long are closed here, so that a
         // quiet store does not keep connections open it no longer needs.
         let stale = idle.iter().take_while(|i| now - i.since > IDLE).count();
-        idle.drain(..stale);
+        for old in idle.drain(..stale) {
+            close(old.connection);
+        }
         idle.push(Idle {
             connection,
             opened,
@@ -163,6 +167,16 @@ impl Connections {
     /// Closes every idle connection (the server they lead to has gone away).
     fn forget_idle(&self) {
         drop(std::mem::take(&mut *self.idle()));
+    }
+}
+
+/// Ends a healthy connection politely (`Terminate`), off the request's path. A lost or cut-off
+/// one is dropped instead: there is nobody to tell, or it has a statement in flight.
+fn close(connection: PgConnection) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        drop(runtime.spawn(async move {
+            let _ = connection.close().await;
+        }));
     }
 }
 
