@@ -7,26 +7,8 @@ use common::{at, builder};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use sessionkit::MemoryStore;
 
-/// How many latencies the histogram `name` holds for the store operation `op`.
-fn timings(snapshotter: &Snapshotter, name: &str, op: &str) -> usize {
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .filter(|(key, ..)| key.key().name() == name)
-        .filter(|(key, ..)| {
-            key.key()
-                .labels()
-                .any(|l| l.key() == "op" && l.value() == op)
-        })
-        .map(|(.., value)| match value {
-            DebugValue::Histogram(values) => values.len(),
-            _ => 0,
-        })
-        .sum()
-}
-
-fn counter(snapshotter: &Snapshotter, name: &str, label: Option<(&str, &str)>) -> u64 {
+/// The values of the metric `name`, with `label` among its labels when one is given.
+fn values(snapshotter: &Snapshotter, name: &str, label: Option<(&str, &str)>) -> Vec<DebugValue> {
     snapshotter
         .snapshot()
         .into_vec()
@@ -35,8 +17,26 @@ fn counter(snapshotter: &Snapshotter, name: &str, label: Option<(&str, &str)>) -
         .filter(|(key, ..)| {
             label.is_none_or(|(k, v)| key.key().labels().any(|l| l.key() == k && l.value() == v))
         })
-        .map(|(.., value)| match value {
+        .map(|(.., value)| value)
+        .collect()
+}
+
+fn counter(snapshotter: &Snapshotter, name: &str, label: Option<(&str, &str)>) -> u64 {
+    values(snapshotter, name, label)
+        .into_iter()
+        .map(|value| match value {
             DebugValue::Counter(n) => n,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// How many latencies the histogram `name` holds for the store operation `op`.
+fn timings(snapshotter: &Snapshotter, name: &str, op: &str) -> usize {
+    values(snapshotter, name, Some(("op", op)))
+        .into_iter()
+        .map(|value| match value {
+            DebugValue::Histogram(values) => values.len(),
             _ => 0,
         })
         .sum()
