@@ -1,5 +1,6 @@
-//! Allocations per LOAD of the benchmark workload, counted by a global allocator: a count, not
-//! a time, so it is stable. The budget is the struct's own heap parts plus 2.
+//! Allocations per LOAD and STORE of the benchmark workload, counted by a global allocator: a
+//! count, not a time, so it is stable. A LOAD's budget is the struct's own heap parts plus 2; a
+//! STORE makes two.
 
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -61,4 +62,15 @@ fn a_load_allocates_no_more_than_the_struct_owns_plus_two() {
         );
     });
     assert_eq!(untouched, 0);
+
+    // A changed session: the envelope (header, JSON, tag) and the `Set-Cookie` value, no more.
+    let mut changed = config.load(&header, now).session;
+    changed.user_id += 1;
+    let mut stored = None;
+    let store = allocations(|| stored = Some(config.save(&changed, now)));
+    let Some(Ok(CookieCommand::Set(set_cookie))) = stored else {
+        panic!("a changed session sets its cookie: {stored:?}")
+    };
+    assert!(set_cookie.starts_with("session="));
+    assert_eq!(store, 2, "STORE made {store} allocations");
 }
