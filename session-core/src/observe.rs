@@ -174,3 +174,27 @@ pub(crate) fn unavailable() {
     #[cfg(feature = "metrics")]
     metrics::counter!("sessionkit_unavailable_total").increment(1);
 }
+
+#[cfg(all(test, feature = "metrics"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_operation_finds_its_own_keys() {
+        let meter = StoreMeter::new("MemoryStore");
+        for (i, op) in Op::ALL.into_iter().enumerate() {
+            assert_eq!(op as usize, i);
+            let [ok, error, seconds] = &meter.keys[op as usize];
+            for key in [ok, error, seconds] {
+                let labels: Vec<_> = key.labels().map(|l| (l.key(), l.value())).collect();
+                assert_eq!(labels[..2], [("backend", "MemoryStore"), ("op", op.name())]);
+            }
+            assert_eq!(ok.labels().nth(2).map(metrics::Label::value), Some("ok"));
+            assert_eq!(
+                error.labels().nth(2).map(metrics::Label::value),
+                Some("error")
+            );
+            assert_eq!(seconds.labels().count(), 2);
+        }
+    }
+}
