@@ -6,9 +6,11 @@
 use std::fmt::Write as _;
 
 use redis::aio::ConnectionLike;
-use redis::{Cmd, ErrorKind, FromRedisValue, RedisResult, Script};
+use redis::{Cmd, ErrorKind, FromRedisValue, Script, ToRedisArgs};
 
 use session_core::store::{Record, StoreError, StoreResult};
+
+use crate::store::redis_error;
 
 /// The latest expiry Redis is given (the end of year 9999, in milliseconds).
 pub(super) const MAX_EXPIRY_MS: u64 = 253_402_300_799_999;
@@ -123,33 +125,49 @@ impl Scripts {
     }
 }
 
-/// A call of `script` on `keys`: `EVALSHA`, the script's hash and its keys, written straight
-/// into one command with room for `data` more bytes of arguments, which the caller appends.
-/// (`redis::Script`'s invocation copies each key and argument into a vector of its own, then
-/// all of them into the command: a dozen allocations a write.)
-pub(super) fn call(script: &Script, keys: &[&str], args: usize, data: usize) -> Cmd {
-    let bytes = keys.iter().map(|k| k.len()).sum::<usize>() + 64 + data;
-    let mut cmd = Cmd::with_capacity(3 + keys.len() + args, bytes);
-    cmd.arg("EVALSHA").arg(script.get_hash()).arg(keys.len());
-    for key in keys {
-        cmd.arg(*key);
-    }
-    cmd
+/// A call of a script: `EVALSHA`, the script's hash, its keys and then its arguments, written
+/// straight into one command. (`redis::Script`'s invocation copies each key and argument into
+/// a vector of its own, then all of them into the command: a dozen allocations a write.)
+pub(super) struct Call<'s> {
+    script: &'s Script,
+    cmd: Cmd,
 }
 
-/// Runs `cmd`, a [`call`] of `script`. A server that does not know the script (restarted,
-/// failed over, a new cluster node) is given it, and the call goes once more.
-pub(super) async fn run<T: FromRedisValue>(
-    script: &Script,
-    cmd: &Cmd,
-    connection: &mut (impl ConnectionLike + Send),
-) -> RedisResult<T> {
-    match cmd.query_async(connection).await {
-        Err(e) if e.kind() == ErrorKind::NoScriptError => {
-            script.load_async(connection).await?;
-            cmd.query_async(connection).await
+impl<'s> Call<'s> {
+    /// A call of `script` on `keys`, with room for `args` arguments of `data` bytes in all.
+    pub(super) fn new(script: &'s Script, keys: &[&str], args: usize, data: usize) -> Self {
+        let bytes = keys.iter().map(|k| k.len()).sum::<usize>() + 64 + data;
+        let mut cmd = Cmd::with_capacity(3 + keys.len() + args, bytes);
+        cmd.arg("EVALSHA").arg(script.get_hash()).arg(keys.len());
+        for key in keys {
+            cmd.arg(*key);
         }
-        other => other,
+        Self { script, cmd }
+    }
+
+    /// Appends an argument.
+    pub(super) fn arg(&mut self, arg: impl ToRedisArgs) -> &mut Self {
+        self.cmd.arg(arg);
+        self
+    }
+
+    /// Runs the call. A server that does not know the script (restarted, failed over, a new
+    /// cluster node) is given it, and the call goes once more.
+    pub(super) async fn run<T: FromRedisValue>(
+        &self,
+        connection: &mut (impl ConnectionLike + Send),
+    ) -> StoreResult<T> {
+        match self.cmd.query_async(connection).await {
+            Err(e) if e.kind() == ErrorKind::NoScriptError => {
+                self.script
+                    .load_async(connection)
+                    .await
+                    .map_err(|e| redis_error(&e))?;
+                self.cmd.query_async(connection).await
+            }
+            other => other,
+        }
+        .map_err(|e| redis_error(&e))
     }
 }
 

@@ -14,7 +14,7 @@ use session_core::store::{
 };
 
 use crate::connection::{manager_config, Connection, Primary};
-use crate::scripts::{call, decode, encode, head, horizon, owner_hex, run, Scripts, MAX_EXPIRY_MS};
+use crate::scripts::{decode, encode, head, horizon, owner_hex, Call, Scripts, MAX_EXPIRY_MS};
 
 /// Records are strings under `<prefix><hex store key>` (on a cluster
 /// `<prefix>{<tag>}<hex store key>`, the tag naming the hash slot); owner indexes are sorted
@@ -325,22 +325,19 @@ impl RedisStore {
         }
         let head = head(record, &owner);
         loop {
-            let script = &self.scripts.swap;
             let data = head.len() + owner.len() + record.payload.len() + 80;
-            let mut cmd = call(script, &[&check_key, write_key], 7, data);
-            cmd.arg(now_ms)
+            let mut call = Call::new(&self.scripts.swap, &[&check_key, write_key], 7, data);
+            call.arg(now_ms)
                 .arg(expected)
                 .arg(&head)
                 .arg(expires)
                 .arg(&owner);
             match indexed {
-                Some(horizon) => cmd.arg(horizon),
-                None => cmd.arg(""),
+                Some(horizon) => call.arg(horizon),
+                None => call.arg(""),
             };
-            cmd.arg(&record.payload[..]);
-            let reply: Value = run(script, &cmd, &mut self.connection())
-                .await
-                .map_err(|e| redis_error(&e))?;
+            call.arg(&record.payload[..]);
+            let reply: Value = call.run(&mut self.connection()).await?;
             return match reply {
                 Value::BulkString(previous) => {
                     if !previous.is_empty() && (previous != owner.as_bytes() || check != write) {
@@ -406,12 +403,9 @@ impl SessionStore for RedisStore {
             )
         };
         let value = encode(record, until);
-        let script = &self.scripts.create;
-        let mut cmd = call(script, &[&self.key(key)], 3, value.len() + 40);
-        cmd.arg(now_ms).arg(value).arg(expires);
-        let created: i64 = run(script, &cmd, &mut self.connection())
-            .await
-            .map_err(|e| redis_error(&e))?;
+        let mut call = Call::new(&self.scripts.create, &[&self.key(key)], 3, value.len() + 40);
+        call.arg(now_ms).arg(value).arg(expires);
+        let created: i64 = call.run(&mut self.connection()).await?;
         Ok(Created::inserted(created == 1))
     }
 
@@ -430,16 +424,13 @@ impl SessionStore for RedisStore {
         let name = self.key(key);
         let mut indexed: Option<u64> = None;
         loop {
-            let script = &self.scripts.touch;
-            let mut cmd = call(script, &[&name], 3, 64);
-            cmd.arg(now_ms).arg(expires);
+            let mut call = Call::new(&self.scripts.touch, &[&name], 3, 64);
+            call.arg(now_ms).arg(expires);
             match indexed {
-                Some(horizon) => cmd.arg(horizon),
-                None => cmd.arg(""),
+                Some(horizon) => call.arg(horizon),
+                None => call.arg(""),
             };
-            let reply: Value = run(script, &cmd, &mut self.connection())
-                .await
-                .map_err(|e| redis_error(&e))?;
+            let reply: Value = call.run(&mut self.connection()).await?;
             return match reply {
                 Value::Int(1) => Ok(true),
                 Value::Int(0) => Ok(false),
@@ -473,11 +464,8 @@ impl SessionStore for RedisStore {
     }
 
     async fn delete(&self, key: &StoreKey) -> StoreResult<()> {
-        let script = &self.scripts.delete;
-        let cmd = call(script, &[&self.key(key)], 0, 0);
-        let owner: String = run(script, &cmd, &mut self.connection())
-            .await
-            .map_err(|e| redis_error(&e))?;
+        let call = Call::new(&self.scripts.delete, &[&self.key(key)], 0, 0);
+        let owner: String = call.run(&mut self.connection()).await?;
         if !owner.is_empty() {
             self.unindex(&owner, &self.member(key)).await?;
         }
@@ -565,13 +553,15 @@ impl SessionStore for RedisStore {
             if keep.as_deref().is_some_and(|k| member.ends_with(k)) {
                 continue;
             }
-            let script = &self.scripts.delete_if_owner;
             let record = format!("{}{member}", self.prefix);
-            let mut cmd = call(script, &[&record], 1, owner_hex.len());
-            cmd.arg(&owner_hex);
-            let deleted: i64 = run(script, &cmd, &mut self.connection())
-                .await
-                .map_err(|e| redis_error(&e))?;
+            let mut call = Call::new(
+                &self.scripts.delete_if_owner,
+                &[&record],
+                1,
+                owner_hex.len(),
+            );
+            call.arg(&owner_hex);
+            let deleted: i64 = call.run(&mut self.connection()).await?;
             removed += usize::try_from(deleted).unwrap_or(0);
             self.unindex(&owner_hex, &member).await?;
         }
