@@ -56,8 +56,7 @@ fn db_error(error: sqlx::Error) -> StoreError {
     }
     match error {
         sqlx::Error::PoolTimedOut => StoreError::Timeout,
-        sqlx::Error::Io(e) => StoreError::Unavailable(e.to_string()),
-        sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => StoreError::Unavailable(error.to_string()),
+        sqlx::Error::PoolClosed => StoreError::Unavailable(error.to_string()),
         sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
             StoreError::Corrupt(error.to_string())
         }
